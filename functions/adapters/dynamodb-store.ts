@@ -1,0 +1,235 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { ServiceUnavailable } from '../domain/errors.js';
+import { resolveSettings, type ServiceClient, type Tenant } from '../domain/tenant.js';
+import type { AccessTokenRecord, CachedServiceToken, DirectoryStore, TokenStore } from '../ports.js';
+
+/**
+ * The single-table DynamoDB adapter. Keys (`pk`, `sk`):
+ *
+ * | item                 | pk                  | sk         | ttl            |
+ * |----------------------|---------------------|------------|----------------|
+ * | tenant settings      | `TENANT`            | tenant     | –              |
+ * | service client       | `CLIENT`            | client id  | –              |
+ * | access token record  | `T#<selector>`      | `T`        | its expiry     |
+ * | cached service token | `CACHE#<client id>` | scope key  | its expiry     |
+ *
+ * Every rule that needs atomicity is one conditional write to one item: dynalite (local mode)
+ * has no transactions, and DynamoDB's TTL deletion may lag for days, so expiry is always
+ * checked in code and `ttl` only keeps the table small.
+ */
+
+type Item = Record<string, AttributeValue>;
+
+const s = (value: string): AttributeValue => ({ S: value });
+const n = (value: number): AttributeValue => ({ N: String(value) });
+const str = (item: Item, name: string): string => item[name]?.S ?? '';
+const num = (item: Item, name: string): number => Number(item[name]?.N ?? 0);
+const optNum = (item: Item, name: string): number | undefined => (item[name]?.N === undefined ? undefined : Number(item[name]!.N));
+
+export class DynamoDbStore implements DirectoryStore, TokenStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  // --- directory ---------------------------------------------------------------------------
+
+  async getTenant(tenant: string): Promise<Tenant | undefined> {
+    const item = await this.get({ pk: s('TENANT'), sk: s(tenant) });
+    if (!item) return undefined;
+    const doc = JSON.parse(str(item, 'doc')) as Omit<Tenant, 'tenant'>;
+    return { tenant, settings: resolveSettings(doc.settings), storefrontClients: doc.storefrontClients ?? [] };
+  }
+
+  async putTenant(tenant: Tenant): Promise<void> {
+    const doc = { settings: tenant.settings, storefrontClients: tenant.storefrontClients };
+    await this.put({ pk: s('TENANT'), sk: s(tenant.tenant), doc: s(JSON.stringify(doc)) });
+  }
+
+  async getServiceClient(clientId: string): Promise<ServiceClient | undefined> {
+    const item = await this.get({ pk: s('CLIENT'), sk: s(clientId) });
+    return item ? toServiceClient(item) : undefined;
+  }
+
+  async putServiceClient(client: ServiceClient): Promise<void> {
+    const { clientId, ...doc } = client;
+    await this.put({ pk: s('CLIENT'), sk: s(clientId), warmup: { BOOL: client.warmup }, doc: s(JSON.stringify(doc)) });
+  }
+
+  async listWarmupClients(): Promise<ServiceClient[]> {
+    const clients: ServiceClient[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.call(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            FilterExpression: 'warmup = :yes',
+            ExpressionAttributeValues: { ':pk': s('CLIENT'), ':yes': { BOOL: true } },
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      clients.push(...(page.Items ?? []).map(toServiceClient));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return clients;
+  }
+
+  // --- access tokens -----------------------------------------------------------------------
+
+  async putAccessToken(record: AccessTokenRecord): Promise<void> {
+    await this.call(() =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: s(`T#${record.selector}`),
+            sk: s('T'),
+            kind: s('access'),
+            hash: s(record.hash),
+            tenant: s(record.tenant),
+            clientId: s(record.clientId),
+            scopes: s(record.scopes.join(' ')),
+            iat: n(record.issuedAt),
+            exp: n(record.expiresAt),
+            ttl: n(record.expiresAt),
+          },
+          // A selector is 128 random bits; a collision would be a broken RNG, never an overwrite.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+
+  async findAccessToken(selector: string): Promise<AccessTokenRecord | undefined> {
+    const item = await this.get({ pk: s(`T#${selector}`), sk: s('T') });
+    return item && str(item, 'kind') === 'access' ? toAccessToken(item) : undefined;
+  }
+
+  async revokeAccessToken(selector: string, hash: string, tenant: string, now: number): Promise<AccessTokenRecord | undefined> {
+    try {
+      const result = await this.call(() =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { pk: s(`T#${selector}`), sk: s('T') },
+            UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+            ConditionExpression: 'attribute_exists(pk) AND kind = :access AND #hash = :hash AND tenant = :tenant',
+            ExpressionAttributeNames: { '#hash': 'hash' },
+            ExpressionAttributeValues: { ':now': n(now), ':access': s('access'), ':hash': s(hash), ':tenant': s(tenant) },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return result.Attributes ? toAccessToken(result.Attributes) : undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  // --- service token cache -------------------------------------------------------------------
+
+  async getCachedServiceToken(clientId: string, scopeKey: string): Promise<CachedServiceToken | undefined> {
+    const item = await this.get({ pk: s(`CACHE#${clientId}`), sk: s(scopeKey) });
+    if (!item) return undefined;
+    return {
+      clientId,
+      scopeKey,
+      selector: str(item, 'selector'),
+      sealed: str(item, 'sealed'),
+      issuedAt: num(item, 'iat'),
+      expiresAt: num(item, 'exp'),
+    };
+  }
+
+  async putCachedServiceToken(entry: CachedServiceToken): Promise<void> {
+    await this.put({
+      pk: s(`CACHE#${entry.clientId}`),
+      sk: s(entry.scopeKey),
+      selector: s(entry.selector),
+      sealed: s(entry.sealed),
+      iat: n(entry.issuedAt),
+      exp: n(entry.expiresAt),
+      ttl: n(entry.expiresAt),
+    });
+  }
+
+  async dropCachedServiceToken(clientId: string, scopeKey: string, selector: string): Promise<void> {
+    try {
+      await this.call(() =>
+        this.client.send(
+          new DeleteItemCommand({
+            TableName: this.tableName,
+            Key: { pk: s(`CACHE#${clientId}`), sk: s(scopeKey) },
+            // A newer token may already have replaced the revoked one; that one stays.
+            ConditionExpression: 'selector = :selector',
+            ExpressionAttributeValues: { ':selector': s(selector) },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  // --- plumbing --------------------------------------------------------------------------------
+
+  private async get(key: Item): Promise<Item | undefined> {
+    const result = await this.call(() =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    );
+    return result.Item;
+  }
+
+  private async put(item: Item): Promise<void> {
+    await this.call(() => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })));
+  }
+
+  /**
+   * Maps SDK failures: a failed condition is a domain outcome the caller handles; a request the
+   * SDK says is malformed is a bug and propagates; anything else (throttling, 5xx, timeouts,
+   * refused connections) is the store being unavailable, a 503.
+   */
+  private async call<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw error;
+      if (error instanceof Error && error.name === 'ValidationException') throw error;
+      throw new ServiceUnavailable('DynamoDB', error);
+    }
+  }
+}
+
+function toServiceClient(item: Item): ServiceClient {
+  const doc = JSON.parse(str(item, 'doc')) as Omit<ServiceClient, 'clientId'>;
+  return { clientId: str(item, 'sk'), ...doc };
+}
+
+function toAccessToken(item: Item): AccessTokenRecord {
+  const scopes = str(item, 'scopes');
+  const record: AccessTokenRecord = {
+    selector: str(item, 'pk').slice(2),
+    hash: str(item, 'hash'),
+    tenant: str(item, 'tenant'),
+    clientId: str(item, 'clientId'),
+    scopes: scopes === '' ? [] : scopes.split(' '),
+    issuedAt: num(item, 'iat'),
+    expiresAt: num(item, 'exp'),
+  };
+  const revokedAt = optNum(item, 'revokedAt');
+  if (revokedAt !== undefined) record.revokedAt = revokedAt;
+  return record;
+}

@@ -1,0 +1,58 @@
+/**
+ * Configuration of a Lambda function, read once at cold start and validated: a missing or
+ * malformed variable fails the cold start loudly instead of the first request quietly.
+ */
+
+export interface FunctionConfig {
+  tableName: string;
+  clientSecretsId: string;
+  keysSecretId: string;
+  /** Share of a service token's life after which the cache mints anew. */
+  serviceTokenReuseShare: number;
+  /** How often the warm-up runs; it renews tokens that would go stale before the next run. */
+  warmupIntervalSeconds: number;
+  /** Fixed issuer for discovery; by default the origin the caller used. */
+  issuer?: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function readConfig<K extends keyof FunctionConfig>(env: Env, needed: readonly K[]): Pick<FunctionConfig, K> {
+  const all: Partial<Record<keyof FunctionConfig, () => unknown>> = {
+    tableName: () => required(env, 'TABLE_NAME'),
+    clientSecretsId: () => required(env, 'CLIENT_SECRETS_ID'),
+    keysSecretId: () => required(env, 'KEYS_SECRET_ID'),
+    serviceTokenReuseShare: () => share(env, 'SERVICE_TOKEN_REUSE_SHARE', 0.5),
+    warmupIntervalSeconds: () => positiveInteger(env, 'WARMUP_INTERVAL_SECONDS', 300),
+    issuer: () => env.ISSUER || undefined,
+  };
+  const config: Partial<FunctionConfig> = {};
+  for (const key of needed) (config as Record<string, unknown>)[key] = all[key]!();
+  return config as Pick<FunctionConfig, K>;
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`environment variable ${name} is required`);
+  return value;
+}
+
+export function share(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!(value > 0 && value <= 1)) throw new ConfigError(`${name} must be a number in (0, 1], got "${raw}"`);
+  return value;
+}
+
+export function positiveInteger(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}

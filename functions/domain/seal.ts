@@ -1,0 +1,36 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+
+/**
+ * Authenticated encryption for values the broker must be able to hand back later but must not
+ * keep readable at rest (a cached service token; in a refresh family, the successor tokens).
+ *
+ * AES-256-GCM with a key derived by HKDF-SHA256 (RFC 5869) from `ikm` and bound to `context`,
+ * so a sealed value copied to another record (another client, another family) does not open.
+ */
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+function deriveKey(ikm: Buffer | string, context: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), `token-broker/${context}`, 32));
+}
+
+export function seal(plaintext: string, ikm: Buffer | string, context: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', deriveKey(ikm, context), iv);
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+}
+
+/** The plaintext, or undefined if the key or context is wrong or the value was altered. */
+export function unseal(sealed: string, ikm: Buffer | string, context: string): string | undefined {
+  const raw = Buffer.from(sealed, 'base64url');
+  if (raw.length < IV_BYTES + TAG_BYTES) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', deriveKey(ikm, context), raw.subarray(0, IV_BYTES));
+    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}

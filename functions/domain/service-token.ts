@@ -1,0 +1,47 @@
+import type { ResponseProfile } from './tenant.js';
+
+/**
+ * Pure rules for service tokens (contract section 3).
+ */
+
+/** Emporix's fixed idle time for service tokens, reported as is. */
+export const SESSION_IDLE_TIME = 120;
+
+export interface Lifespan {
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * A cached token is reused until it has used `reuseShare` of its life, so a client never gets a
+ * token about to expire; `at` may lie in the future (the warm-up asks "still fresh at the next run?").
+ */
+export function isReusable(token: Lifespan, at: number, reuseShare: number): boolean {
+  const renewAt = token.issuedAt + Math.floor((token.expiresAt - token.issuedAt) * reuseShare);
+  return at < renewAt && at < token.expiresAt;
+}
+
+export interface ServiceTokenGrant {
+  accessToken: string;
+  expiresIn: number;
+  scope: string;
+}
+
+/**
+ * The wire body. Strict RFC 6749 clients (oauth4webapi, openid-client) reject the empty
+ * `refresh_token` Emporix sends, so the `oauth2` profile leaves both refresh fields out.
+ */
+export function serviceTokenBody(grant: ServiceTokenGrant, profile: ResponseProfile): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    access_token: grant.accessToken,
+    token_type: 'Bearer',
+    expires_in: grant.expiresIn,
+  };
+  if (profile === 'emporix') {
+    body.refresh_token = '';
+    body.refresh_token_expires_in = 0;
+  }
+  body.session_idle_time = SESSION_IDLE_TIME;
+  body.scope = grant.scope;
+  return body;
+}

@@ -1,0 +1,75 @@
+/**
+ * Tenants, their settings, and the clients registered for them. Defaults are the contract's
+ * (shared/spec/operating.md, "Seed file").
+ */
+
+/** Contract: `^[a-z][a-z0-9]+$`, 3 to 16 characters. */
+const TENANT_PATTERN = /^[a-z][a-z0-9]{2,15}$/;
+
+export function isValidTenant(tenant: unknown): tenant is string {
+  return typeof tenant === 'string' && TENANT_PATTERN.test(tenant);
+}
+
+export interface Lifetimes {
+  anonymousAccess: number;
+  anonymousRefresh: number;
+  customerAccess: number;
+  customerRefresh: number;
+  serviceAccess: number;
+  grantAccess: number;
+  grantRefresh: number;
+}
+
+export interface TenantSettings {
+  refreshGraceSeconds: number;
+  /** ISO date (YYYY-MM-DD) until which login and refresh also emit the camelCase copies. */
+  legacyTokenFieldsUntil?: string;
+  lifetimes: Lifetimes;
+}
+
+export const DEFAULT_LIFETIMES: Lifetimes = {
+  anonymousAccess: 3599,
+  anonymousRefresh: 86399,
+  customerAccess: 14399,
+  customerRefresh: 86399,
+  serviceAccess: 14399,
+  grantAccess: 300,
+  grantRefresh: 2592000,
+};
+
+export const DEFAULT_SETTINGS: TenantSettings = {
+  refreshGraceSeconds: 10,
+  lifetimes: DEFAULT_LIFETIMES,
+};
+
+export interface PartialTenantSettings {
+  refreshGraceSeconds?: number;
+  legacyTokenFieldsUntil?: string;
+  lifetimes?: Partial<Lifetimes>;
+}
+
+export function resolveSettings(partial: PartialTenantSettings | undefined): TenantSettings {
+  const settings: TenantSettings = {
+    refreshGraceSeconds: partial?.refreshGraceSeconds ?? DEFAULT_SETTINGS.refreshGraceSeconds,
+    lifetimes: { ...DEFAULT_LIFETIMES, ...partial?.lifetimes },
+  };
+  if (partial?.legacyTokenFieldsUntil) settings.legacyTokenFieldsUntil = partial.legacyTokenFieldsUntil;
+  return settings;
+}
+
+export interface Tenant {
+  tenant: string;
+  settings: TenantSettings;
+  storefrontClients: string[];
+}
+
+/** Contract section 3: `emporix` (the default) or strict RFC 6749 `oauth2`. */
+export type ResponseProfile = 'emporix' | 'oauth2';
+
+export interface ServiceClient {
+  clientId: string;
+  tenant: string;
+  scopes: string[];
+  warmup: boolean;
+  profile: ResponseProfile;
+}

@@ -1,0 +1,61 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Opaque tokens are split tokens: base64url(selector ‖ verifier).
+ *
+ * The 128-bit selector names the stored record (its key); the 256-bit verifier is never stored.
+ * The record keeps only SHA-256 of the whole token, so a read of the table yields no usable
+ * token, and a lookup is a single GetItem by key. Several tokens can share one selector: all
+ * tokens of one refresh family do, which lets a refresh be one conditional write to one item.
+ */
+
+const SELECTOR_BYTES = 16;
+const VERIFIER_BYTES = 32;
+/** base64url of 48 bytes is exactly 64 characters, with no padding. */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{64}$/;
+
+export interface ParsedToken {
+  token: string;
+  selector: string;
+  hash: string;
+}
+
+export function newSelector(): string {
+  return randomBytes(SELECTOR_BYTES).toString('base64url');
+}
+
+/** A new token under `selector` (a fresh one when omitted). */
+export function mintToken(selector: string = newSelector()): ParsedToken {
+  const selectorBytes = Buffer.from(selector, 'base64url');
+  if (selectorBytes.length !== SELECTOR_BYTES) throw new Error('selector must be 16 bytes');
+  const token = Buffer.concat([selectorBytes, randomBytes(VERIFIER_BYTES)]).toString('base64url');
+  return { token, selector, hash: hashToken(token) };
+}
+
+/** Parses a presented token without touching storage; anything malformed is `undefined`. */
+export function parseToken(token: string | undefined): ParsedToken | undefined {
+  if (token === undefined || !TOKEN_PATTERN.test(token)) return undefined;
+  const selector = Buffer.from(token, 'base64url').subarray(0, SELECTOR_BYTES).toString('base64url');
+  return { token, selector, hash: hashToken(token) };
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('base64url');
+}
+
+/** Constant-time comparison of two base64url SHA-256 digests (or any equal-length strings). */
+export function sameHash(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/**
+ * Constant-time comparison of a presented secret with an expected one. Both sides are hashed
+ * first so the comparison takes the same time whatever their lengths.
+ */
+export function secretMatches(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}

@@ -1,0 +1,67 @@
+import { BadRequest, InvalidClient, OAuthError } from '../domain/errors.js';
+import { serviceTokenBody } from '../domain/service-token.js';
+import { isValidTenant, type ServiceClient } from '../domain/tenant.js';
+import { clientCredentials } from '../http/client-auth.js';
+import { bodyParams, queryParam, type Params } from '../http/params.js';
+import type { HttpRequest, RouteHandlers } from '../http/types.js';
+import { authenticateServiceClient } from '../use-cases/authenticate-client.js';
+import type { BrokerDeps } from '../use-cases/deps.js';
+import { issueServiceToken } from '../use-cases/service-tokens.js';
+import { introspect, revoke } from '../use-cases/validation.js';
+
+/** `/oauth/*`: the token endpoint (contract 3 and 5), introspection and revocation (contract 4). */
+export function oauthRoutes(deps: BrokerDeps): RouteHandlers {
+  async function authenticatedCaller(request: HttpRequest, params: Params): Promise<ServiceClient> {
+    const tenant = tenantParam(request);
+    const client = await authenticateServiceClient(deps, clientCredentials(request, params));
+    if (tenant !== undefined && tenant !== client.tenant) {
+      throw new InvalidClient('client is not registered for this tenant', request.headers['authorization'] !== undefined);
+    }
+    return client;
+  }
+
+  return {
+    'POST /oauth/token': async (request) => {
+      const params = bodyParams(request);
+      const grantType = params.grant_type;
+      if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
+      if (grantType !== 'client_credentials') {
+        throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
+      }
+      const client = await authenticatedCaller(request, params);
+      const grant = await issueServiceToken(deps, client, params.scope);
+      return { status: 200, body: serviceTokenBody(grant, client.profile) };
+    },
+
+    'POST /oauth/introspect': async (request) => {
+      const params = bodyParams(request);
+      const caller = await authenticatedCaller(request, params);
+      return { status: 200, body: await introspect(deps, caller, requiredToken(params)) };
+    },
+
+    'POST /oauth/revoke': async (request) => {
+      const params = bodyParams(request);
+      const caller = await authenticatedCaller(request, params);
+      await revoke(deps, caller, requiredToken(params));
+      // RFC 7009 section 2.2: 200 whether or not the token was known.
+      return { status: 200, body: {} };
+    },
+  };
+}
+
+function requiredToken(params: Params): string {
+  const token = params.token;
+  if (token === undefined) throw new OAuthError('invalid_request', 'token is required');
+  return token;
+}
+
+/** The optional `tenant` query parameter; a malformed one is refused before storage is touched. */
+function tenantParam(request: HttpRequest): string | undefined {
+  const tenant = queryParam(request, 'tenant');
+  if (tenant !== undefined && !isValidTenant(tenant)) {
+    throw new BadRequest('tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters', [
+      { field: 'tenant', type: 'invalid', message: 'malformed tenant' },
+    ]);
+  }
+  return tenant;
+}

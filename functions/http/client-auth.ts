@@ -1,0 +1,50 @@
+import { BadRequest, InvalidClient } from '../domain/errors.js';
+import type { ClientCredentials } from '../use-cases/authenticate-client.js';
+import type { Params } from './params.js';
+import type { HttpRequest } from './types.js';
+
+/**
+ * Client credentials from `client_secret_basic` or `client_secret_post` (RFC 6749 section 2.3.1).
+ * A client must use one method only (section 2.3), and never the query string.
+ */
+export function clientCredentials(request: HttpRequest, params: Params): ClientCredentials {
+  if (request.query.has('client_secret')) {
+    throw new BadRequest('client_secret must not be sent in the query string');
+  }
+  const authorization = request.headers['authorization'];
+  if (authorization !== undefined && /^basic /i.test(authorization)) {
+    if (params.client_secret !== undefined) {
+      throw new BadRequest('use one client authentication method, not Basic and client_secret together');
+    }
+    const basic = decodeBasic(authorization.slice(6).trim());
+    if (params.client_id !== undefined && params.client_id !== basic.clientId) {
+      throw new BadRequest('client_id in the body differs from the authenticated client');
+    }
+    return basic;
+  }
+  if (params.client_id === undefined || params.client_secret === undefined) {
+    throw new InvalidClient('client authentication required', false);
+  }
+  return { clientId: params.client_id, clientSecret: params.client_secret, usedBasic: false };
+}
+
+/** RFC 6749 section 2.3.1: id and secret are form-urlencoded before they are joined by a colon. */
+function decodeBasic(encoded: string): ClientCredentials {
+  const fail = () => new InvalidClient('malformed Basic credentials', true);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) throw fail();
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw fail();
+  try {
+    const clientId = formDecode(decoded.slice(0, colon));
+    const clientSecret = formDecode(decoded.slice(colon + 1));
+    if (clientSecret === '') throw fail();
+    return { clientId, clientSecret, usedBasic: true };
+  } catch {
+    throw fail();
+  }
+}
+
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, ' '));
+}

@@ -1,0 +1,97 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { errorResponse, MethodNotAllowed, NotFound } from '../domain/errors.js';
+import type { Logger } from '../log.js';
+import { matchRoute, shapeOf } from './routes.js';
+import type { HttpRequest, HttpResponse, RouteHandlers } from './types.js';
+
+export type LambdaHttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** Sent with every answer unless a route sets its own: tokens must never be cached (RFC 6749 5.1). */
+const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
+/**
+ * Turns route handlers into an API Gateway (HTTP API, payload 2.0) Lambda handler. This is the
+ * one place requests are decoded, errors become responses and requests are logged; local mode
+ * runs exactly this code. A request for a route this function does not serve (API Gateway's
+ * `$default` route) is answered with a JSON 404 or 405.
+ */
+export function lambdaHttpHandler(handlers: RouteHandlers, log: Logger): LambdaHttpHandler {
+  return async (event) => {
+    const started = Date.now();
+    const request = toRequest(event);
+    const shape = shapeOf(request.path);
+    let response: HttpResponse;
+    try {
+      const handler = handlers[event.routeKey] ?? handlers[resolveRouteKey(request)];
+      if (!handler) throw routingError(request);
+      response = await handler(request);
+    } catch (error) {
+      response = errorResponse(error, shape, (unexpected) =>
+        log.error('unexpected error', { requestId: request.requestId, error: describe(unexpected) }),
+      );
+      if (response.status === 503) {
+        log.warn('dependency unavailable', { requestId: request.requestId, error: describe(error) });
+      }
+    }
+    log.info('request', {
+      requestId: request.requestId,
+      method: request.method,
+      path: request.path,
+      status: response.status,
+      ms: Date.now() - started,
+    });
+    return toResult(response);
+  };
+}
+
+function resolveRouteKey(request: HttpRequest): string {
+  const { match } = matchRoute(request.method, request.path);
+  if (!match) return '';
+  Object.assign(request.pathParameters, match.pathParameters);
+  return `${match.route.method} ${match.route.path}`;
+}
+
+function routingError(request: HttpRequest): Error {
+  const { allowed } = matchRoute(request.method, request.path);
+  return allowed.length > 0
+    ? new MethodNotAllowed(request.method, request.path, allowed)
+    : new NotFound(request.method, request.path);
+}
+
+function toRequest(event: APIGatewayProxyEventV2): HttpRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  const query = new Map<string, string[]>();
+  for (const [name, value] of new URLSearchParams(event.rawQueryString ?? '')) {
+    query.set(name, [...(query.get(name) ?? []), value]);
+  }
+  const raw = event.body ?? '';
+  const proto = headers['x-forwarded-proto'] ?? 'https';
+  return {
+    method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath,
+    pathParameters: { ...(event.pathParameters as Record<string, string> | undefined) },
+    query,
+    headers,
+    body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
+    requestId: event.requestContext.requestId,
+    origin: `${proto}://${headers['host'] ?? event.requestContext.domainName}`,
+  };
+}
+
+function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
+  const headers: Record<string, string> = { ...NO_STORE, ...response.headers };
+  if (response.body === undefined) return { statusCode: response.status, headers };
+  headers['Content-Type'] = 'application/json';
+  return { statusCode: response.status, headers, body: JSON.stringify(response.body) };
+}
+
+/** An unexpected error's name and stack frames, for the log only. */
+function describe(error: unknown): unknown {
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message, stack: error.stack?.split('\n').slice(1, 6).join('\n') };
+  }
+  return { name: typeof error };
+}

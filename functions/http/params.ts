@@ -1,0 +1,62 @@
+import { BadRequest } from '../domain/errors.js';
+import type { HttpRequest } from './types.js';
+
+/** Larger bodies are refused before parsing; no legitimate token request comes close. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export type Params = Record<string, string>;
+
+/**
+ * The body parameters of a form (`application/x-www-form-urlencoded`) or JSON request.
+ * RFC 6749 section 3.1: a parameter must not repeat, and one sent without a value counts as
+ * omitted. Any other content type, a malformed body or a non-string value is a 400.
+ */
+export function bodyParams(request: HttpRequest): Params {
+  if (request.body.length > MAX_BODY_BYTES) {
+    throw new BadRequest(`request body exceeds ${MAX_BODY_BYTES} bytes`, [], 413);
+  }
+  const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (request.body.length === 0 && contentType === '') return {};
+  if (contentType === 'application/x-www-form-urlencoded') return formParams(request.body.toString('utf8'));
+  if (contentType === 'application/json') return jsonParams(request.body.toString('utf8'));
+  throw new BadRequest('content type must be application/x-www-form-urlencoded or application/json');
+}
+
+function formParams(text: string): Params {
+  const params: Params = {};
+  const seen = new Set<string>();
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (seen.has(name)) throw new BadRequest(`parameter ${name} is repeated`);
+    seen.add(name);
+    if (value !== '') params[name] = value;
+  }
+  return params;
+}
+
+function jsonParams(text: string): Params {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // The parser's message may quote the body, which may hold a secret: say nothing of it.
+    throw new BadRequest('body is not valid JSON');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new BadRequest('JSON body must be an object');
+  }
+  const params: Params = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (value === null || value === '') continue;
+    if (typeof value !== 'string') throw new BadRequest(`parameter ${name} must be a string`);
+    params[name] = value;
+  }
+  return params;
+}
+
+/** A single query parameter; a repeated one is a 400 rather than a silent pick. */
+export function queryParam(request: HttpRequest, name: string): string | undefined {
+  const values = request.query.get(name);
+  if (!values || values.length === 0) return undefined;
+  if (values.length > 1) throw new BadRequest(`query parameter ${name} is repeated`);
+  return values[0] === '' ? undefined : values[0];
+}

@@ -1,0 +1,76 @@
+import type { WireShape } from '../domain/errors.js';
+
+/**
+ * Every route the broker serves, and the Lambda function that serves it. The CDK stack wires
+ * these to API Gateway and the local server dispatches by them, so both see the same map.
+ */
+
+export type FunctionName = 'oauth' | 'discovery';
+
+export interface RouteSpec {
+  method: 'GET' | 'POST';
+  /** API Gateway syntax: `{name}` is a path parameter. */
+  path: string;
+  fn: FunctionName;
+}
+
+export const ROUTES: readonly RouteSpec[] = [
+  { method: 'POST', path: '/oauth/token', fn: 'oauth' },
+  { method: 'POST', path: '/oauth/introspect', fn: 'oauth' },
+  { method: 'POST', path: '/oauth/revoke', fn: 'oauth' },
+  { method: 'GET', path: '/.well-known/oauth-authorization-server', fn: 'discovery' },
+  { method: 'GET', path: '/.well-known/jwks.json', fn: 'discovery' },
+];
+
+export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
+  return `${route.method} ${route.path}`;
+}
+
+/** OAuth endpoints answer in RFC 6749 shape; storefront (Emporix) paths in Emporix shape. */
+export function shapeOf(path: string): WireShape {
+  return path.startsWith('/oauth/') || path.startsWith('/.well-known/') ? 'oauth' : 'emporix';
+}
+
+export interface RouteMatch {
+  route: RouteSpec;
+  pathParameters: Record<string, string>;
+}
+
+/** Finds the route for a concrete path; `allowed` lists the methods that path does take. */
+export function matchRoute(method: string, path: string): { match?: RouteMatch; allowed: string[] } {
+  const allowed: string[] = [];
+  let match: RouteMatch | undefined;
+  for (const route of ROUTES) {
+    const pathParameters = matchPath(route.path, path);
+    if (!pathParameters) continue;
+    allowed.push(route.method);
+    if (route.method === method) match = { route, pathParameters };
+  }
+  return { match, allowed };
+}
+
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] as string;
+    const g = got[i] as string;
+    if (w.startsWith('{') && w.endsWith('}')) {
+      if (g === '') return undefined;
+      params[w.slice(1, -1)] = decodeURIComponentSafe(g);
+    } else if (w !== g) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+function decodeURIComponentSafe(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

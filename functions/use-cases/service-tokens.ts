@@ -1,0 +1,111 @@
+import { ServiceUnavailable } from '../domain/errors.js';
+import { grantScopes, scopeString } from '../domain/scopes.js';
+import { seal, unseal } from '../domain/seal.js';
+import { isReusable, type ServiceTokenGrant } from '../domain/service-token.js';
+import { DEFAULT_LIFETIMES, type ServiceClient } from '../domain/tenant.js';
+import { mintToken } from '../domain/tokens.js';
+import type { CachedServiceToken } from '../ports.js';
+import type { BrokerDeps } from './deps.js';
+
+/**
+ * `client_credentials` (contract section 3): the same client asking for the same scopes gets the
+ * same still-fresh token back, reported with its true remaining `expires_in`.
+ */
+export async function issueServiceToken(
+  deps: BrokerDeps,
+  client: ServiceClient,
+  requestedScope: string | undefined,
+): Promise<ServiceTokenGrant> {
+  const granted = grantScopes(requestedScope, client.scopes);
+  const scopeKey = granted.join(' ');
+  const now = deps.clock();
+  const cached = await deps.tokens.getCachedServiceToken(client.clientId, scopeKey);
+  if (cached && isReusable(cached, now, deps.serviceTokenReuseShare)) {
+    const accessToken = await openCached(deps, cached);
+    if (accessToken) {
+      return { accessToken, expiresIn: cached.expiresAt - now, scope: scopeString(granted, client.tenant) };
+    }
+  }
+  return mintServiceToken(deps, client, granted);
+}
+
+/** Mints, stores durably, then caches. A failed cache write does not cost the caller its token. */
+export async function mintServiceToken(
+  deps: BrokerDeps,
+  client: ServiceClient,
+  granted: string[],
+): Promise<ServiceTokenGrant> {
+  const tenant = await deps.directory.getTenant(client.tenant);
+  const lifetime = tenant?.settings.lifetimes.serviceAccess ?? DEFAULT_LIFETIMES.serviceAccess;
+  const now = deps.clock();
+  const minted = mintToken();
+  const scopeKey = granted.join(' ');
+  await deps.tokens.putAccessToken({
+    selector: minted.selector,
+    hash: minted.hash,
+    tenant: client.tenant,
+    clientId: client.clientId,
+    scopes: granted,
+    issuedAt: now,
+    expiresAt: now + lifetime,
+  });
+  try {
+    await deps.tokens.putCachedServiceToken({
+      clientId: client.clientId,
+      scopeKey,
+      selector: minted.selector,
+      sealed: seal(minted.token, await deps.keys.cacheKey(), cacheContext(client.clientId, scopeKey)),
+      issuedAt: now,
+      expiresAt: now + lifetime,
+    });
+  } catch (error) {
+    if (!(error instanceof ServiceUnavailable)) throw error;
+    deps.log.warn('service token cache write failed; token issued uncached', { clientId: client.clientId });
+  }
+  return { accessToken: minted.token, expiresIn: lifetime, scope: scopeString(granted, client.tenant) };
+}
+
+async function openCached(deps: BrokerDeps, cached: CachedServiceToken): Promise<string | undefined> {
+  // A value sealed under a rotated key no longer opens: the caller mints afresh.
+  return unseal(cached.sealed, await deps.keys.cacheKey(), cacheContext(cached.clientId, cached.scopeKey));
+}
+
+function cacheContext(clientId: string, scopeKey: string): string {
+  return `service-token-cache/${clientId}/${scopeKey}`;
+}
+
+/**
+ * The warm-up (contract section 3): for every client marked `warmup`, makes sure its all-scopes
+ * token is still reusable at the next run, so those clients never wait for a mint; it also loads
+ * the client secrets into memory.
+ */
+export async function warmUp(deps: BrokerDeps, intervalSeconds: number): Promise<WarmUpReport> {
+  await deps.secrets.preload();
+  const report: WarmUpReport = { refreshed: [], stillFresh: [], failed: [] };
+  const clients = await deps.directory.listWarmupClients();
+  const nextRun = deps.clock() + intervalSeconds;
+  await Promise.all(
+    clients.map(async (client) => {
+      try {
+        const granted = grantScopes(undefined, client.scopes);
+        const cached = await deps.tokens.getCachedServiceToken(client.clientId, granted.join(' '));
+        if (cached && isReusable(cached, nextRun, deps.serviceTokenReuseShare) && (await openCached(deps, cached))) {
+          report.stillFresh.push(client.clientId);
+          return;
+        }
+        await mintServiceToken(deps, client, granted);
+        report.refreshed.push(client.clientId);
+      } catch (error) {
+        deps.log.warn('warm-up failed for a client', { clientId: client.clientId, error });
+        report.failed.push(client.clientId);
+      }
+    }),
+  );
+  return report;
+}
+
+export interface WarmUpReport {
+  refreshed: string[];
+  stillFresh: string[];
+  failed: string[];
+}
