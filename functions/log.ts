@@ -9,8 +9,11 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** Long base64url runs (our tokens, JWTs, secrets) and Basic/Bearer credentials. */
-const SECRET_SHAPED = /(Basic|Bearer)\s+\S+|[A-Za-z0-9_-]{32,}(\.[A-Za-z0-9_-]+)*/g;
+/**
+ * Basic/Bearer credentials, JWTs, and base64url runs of 40+ characters (our tokens are 64). A
+ * UUID request id (36 characters with dashes) stays readable.
+ */
+const SECRET_SHAPED = /(Basic|Bearer)\s+\S+|eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|[A-Za-z0-9_-]{40,}/g;
 
 export function scrub(text: string): string {
   return text.replace(SECRET_SHAPED, '[redacted]');

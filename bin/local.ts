@@ -1,0 +1,58 @@
+/**
+ * `npm start`: token-broker in local mode (shared/spec/operating.md).
+ *   PORT (3000), HOST (127.0.0.1), DATA_DIR (.data), SEED_FILE (the demo seed beside this file).
+ */
+import { fileURLToPath } from 'node:url';
+import { positiveInteger } from '../functions/config.js';
+import { startLocalBroker } from '../functions/local/broker.js';
+import { ServiceUnavailable } from '../functions/domain/errors.js';
+import { SeedError } from '../functions/seed/schema.js';
+
+// The SDK warns that its 2027 releases need Node 22; Lambda runs 22, local mode may run 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const demoSeed = fileURLToPath(new URL('./demo-seed.json', import.meta.url));
+const seedFile = process.env.SEED_FILE || demoSeed;
+
+try {
+  const broker = await startLocalBroker({
+    port: process.env.PORT === '0' ? 0 : positiveInteger(process.env, 'PORT', 3000),
+    host: process.env.HOST || '127.0.0.1',
+    dataDir: process.env.DATA_DIR || '.data',
+    seedFile,
+  });
+  printWelcome(broker.url, broker.seed, seedFile === demoSeed);
+  const stop = () => void broker.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (error) {
+  console.error(`token-broker did not start: ${explain(error)}`);
+  process.exit(1);
+}
+
+function printWelcome(url: string, seed: Awaited<ReturnType<typeof startLocalBroker>>['seed'], isDemo: boolean): void {
+  const lines = [`token-broker listening on ${url}  (health: ${url}/health)`];
+  for (const [tenant, spec] of Object.entries(seed.tenants)) {
+    for (const [clientId, client] of Object.entries(spec.serviceClients)) {
+      // Only the shipped demo seed's secrets are printed: they are public already.
+      const secret = isDemo ? client.secret : '<secret from your seed file>';
+      lines.push(
+        '',
+        `Service token for ${clientId} (tenant ${tenant}, scopes: ${client.scopes.join(' ')}):`,
+        `  curl -s -X POST ${url}/oauth/token -d grant_type=client_credentials -d client_id=${clientId} -d client_secret=${secret}`,
+      );
+    }
+  }
+  console.error(lines.join('\n'));
+}
+
+function explain(error: unknown): string {
+  if (error instanceof SeedError) return error.message;
+  if (error instanceof ServiceUnavailable) return `${error.message}: ${explain(error.cause)}`;
+  const code = (error as { code?: string }).code;
+  if (code === 'EADDRINUSE') return 'the port is in use (set PORT to another one)';
+  if (code === 'LEVEL_DATABASE_NOT_OPEN' || /lock/i.test(String((error as Error).message))) {
+    return 'DATA_DIR is in use by another token-broker process';
+  }
+  return error instanceof Error ? error.message : String(error);
+}

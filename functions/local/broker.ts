@@ -1,0 +1,104 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { CachedDirectory } from '../adapters/cached-directory.js';
+import { VersionedClientSecrets } from '../adapters/client-secrets.js';
+import { DynamoDbStore } from '../adapters/dynamodb-store.js';
+import { RefreshingValue } from '../adapters/refreshing-value.js';
+import { discoveryRoutes } from '../handlers/discovery.js';
+import { oauthRoutes } from '../handlers/oauth.js';
+import { lambdaHttpHandler } from '../http/lambda.js';
+import { jsonLogger, type Logger } from '../log.js';
+import { systemClock, type Clock } from '../ports.js';
+import { applySeed, type SeedReport } from '../seed/apply.js';
+import { parseSeed, type Seed } from '../seed/schema.js';
+import type { BrokerDeps } from '../use-cases/deps.js';
+import { warmUp } from '../use-cases/service-tokens.js';
+import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { createHttpBridge } from './http-bridge.js';
+import { LocalSecretsFile } from './secrets-file.js';
+
+export interface LocalBrokerOptions {
+  port: number;
+  host: string;
+  /** Where dynalite and the secrets file live; they survive restarts. */
+  dataDir: string;
+  seedFile: string;
+  warmupIntervalSeconds?: number;
+  serviceTokenReuseShare?: number;
+  log?: Logger;
+  clock?: Clock;
+}
+
+export interface LocalBroker {
+  url: string;
+  seed: Seed;
+  seedReport: SeedReport;
+  deps: BrokerDeps;
+  close(): Promise<void>;
+}
+
+/**
+ * Local mode (shared/spec/operating.md): the Lambda handlers behind a local HTTP server, on
+ * dynalite and a local secrets file, with the seed applied and the warm-up on a timer.
+ */
+export async function startLocalBroker(options: LocalBrokerOptions): Promise<LocalBroker> {
+  // Validate before anything is started or written: a bad seed stops the start.
+  const seed = parseSeed(readFileSync(options.seedFile, 'utf8'), options.seedFile);
+  const log = options.log ?? jsonLogger();
+  const clock = options.clock ?? systemClock;
+  const warmupIntervalSeconds = options.warmupIntervalSeconds ?? 300;
+
+  const dynamo = await startEmbeddedDynamoDb(join(options.dataDir, 'dynamodb'));
+  const secretsFile = new LocalSecretsFile(join(options.dataDir, 'secrets.json'));
+  secretsFile.ensure();
+  const store = new DynamoDbStore(dynamo.client, dynamo.tableName);
+  const directory = new CachedDirectory(store, clock);
+  const seedReport = await applySeed(seed, directory, secretsFile);
+
+  const cacheKey = new RefreshingValue('local secrets file', secretsFile.readCacheKey, clock, 3600);
+  const deps: BrokerDeps = {
+    directory,
+    tokens: store,
+    secrets: new VersionedClientSecrets(new RefreshingValue('local secrets file', secretsFile.readClientSecrets, clock, 5)),
+    keys: { cacheKey: () => cacheKey.get() },
+    clock,
+    log,
+    serviceTokenReuseShare: options.serviceTokenReuseShare ?? 0.5,
+  };
+
+  const server = createHttpBridge(
+    {
+      oauth: lambdaHttpHandler(oauthRoutes(deps), log),
+      discovery: lambdaHttpHandler(discoveryRoutes(), log),
+    },
+    lambdaHttpHandler({}, log),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+
+  const runWarmUp = () =>
+    warmUp(deps, warmupIntervalSeconds)
+      .then((report) => log.info('warm-up done', { ...report }))
+      .catch((error: unknown) => log.warn('warm-up failed', { error }));
+  await runWarmUp();
+  const timer = setInterval(runWarmUp, warmupIntervalSeconds * 1000);
+  timer.unref();
+
+  return {
+    url: `http://${host}:${port}`,
+    seed,
+    seedReport,
+    deps,
+    close: async () => {
+      clearInterval(timer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dynamo.close();
+    },
+  };
+}

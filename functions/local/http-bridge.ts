@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { LambdaHttpHandler } from '../http/lambda.js';
+import { MAX_BODY_BYTES } from '../http/params.js';
+import { matchRoute, routeKey, type FunctionName } from '../http/routes.js';
+
+/**
+ * Local mode's stand-in for API Gateway: turns a node:http request into the HTTP API payload 2.0
+ * event, picks the function by the shared route table (the fallback for anything else) and
+ * writes back what the Lambda handler returned. `/health` is local mode's own.
+ */
+export function createHttpBridge(
+  functions: Record<FunctionName, LambdaHttpHandler>,
+  fallback: LambdaHttpHandler,
+): Server {
+  return createServer((req, res) => {
+    void serve(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end('{"status":500,"type":"internal_error","message":"An unexpected error occurred."}');
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    if (url.pathname === '/health' && req.method === 'GET') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end('{"status":"ok"}');
+      return;
+    }
+    const { body, truncated } = await readBody(req);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const { match } = matchRoute(method, url.pathname);
+    const event = toEvent(req, url, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
+    const handler = match ? functions[match.route.fn] : fallback;
+    const result = await handler(event);
+    const headers: Record<string, string> = { ...(result.headers as Record<string, string>) };
+    // The rest of an oversized body was never read: close rather than drain it.
+    if (truncated) headers['Connection'] = 'close';
+    res.writeHead(result.statusCode ?? 200, headers);
+    res.end(result.body ?? '');
+  }
+}
+
+/** Reads at most MAX_BODY_BYTES + 1 bytes: enough for the handler to see the body is too large. */
+async function readBody(req: IncomingMessage): Promise<{ body: Buffer; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      req.pause();
+      return { body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), truncated: true };
+    }
+  }
+  return { body: Buffer.concat(chunks), truncated: false };
+}
+
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  method: string,
+  body: Buffer,
+  key: string,
+  pathParameters: Record<string, string> | undefined,
+): APIGatewayProxyEventV2 {
+  // API Gateway joins repeated headers with commas; node would keep only the first Authorization.
+  const headers: Record<string, string> = {};
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values) headers[name] = values.join(',');
+  }
+  headers['x-forwarded-proto'] ??= 'http';
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: key,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(pathParameters && Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers['host'] ?? 'localhost',
+      domainPrefix: 'local',
+      http: {
+        method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: key,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body: body.toString('base64'),
+    isBase64Encoded: true,
+  };
+}

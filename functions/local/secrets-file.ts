@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { SecretMap, SecretVersions } from '../adapters/client-secrets.js';
+import type { ClientSecretsWriter } from '../seed/apply.js';
+
+/**
+ * Local mode's stand-in for Secrets Manager: one JSON file (mode 0600) under DATA_DIR holding the
+ * client secrets in two versions, current and previous, exactly as Secrets Manager's AWSCURRENT
+ * and AWSPREVIOUS stages, and the key material.
+ */
+interface SecretsFileContent {
+  clientSecrets: SecretVersions;
+  keys: { cacheKey: string };
+}
+
+export class LocalSecretsFile implements ClientSecretsWriter {
+  constructor(private readonly path: string) {}
+
+  /** Creates the file, with fresh key material, on first use. */
+  ensure(): void {
+    if (existsSync(this.path)) return;
+    this.write({
+      clientSecrets: { current: {}, previous: {} },
+      keys: { cacheKey: randomBytes(32).toString('base64url') },
+    });
+  }
+
+  readClientSecrets = async (): Promise<SecretVersions> => this.read().clientSecrets;
+
+  readCacheKey = async (): Promise<Buffer> => Buffer.from(this.read().keys.cacheKey, 'utf8');
+
+  async currentClientSecrets(): Promise<SecretMap> {
+    return this.read().clientSecrets.current;
+  }
+
+  /** A new version: the current one becomes previous, as a Secrets Manager PutSecretValue does. */
+  async putClientSecrets(secrets: SecretMap): Promise<void> {
+    const content = this.read();
+    this.write({ ...content, clientSecrets: { current: secrets, previous: content.clientSecrets.current } });
+  }
+
+  private read(): SecretsFileContent {
+    return JSON.parse(readFileSync(this.path, 'utf8')) as SecretsFileContent;
+  }
+
+  private write(content: SecretsFileContent): void {
+    // Write then rename, so a crash never leaves a half-written secrets file.
+    const temporary = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(content, null, 2), { mode: 0o600 });
+    renameSync(temporary, this.path);
+  }
+}

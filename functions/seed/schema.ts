@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { isValidTenant } from '../domain/tenant.js';
+
+/**
+ * The seed file (shared/spec/operating.md): one JSON document for local mode and for a deployed
+ * stack. Objects are strict, so a misspelt key is an error naming it rather than a silent default.
+ */
+
+const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** RFC 6749 section 3.3 scope-token. */
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+const lifetime = z.number().int().positive().max(366 * 24 * 3600);
+
+const settings = z.strictObject({
+  refreshGraceSeconds: z.number().int().min(0).max(300).optional(),
+  legacyTokenFieldsUntil: z
+    .string()
+    .regex(ISO_DATE, 'must be a date YYYY-MM-DD')
+    .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), 'must be a real date')
+    .optional(),
+  lifetimes: z
+    .strictObject({
+      anonymousAccess: lifetime.optional(),
+      anonymousRefresh: lifetime.optional(),
+      customerAccess: lifetime.optional(),
+      customerRefresh: lifetime.optional(),
+      serviceAccess: lifetime.optional(),
+      grantAccess: lifetime.optional(),
+      grantRefresh: lifetime.optional(),
+    })
+    .optional(),
+});
+
+const serviceClient = z.strictObject({
+  secret: z.string().min(12, 'must be at least 12 characters'),
+  scopes: z.array(z.string().regex(SCOPE, 'must be an RFC 6749 scope token')).min(1),
+  warmup: z.boolean().default(false),
+  profile: z.enum(['emporix', 'oauth2']).default('emporix'),
+});
+
+const customer = z.strictObject({
+  email: z.email(),
+  password: z.string().min(6, 'must be at least 6 characters'),
+  customerNumber: z.string().min(1),
+  legalEntities: z.array(z.string().min(1)).default([]),
+  initialPassword: z.boolean().default(false),
+});
+
+const tenant = z.strictObject({
+  settings: settings.default({}),
+  storefrontClients: z.array(z.string().regex(CLIENT_ID, 'must be 1-64 of A-Z a-z 0-9 . _ -')).default([]),
+  serviceClients: z.record(z.string().regex(CLIENT_ID, 'must be 1-64 of A-Z a-z 0-9 . _ -'), serviceClient).default({}),
+  customers: z.array(customer).default([]),
+});
+
+export const seedSchema = z
+  .strictObject({
+    tenants: z.record(
+      z.string().refine(isValidTenant, 'tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters'),
+      tenant,
+    ),
+  })
+  .superRefine((seed, context) => {
+    // Service clients authenticate without naming a tenant, so a client id names one client only.
+    const owner = new Map<string, string>();
+    for (const [tenantId, { serviceClients }] of Object.entries(seed.tenants)) {
+      for (const clientId of Object.keys(serviceClients)) {
+        const other = owner.get(clientId);
+        if (other) {
+          context.addIssue({
+            code: 'custom',
+            path: ['tenants', tenantId, 'serviceClients', clientId],
+            message: `client id is already used by tenant ${other}`,
+          });
+        }
+        owner.set(clientId, tenantId);
+      }
+    }
+  });
+
+export type Seed = z.infer<typeof seedSchema>;
+
+export class SeedError extends Error {
+  override readonly name = 'SeedError';
+}
+
+/** Parses and validates a seed; the error names every offending field by its path. */
+export function parseSeed(text: string, source = 'seed'): Seed {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new SeedError(`${source}: not valid JSON (${(error as Error).message})`);
+  }
+  const result = seedSchema.safeParse(json);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `  ${formatPath(issue.path)}: ${issue.message}`);
+  throw new SeedError(`${source} is invalid:\n${problems.join('\n')}`);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
+}
