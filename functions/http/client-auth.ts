@@ -12,11 +12,12 @@ export function clientCredentials(request: HttpRequest, params: Params): ClientC
     throw new BadRequest('client_secret must not be sent in the query string');
   }
   const authorization = request.headers['authorization'];
-  if (authorization !== undefined && /^basic /i.test(authorization)) {
+  // `Basic` with nothing after it (clients trim the space) is still a Basic attempt.
+  if (authorization !== undefined && /^basic(\s|$)/i.test(authorization)) {
     if (params.client_secret !== undefined) {
       throw new BadRequest('use one client authentication method, not Basic and client_secret together');
     }
-    const basic = decodeBasic(authorization.slice(6).trim());
+    const basic = decodeBasic(authorization.slice(5).trim());
     if (params.client_id !== undefined && params.client_id !== basic.clientId) {
       throw new BadRequest('client_id in the body differs from the authenticated client');
     }

@@ -73,6 +73,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
       discovery: lambdaHttpHandler(discoveryRoutes(), log),
     },
     lambdaHttpHandler({}, log),
+    log,
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

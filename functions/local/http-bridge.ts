@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { LambdaHttpHandler } from '../http/lambda.js';
+import type { Logger } from '../log.js';
 import { MAX_BODY_BYTES } from '../http/params.js';
 import { matchRoute, routeKey, type FunctionName } from '../http/routes.js';
 
@@ -13,9 +14,11 @@ import { matchRoute, routeKey, type FunctionName } from '../http/routes.js';
 export function createHttpBridge(
   functions: Record<FunctionName, LambdaHttpHandler>,
   fallback: LambdaHttpHandler,
+  log: Logger,
 ): Server {
   return createServer((req, res) => {
-    void serve(req, res).catch(() => {
+    void serve(req, res).catch((error: unknown) => {
+      log.error('local bridge failed', { error });
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
       res.end('{"status":500,"type":"internal_error","message":"An unexpected error occurred."}');
     });
@@ -28,10 +31,11 @@ export function createHttpBridge(
       res.end('{"status":"ok"}');
       return;
     }
+    const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
     const { body, truncated } = await readBody(req);
     const method = (req.method ?? 'GET').toUpperCase();
     const { match } = matchRoute(method, url.pathname);
-    const event = toEvent(req, url, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
+    const event = toEvent(req, sourceIp, url, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
     const handler = match ? functions[match.route.fn] : fallback;
     const result = await handler(event);
     const headers: Record<string, string> = { ...(result.headers as Record<string, string>) };
@@ -42,23 +46,32 @@ export function createHttpBridge(
   }
 }
 
-/** Reads at most MAX_BODY_BYTES + 1 bytes: enough for the handler to see the body is too large. */
-async function readBody(req: IncomingMessage): Promise<{ body: Buffer; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
-      req.pause();
-      return { body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), truncated: true };
-    }
-  }
-  return { body: Buffer.concat(chunks), truncated: false };
+/**
+ * Reads at most MAX_BODY_BYTES + 1 bytes: enough for the handler to see the body is too large.
+ * The rest is left unread (not destroyed: the response still has to go out on this socket).
+ */
+function readBody(req: IncomingMessage): Promise<{ body: Buffer; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.off('data', onData);
+        req.pause();
+        resolve({ body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), truncated: true });
+      }
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve({ body: Buffer.concat(chunks), truncated: false }));
+    req.once('error', reject);
+  });
 }
 
 function toEvent(
   req: IncomingMessage,
+  sourceIp: string,
   url: URL,
   method: string,
   body: Buffer,
@@ -88,7 +101,7 @@ function toEvent(
         method,
         path: url.pathname,
         protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        sourceIp,
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
