@@ -1,0 +1,96 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
+import { ConfigError } from '../../functions/config.js';
+import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
+
+/**
+ * The Lambda entry exactly as CDK bundles it: configuration read at cold start, DynamoDB reached
+ * through the SDK's endpoint variable (dynalite here), Secrets Manager mocked (only AWS has it).
+ */
+
+const sm = mockClient(SecretsManagerClient);
+let dynamo: EmbeddedDynamoDb;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  dynamo = await startEmbeddedDynamoDb(undefined);
+  await new DynamoDbStore(dynamo.client, dynamo.tableName).putServiceClient({
+    clientId: 'orders-svc',
+    tenant: 'acme',
+    scopes: ['order.order_read'],
+    warmup: false,
+    profile: 'emporix',
+  });
+});
+
+afterAll(() => dynamo.close());
+
+afterEach(() => {
+  process.env = { ...savedEnv };
+  sm.reset();
+  vi.resetModules();
+});
+
+function event(body: string): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: 'POST /oauth/token',
+    rawPath: '/oauth/token',
+    rawQueryString: '',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'broker.example' },
+    requestContext: {
+      accountId: '1',
+      apiId: 'a',
+      domainName: 'broker.example',
+      domainPrefix: 'broker',
+      http: { method: 'POST', path: '/oauth/token', protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
+      requestId: 'req-1',
+      routeKey: 'POST /oauth/token',
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+    },
+    body: Buffer.from(body).toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
+describe('the oauth Lambda entry', () => {
+  it('fails its cold start loudly when a variable is missing', async () => {
+    delete process.env.TABLE_NAME;
+    await expect(import('../../functions/lambda/oauth.js')).rejects.toThrow(ConfigError);
+  });
+
+  it('issues a service token from DynamoDB and Secrets Manager as configured', async () => {
+    Object.assign(process.env, {
+      TABLE_NAME: dynamo.tableName,
+      CLIENT_SECRETS_ID: 'clients',
+      KEYS_SECRET_ID: 'keys',
+      AWS_REGION: 'eu-central-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    });
+    sm.on(GetSecretValueCommand, { SecretId: 'clients', VersionStage: 'AWSCURRENT' }).resolves({
+      SecretString: JSON.stringify({ 'orders-svc': 'orders-secret-0001' }),
+    });
+    sm.on(GetSecretValueCommand, { SecretId: 'clients', VersionStage: 'AWSPREVIOUS' }).resolves({ SecretString: '{}' });
+    sm.on(GetSecretValueCommand, { SecretId: 'keys' }).resolves({ SecretString: JSON.stringify({ cacheKey: 'c'.repeat(64) }) });
+    const logs = vi.spyOn(console, 'log').mockImplementation(() => {});
+
+    const { handler } = await import('../../functions/lambda/oauth.js');
+    const result = await handler(event('grant_type=client_credentials&client_id=orders-svc&client_secret=orders-secret-0001'));
+
+    expect(result.statusCode).toBe(200);
+    expect(result.headers).toMatchObject({ 'Cache-Control': 'no-store', Pragma: 'no-cache', 'Content-Type': 'application/json' });
+    const body = JSON.parse(result.body as string);
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 14399, scope: 'order.order_read tenant=acme' });
+    const logged = logs.mock.calls.map((call) => String(call[0])).join('\n');
+    expect(logged).toContain('"status":200');
+    expect(logged).not.toContain(body.access_token);
+    expect(logged).not.toContain('orders-secret-0001');
+  });
+});
