@@ -1,0 +1,87 @@
+/**
+ * Applies a seed file (shared/spec/operating.md) to local mode's store or to a deployed stack.
+ *
+ *   npm run seed -- <seed.json> --local [--data-dir .data]
+ *   npm run seed -- <seed.json> --stack TokenBroker [--region eu-central-1]
+ *
+ * The stack's outputs name the table and the client-secrets secret; the caller's AWS credentials
+ * are used. The seed is validated in full before anything is written.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDbStore } from '../functions/adapters/dynamodb-store.js';
+import { startEmbeddedDynamoDb } from '../functions/local/embedded-dynamodb.js';
+import { LocalSecretsFile } from '../functions/local/secrets-file.js';
+import { applySeed, type SeedReport } from '../functions/seed/apply.js';
+import { parseSeed, type Seed } from '../functions/seed/schema.js';
+import { SecretsManagerWriter } from '../functions/seed/secrets-manager-writer.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const USAGE = 'usage: seed <seed.json> (--local [--data-dir DIR] | --stack NAME [--region REGION])';
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      local: { type: 'boolean', default: false },
+      'data-dir': { type: 'string', default: process.env.DATA_DIR || '.data' },
+      stack: { type: 'string' },
+      region: { type: 'string' },
+    },
+  });
+  const file = positionals[0];
+  if (!file || positionals.length > 1 || values.local === (values.stack !== undefined)) {
+    console.error(USAGE);
+    return 2;
+  }
+  const seed = parseSeed(readFileSync(file, 'utf8'), file);
+  const report = values.local ? await seedLocal(seed, values['data-dir']!) : await seedStack(seed, values.stack!, values.region);
+  console.log(
+    `seeded tenants: ${report.tenants.join(', ') || '(none)'}; service clients: ${report.serviceClients.join(', ') || '(none)'}; ` +
+      (report.secretsRotated ? 'client secrets rotated (the previous ones stay accepted until the next rotation)' : 'client secrets unchanged'),
+  );
+  return 0;
+}
+
+async function seedLocal(seed: Seed, dataDir: string): Promise<SeedReport> {
+  const dynamo = await startEmbeddedDynamoDb(join(dataDir, 'dynamodb'));
+  try {
+    const secrets = new LocalSecretsFile(join(dataDir, 'secrets.json'));
+    secrets.ensure();
+    return await applySeed(seed, new DynamoDbStore(dynamo.client, dynamo.tableName), secrets);
+  } finally {
+    await dynamo.close();
+  }
+}
+
+export async function seedStack(seed: Seed, stackName: string, region: string | undefined): Promise<SeedReport> {
+  const config = region ? { region } : {};
+  const stacks = await new CloudFormationClient(config).send(new DescribeStacksCommand({ StackName: stackName }));
+  const outputs = new Map((stacks.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  const tableName = outputs.get('TableName');
+  const clientSecretsArn = outputs.get('ClientSecretsArn');
+  if (!tableName || !clientSecretsArn) {
+    throw new Error(`stack ${stackName} has no TableName and ClientSecretsArn outputs; is it a token-broker stack?`);
+  }
+  return applySeed(
+    seed,
+    new DynamoDbStore(new DynamoDBClient(config), tableName),
+    new SecretsManagerWriter(new SecretsManagerClient(config), clientSecretsArn),
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`seed failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedStack } from '../../bin/seed.js';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
+import { startEmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
+import { LocalSecretsFile } from '../../functions/local/secrets-file.js';
+import { applySeed } from '../../functions/seed/apply.js';
+import { parseSeed } from '../../functions/seed/schema.js';
+import { postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
+import { testSeed, TEST_SECRETS } from '../support/seed.js';
+
+const run = promisify(execFile);
+
+async function seedCli(args: string[]) {
+  return run(process.execPath, ['--import', 'tsx', 'bin/seed.ts', ...args], {
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
+}
+
+describe('the seed CLI', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'token-broker-seed-'));
+
+  it('refuses an invalid seed, naming the field, and writes nothing', async () => {
+    const bad = join(dir, 'bad.json');
+    const seed = testSeed();
+    (seed.tenants.acme.serviceClients['orders-svc'] as { profile?: string }).profile = 'soap';
+    writeFileSync(bad, JSON.stringify(seed));
+    const result = await seedCli([bad, '--local', '--data-dir', join(dir, 'untouched')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('tenants.acme.serviceClients.orders-svc.profile');
+    expect(existsSync(join(dir, 'untouched'))).toBe(false);
+  });
+
+  it('applies a seed locally, and applying it again changes nothing', async () => {
+    const file = join(dir, 'seed.json');
+    writeFileSync(file, JSON.stringify(testSeed()));
+    const first = await seedCli([file, '--local', '--data-dir', join(dir, 'data')]);
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.stdout).toContain('client secrets rotated');
+    const second = await seedCli([file, '--local', '--data-dir', join(dir, 'data')]);
+    expect(second.stdout).toContain('client secrets unchanged');
+  });
+
+  it('explains its usage when the target is missing', async () => {
+    const result = await seedCli([join(dir, 'seed.json')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('usage: seed');
+  });
+});
+
+describe('secret rotation through the seed', () => {
+  let broker: TestBroker;
+  const token = (secret: string) =>
+    postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials', client_id: 'orders-svc', client_secret: secret });
+
+  beforeAll(async () => {
+    broker = await startTestBroker();
+  });
+  afterAll(() => broker.stop());
+
+  async function rotateTo(secret: string) {
+    const secretsFile = new LocalSecretsFile(join(broker.dataDir, 'secrets.json'));
+    await applySeed(parseSeed(JSON.stringify(testSeed({ ordersSecret: secret }))), broker.deps.directory, secretsFile);
+    broker.clock.advance(6); // past the in-memory secrets cache
+  }
+
+  it('accepts the previous secret until the next rotation, then only the newer ones', async () => {
+    await rotateTo('orders-secret-0002');
+    expect((await token('orders-secret-0002')).status).toBe(200);
+    expect((await token(TEST_SECRETS.orders)).status).toBe(200);
+
+    await rotateTo('orders-secret-0003');
+    expect((await token('orders-secret-0003')).status).toBe(200);
+    expect((await token('orders-secret-0002')).status).toBe(200);
+    expect((await token(TEST_SECRETS.orders)).status).toBe(401);
+  });
+});
+
+describe('seeding a deployed stack', () => {
+  const cfn = mockClient(CloudFormationClient);
+  const sm = mockClient(SecretsManagerClient);
+  const saved = { ...process.env };
+
+  afterAll(() => {
+    process.env = saved;
+    cfn.restore();
+    sm.restore();
+  });
+
+  it('finds the table and the secret by the stack outputs and rotates only on change', async () => {
+    const dynamo = await startEmbeddedDynamoDb(undefined);
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_REGION: 'eu-central-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+    cfn.on(DescribeStacksCommand, { StackName: 'TokenBroker' }).resolves({
+      Stacks: [
+        {
+          StackName: 'TokenBroker',
+          CreationTime: new Date(),
+          StackStatus: 'CREATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'TableName', OutputValue: dynamo.tableName },
+            { OutputKey: 'ClientSecretsArn', OutputValue: 'arn:aws:secretsmanager:eu-central-1:1:secret:clients' },
+          ],
+        },
+      ],
+    });
+    let stored = '{}';
+    sm.on(GetSecretValueCommand).callsFake(() => ({ SecretString: stored }));
+    sm.on(PutSecretValueCommand).callsFake((input: { SecretString: string }) => {
+      stored = input.SecretString;
+      return {};
+    });
+    try {
+      const seed = parseSeed(JSON.stringify(testSeed()));
+      const first = await seedStack(seed, 'TokenBroker', undefined);
+      expect(first.secretsRotated).toBe(true);
+      expect(JSON.parse(stored)).toEqual({ 'orders-svc': TEST_SECRETS.orders, 'reports-svc': TEST_SECRETS.reports, 'globex-svc': TEST_SECRETS.globex });
+      expect(await new DynamoDbStore(dynamo.client, dynamo.tableName).getServiceClient('globex-svc')).toMatchObject({ tenant: 'globex' });
+
+      const second = await seedStack(seed, 'TokenBroker', undefined);
+      expect(second.secretsRotated).toBe(false);
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+    } finally {
+      await dynamo.close();
+    }
+  });
+
+  it('refuses a stack without the broker’s outputs', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'Other' }).resolves({ Stacks: [{ StackName: 'Other', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }] });
+    await expect(seedStack(parseSeed(JSON.stringify(testSeed())), 'Other', undefined)).rejects.toThrow(/no TableName and ClientSecretsArn outputs/);
+  });
+});
