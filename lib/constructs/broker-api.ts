@@ -1,0 +1,103 @@
+import { Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ROUTES, routeKey, type FunctionName } from '../../functions/http/routes.js';
+
+export interface BrokerApiProps {
+  /** The function behind each `fn` of the route table. */
+  readonly routeHandlers: Readonly<Record<FunctionName, IFunction>>;
+  /** Answers every request no route matches (JSON 404/405). */
+  readonly fallback: IFunction;
+  /** Steady-state requests per second across the stage. @default 1000 */
+  readonly rateLimit?: number;
+  /** Burst bucket size. @default 2000 */
+  readonly burstLimit?: number;
+}
+
+/**
+ * Access log fields. Never headers or the query string: they carry credentials and tokens
+ * (Authorization, `?refresh_token=`, `?accessToken=`).
+ */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  requestTime: '$context.requestTime',
+  httpMethod: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  integrationLatency: '$context.integrationLatency',
+};
+
+/** The broker is the authorization server: an authorizer in front of it would have to ask it. */
+const NO_AUTHORIZER_REASON =
+  'OAuth endpoints must be reachable without an API Gateway authorizer: clients authenticate in the ' +
+  'function per RFC 6749 (client_secret_basic/post) or with tokens the broker issued, discovery and JWKS ' +
+  'are public per RFC 8414, and $default only answers 404/405.';
+
+/** The HTTP API: one route per entry of the shared route table, plus `$default`. */
+export class BrokerApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly routes: HttpRoute[] = [];
+
+  constructor(scope: Construct, id: string, props: BrokerApiProps) {
+    super(scope, id);
+
+    // The stage is declared below with throttling and access logs; the automatic one has neither.
+    this.api = new HttpApi(this, 'Api', { description: 'token-broker', createDefaultStage: false });
+
+    // One integration per function, shared by all of its routes.
+    const integrations = new Map<IFunction, HttpLambdaIntegration>();
+    const integrationFor = (fn: IFunction, name: string) => {
+      if (!integrations.has(fn)) integrations.set(fn, new HttpLambdaIntegration(`${name}Integration`, fn));
+      return integrations.get(fn)!;
+    };
+
+    for (const route of ROUTES) {
+      this.routes.push(
+        // Construct ids may not contain '/'; the id stays stable as long as the route key does.
+        new HttpRoute(this, routeKey(route).replace(/[^A-Za-z0-9]/g, ''), {
+          httpApi: this.api,
+          routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
+          integration: integrationFor(props.routeHandlers[route.fn], route.fn),
+        }),
+      );
+    }
+    this.routes.push(
+      new HttpRoute(this, 'DefaultRoute', {
+        httpApi: this.api,
+        routeKey: HttpRouteKey.DEFAULT,
+        integration: integrationFor(props.fallback, 'fallback'),
+      }),
+    );
+
+    for (const route of this.routes) {
+      Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: NO_AUTHORIZER_REASON });
+    }
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.rateLimit ?? 1000, burstLimit: props.burstLimit ?? 2000 },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+  }
+}
