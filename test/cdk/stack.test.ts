@@ -1,0 +1,315 @@
+import { readFileSync } from 'node:fs';
+import { App, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/http/routes.js';
+import { buildApp } from '../../lib/app.js';
+import type { BrokerFunctionName } from '../../lib/constructs/broker-functions.js';
+import { TokenBrokerStack } from '../../lib/token-broker-stack.js';
+
+/** The same feature flags `cdk synth` uses, so the test checks what gets deployed. */
+const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: Record<string, unknown>;
+};
+
+type Json = Record<string, any>;
+
+let app: App;
+let stack: TokenBrokerStack;
+let template: Template;
+let resources: Record<string, Json>;
+
+beforeAll(() => {
+  // cdk-nag findings are asserted, and listed, by the cdk-nag test below instead of failing
+  // every test at synthesis.
+  const context = { ...cdkJson.context, [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false };
+  ({ app, stack } = buildApp({ context }));
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+});
+
+describe('table', () => {
+  it('follows TABLE_SCHEMA, is on-demand with TTL and PITR, and survives stack deletion', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+  });
+});
+
+describe('secrets', () => {
+  it('creates the client secrets empty and generates the cache key, both retained', () => {
+    expect(resources[id(stack.secrets.clientSecrets)]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: { SecretString: '{}' },
+    });
+    expect(resources[id(stack.secrets.keys)]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: {
+        GenerateSecretString: {
+          SecretStringTemplate: '{}',
+          GenerateStringKey: 'cacheKey',
+          PasswordLength: 64,
+          ExcludePunctuation: true,
+        },
+      },
+    });
+  });
+});
+
+describe('functions', () => {
+  const table = () => ({ Ref: id(stack.table) });
+  const clientSecrets = () => ({ Ref: id(stack.secrets.clientSecrets) });
+  const keys = () => ({ Ref: id(stack.secrets.keys) });
+  const backend = () => ({
+    NODE_OPTIONS: '--enable-source-maps',
+    TABLE_NAME: table(),
+    CLIENT_SECRETS_ID: clientSecrets(),
+    KEYS_SECRET_ID: keys(),
+    SERVICE_TOKEN_REUSE_SHARE: '0.5',
+  });
+  const expectedEnv: Record<BrokerFunctionName, () => Json> = {
+    oauth: backend,
+    warmup: () => ({ ...backend(), WARMUP_INTERVAL_SECONDS: '300' }),
+    discovery: () => ({ NODE_OPTIONS: '--enable-source-maps' }),
+    fallback: () => ({ NODE_OPTIONS: '--enable-source-maps' }),
+  };
+  const expectedTableActions: Record<BrokerFunctionName, string[]> = {
+    oauth: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    warmup: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+    discovery: [],
+    fallback: [],
+  };
+  const names = Object.keys(expectedEnv) as BrokerFunctionName[];
+
+  it('deploys exactly the four functions', () => {
+    template.resourceCountIs('AWS::Lambda::Function', names.length);
+    expect(Object.keys(stack.functions).sort()).toEqual([...names].sort());
+  });
+
+  it.each(names)('%s: Node.js 22 on arm64, 512 MB, 10 s, ESM bundle, own log group', (name) => {
+    const fn = functionResource(name);
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 10,
+      Handler: 'index.handler',
+      LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+    });
+    const logGroup = resources[fn.Properties.LoggingConfig.LogGroup.Ref]!;
+    expect(logGroup).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+  });
+
+  it.each(names)('%s: has exactly its environment', (name) => {
+    expect(functionResource(name).Properties.Environment.Variables).toEqual(expectedEnv[name]());
+  });
+
+  it.each(names)('%s: may use exactly its DynamoDB actions, on the table only', (name) => {
+    const dynamo = statementsOf(name).filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.flatMap(actions).sort()).toEqual(expectedTableActions[name]);
+    for (const statement of dynamo) {
+      expect(statement.Resource).toEqual({ 'Fn::GetAtt': [id(stack.table), 'Arn'] });
+    }
+  });
+
+  it.each(['oauth', 'warmup'] as const)('%s: reads both secrets, any version stage', (name) => {
+    const reads = statementsOf(name).filter((s) => actions(s).includes('secretsmanager:GetSecretValue'));
+    expect(reads).toHaveLength(1);
+    // No VersionStage condition: during a rotation the AWSPREVIOUS secrets must stay readable.
+    expect(reads[0]!.Condition).toBeUndefined();
+    expect(reads[0]!.Resource).toEqual([clientSecrets(), keys()]);
+  });
+
+  it.each(['discovery', 'fallback'] as const)('%s: has no DynamoDB or Secrets Manager permission', (name) => {
+    const all = statementsOf(name).flatMap(actions);
+    expect(all.filter((a) => /^(dynamodb|secretsmanager):/.test(a))).toEqual([]);
+    expect(all.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+  });
+
+  it.each(names)('%s: role has no managed policy and writes only its own log group', (name) => {
+    const fn = functionResource(name);
+    const role = resources[fn.Properties.Role['Fn::GetAtt'][0]]!;
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const logs = statementsOf(name).filter((s) => actions(s).some((a) => a.startsWith('logs:')));
+    expect(logs).toEqual([
+      {
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [fn.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] },
+      },
+    ]);
+  });
+});
+
+describe('HTTP API', () => {
+  it('has a route for every entry of ROUTES and $default, each to its function', () => {
+    const expected = [
+      ...ROUTES.map((r) => [`${r.method} ${r.path}`, r.fn] as const),
+      ['$default', 'fallback'] as const,
+    ];
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(expected.map(([key]) => key).sort());
+
+    for (const [key, fn] of expected) {
+      const route = routes.find((r) => r.Properties.RouteKey === key)!;
+      const integrationId = route.Properties.Target['Fn::Join'][1][1].Ref as string;
+      expect(resources[integrationId]!.Properties, key).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+        IntegrationUri: { 'Fn::GetAtt': [id(stack.functions[fn]), 'Arn'] },
+      });
+    }
+  });
+
+  it('lets API Gateway invoke exactly the routed functions', () => {
+    const invoked = Object.values(template.findResources('AWS::Lambda::Permission'))
+      .filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com')
+      .map((p) => p.Properties.FunctionName['Fn::GetAtt'][0] as string);
+    const routed = new Set([...ROUTES.map((r) => r.fn), 'fallback'] as BrokerFunctionName[]);
+    expect(new Set(invoked)).toEqual(new Set([...routed].map((name) => id(stack.functions[name]))));
+  });
+
+  it('has one $default stage, auto-deployed and throttled', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+    });
+  });
+
+  it('writes JSON access logs without headers or query strings', () => {
+    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    const { DestinationArn, Format } = stage.Properties.AccessLogSettings;
+    const logGroupId = DestinationArn['Fn::GetAtt'][0];
+    expect(resources[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    expect(JSON.parse(Format)).toEqual({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      requestTime: '$context.requestTime',
+      httpMethod: '$context.httpMethod',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      protocol: '$context.protocol',
+      responseLength: '$context.responseLength',
+      integrationLatency: '$context.integrationLatency',
+    });
+  });
+
+  it('takes its throttling from stack props', () => {
+    // Bundling skipped: this stack is only inspected for the stage.
+    const other = new TokenBrokerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Throttled', {
+      rateLimit: 5,
+      burstLimit: 10,
+    });
+    Template.fromStack(other).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+  });
+});
+
+describe('warm-up schedule', () => {
+  it('runs the warm-up function every 5 minutes, with retries', () => {
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [id(stack.functions.warmup), 'Arn'] },
+          Id: 'Target0',
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+        },
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [id(stack.functions.warmup), 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [id(stack.warmup.rule), 'Arn'] },
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('are exactly the four the seed CLI reads', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'ClientSecretsArn', 'KeysSecretArn', 'TableName']);
+    expect(outputs.TableName!.Value).toEqual({ Ref: id(stack.table) });
+    expect(outputs.ClientSecretsArn!.Value).toEqual({ Ref: id(stack.secrets.clientSecrets) });
+    expect(outputs.KeysSecretArn!.Value).toEqual({ Ref: id(stack.secrets.keys) });
+    expect(JSON.stringify(outputs.ApiUrl!.Value)).toContain(JSON.stringify({ Ref: id(stack.api.api) }));
+  });
+});
+
+describe('cdk-nag (AwsSolutions)', () => {
+  it('finds nothing unacknowledged', () => {
+    const report = new AwsSolutionsChecks().validateScope(app);
+    const findings = report.violations.map(
+      (v) => `${v.severity} ${v.ruleName}: ${v.description} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it('acknowledges only reviewed rules, on the resources they concern', () => {
+    const acknowledged = collectAcknowledgements(app);
+    expect(new Set(acknowledged.map((a) => a.rule))).toEqual(
+      new Set(['AwsSolutions-SMG4', 'AwsSolutions-L1', 'AwsSolutions-APIG4']),
+    );
+    // Never on the app or the whole stack, and always with a reason.
+    for (const a of acknowledged) {
+      expect(a.path.split('/').length, a.path).toBeGreaterThan(2);
+      expect(a.reason.length, a.path).toBeGreaterThan(40);
+    }
+  });
+});
+
+// --- helpers ---------------------------------------------------------------------------------
+
+function id(construct: IConstruct): string {
+  const element = (construct.node.defaultChild ?? construct) as CfnElement;
+  return Stack.of(construct).getLogicalId(element);
+}
+
+function functionResource(name: BrokerFunctionName): Json {
+  return resources[id(stack.functions[name])]!;
+}
+
+/** Every statement of every inline policy attached to the function's role. */
+function statementsOf(name: BrokerFunctionName): Json[] {
+  const roleId = functionResource(name).Properties.Role['Fn::GetAtt'][0];
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+function actions(statement: Json): string[] {
+  return [statement.Action].flat();
+}
+
+function collectAcknowledgements(root: IConstruct): { path: string; rule: string; reason: string }[] {
+  return root.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) => Object.entries(m.data as Record<string, string>))
+      .map(([rule, reason]) => ({ path: c.node.path, rule: rule.replace(/^annotation::/i, ''), reason })),
+  );
+}
