@@ -1,16 +1,7 @@
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
-import { ServiceUnavailable } from '../domain/errors.js';
+import { DeleteItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveSettings, type ServiceClient, type Tenant } from '../domain/tenant.js';
 import type { AccessTokenRecord, CachedServiceToken, DirectoryStore, TokenStore } from '../ports.js';
+import { DynamoTable, n, num, optNum, s, str, type Item } from './dynamodb-table.js';
 
 /**
  * The single-table DynamoDB adapter. Keys (`pk`, `sk`):
@@ -27,19 +18,20 @@ import type { AccessTokenRecord, CachedServiceToken, DirectoryStore, TokenStore 
  * checked in code and `ttl` only keeps the table small.
  */
 
-type Item = Record<string, AttributeValue>;
-
-const s = (value: string): AttributeValue => ({ S: value });
-const n = (value: number): AttributeValue => ({ N: String(value) });
-const str = (item: Item, name: string): string => item[name]?.S ?? '';
-const num = (item: Item, name: string): number => Number(item[name]?.N ?? 0);
-const optNum = (item: Item, name: string): number | undefined => (item[name]?.N === undefined ? undefined : Number(item[name]!.N));
-
 export class DynamoDbStore implements DirectoryStore, TokenStore {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
+  private readonly table: DynamoTable;
+
+  constructor(client: DynamoDBClient, tableName: string) {
+    this.table = new DynamoTable(client, tableName);
+  }
+
+  private get client() {
+    return this.table.client;
+  }
+
+  private get tableName() {
+    return this.table.tableName;
+  }
 
   // --- directory ---------------------------------------------------------------------------
 
@@ -118,25 +110,22 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
   }
 
   async revokeAccessToken(selector: string, hash: string, tenant: string, now: number): Promise<AccessTokenRecord | undefined> {
-    try {
-      const result = await this.call(() =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { pk: s(`T#${selector}`), sk: s('T') },
-            UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-            ConditionExpression: 'attribute_exists(pk) AND kind = :access AND #hash = :hash AND tenant = :tenant',
-            ExpressionAttributeNames: { '#hash': 'hash' },
-            ExpressionAttributeValues: { ':now': n(now), ':access': s('access'), ':hash': s(hash), ':tenant': s(tenant) },
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
+    let updated: Item | undefined;
+    const matched = await this.table.conditional(async () => {
+      const result = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(`T#${selector}`), sk: s('T') },
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+          ConditionExpression: 'attribute_exists(pk) AND kind = :access AND #hash = :hash AND tenant = :tenant',
+          ExpressionAttributeNames: { '#hash': 'hash' },
+          ExpressionAttributeValues: { ':now': n(now), ':access': s('access'), ':hash': s(hash), ':tenant': s(tenant) },
+          ReturnValues: 'ALL_NEW',
+        }),
       );
-      return result.Attributes ? toAccessToken(result.Attributes) : undefined;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+      updated = result.Attributes;
+    });
+    return matched && updated ? toAccessToken(updated) : undefined;
   }
 
   // --- service token cache -------------------------------------------------------------------
@@ -167,49 +156,29 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
   }
 
   async dropCachedServiceToken(clientId: string, scopeKey: string, selector: string): Promise<void> {
-    try {
-      await this.call(() =>
-        this.client.send(
-          new DeleteItemCommand({
-            TableName: this.tableName,
-            Key: { pk: s(`CACHE#${clientId}`), sk: s(scopeKey) },
-            // A newer token may already have replaced the revoked one; that one stays.
-            ConditionExpression: 'selector = :selector',
-            ExpressionAttributeValues: { ':selector': s(selector) },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-  }
-
-  // --- plumbing --------------------------------------------------------------------------------
-
-  private async get(key: Item): Promise<Item | undefined> {
-    const result = await this.call(() =>
-      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    // A newer token may already have replaced the revoked one; that one stays.
+    await this.table.conditional(() =>
+      this.client.send(
+        new DeleteItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(`CACHE#${clientId}`), sk: s(scopeKey) },
+          ConditionExpression: 'selector = :selector',
+          ExpressionAttributeValues: { ':selector': s(selector) },
+        }),
+      ),
     );
-    return result.Item;
   }
 
-  private async put(item: Item): Promise<void> {
-    await this.call(() => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })));
+  private get(key: Item): Promise<Item | undefined> {
+    return this.table.get(key);
   }
 
-  /**
-   * Maps SDK failures: a failed condition is a domain outcome the caller handles; a request the
-   * SDK says is malformed is a bug and propagates; anything else (throttling, 5xx, timeouts,
-   * refused connections) is the store being unavailable, a 503.
-   */
-  private async call<T>(send: () => Promise<T>): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw error;
-      if (error instanceof Error && error.name === 'ValidationException') throw error;
-      throw new ServiceUnavailable('DynamoDB', error);
-    }
+  private put(item: Item): Promise<void> {
+    return this.table.put(item);
+  }
+
+  private call<T>(send: () => Promise<T>): Promise<T> {
+    return this.table.call(send);
   }
 }
 

@@ -1,0 +1,82 @@
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { ServiceUnavailable } from '../domain/errors.js';
+
+/** Plumbing shared by the DynamoDB adapters: attribute helpers and the one SDK error mapping. */
+
+export type Item = Record<string, AttributeValue>;
+
+export const s = (value: string): AttributeValue => ({ S: value });
+export const n = (value: number): AttributeValue => ({ N: String(value) });
+export const str = (item: Item, name: string): string => item[name]?.S ?? '';
+export const optStr = (item: Item, name: string): string | undefined => item[name]?.S;
+export const num = (item: Item, name: string): number => Number(item[name]?.N ?? 0);
+export const optNum = (item: Item, name: string): number | undefined =>
+  item[name]?.N === undefined ? undefined : Number(item[name]!.N);
+
+export class DynamoTable {
+  constructor(
+    readonly client: DynamoDBClient,
+    readonly tableName: string,
+  ) {}
+
+  async get(key: Item): Promise<Item | undefined> {
+    const result = await this.call(() =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    );
+    return result.Item;
+  }
+
+  async put(item: Item): Promise<void> {
+    await this.call(() => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })));
+  }
+
+  /** Several items in one round trip; retries what DynamoDB left unprocessed. */
+  async getMany(keys: Item[]): Promise<Item[]> {
+    const found: Item[] = [];
+    let pending: Item[] = keys;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === 3) throw new ServiceUnavailable('DynamoDB', new Error('BatchGetItem left keys unprocessed'));
+      const result = await this.call(() =>
+        this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        ),
+      );
+      found.push(...(result.Responses?.[this.tableName] ?? []));
+      pending = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return found;
+  }
+
+  /**
+   * Maps SDK failures: a failed condition is a domain outcome the caller handles; a request the
+   * SDK says is malformed is a bug and propagates; anything else (throttling, 5xx, timeouts,
+   * refused connections) is the store being unavailable, a 503.
+   */
+  async call<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw error;
+      if (error instanceof Error && error.name === 'ValidationException') throw error;
+      throw new ServiceUnavailable('DynamoDB', error);
+    }
+  }
+
+  /** Runs a conditional write; false when its condition did not hold. */
+  async conditional(send: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await this.call(send);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
