@@ -40,7 +40,9 @@ export class TokenBrokerStack extends Stack {
     this.warmup = new WarmupSchedule(this, 'Warmup', { handler: this.functions.warmup });
 
     // The seed CLI finds the deployed resources by these output keys: keep them stable.
-    new CfnOutput(this, 'ApiUrl', { value: this.api.stage.url, description: 'Base URL of the broker (ends with /)' });
+    // The $default stage serves at the API's root; apiEndpoint has no trailing slash, so
+    // `${ApiUrl}/oauth/token` is a valid URL and equals the issuer discovery reports.
+    new CfnOutput(this, 'ApiUrl', { value: this.api.api.apiEndpoint, description: 'Base URL of the broker' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'ClientSecretsArn', { value: this.secrets.clientSecrets.secretArn });
     new CfnOutput(this, 'KeysSecretArn', { value: this.secrets.keys.secretArn });

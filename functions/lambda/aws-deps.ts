@@ -10,8 +10,12 @@ import { jsonLogger } from '../log.js';
 import { systemClock } from '../ports.js';
 import type { BrokerDeps } from '../use-cases/deps.js';
 
-/** Short timeouts: a stalled call should become a fast 503, not a Lambda timeout. */
-const SDK_OPTIONS = { maxAttempts: 3, requestHandler: { connectionTimeout: 1000, requestTimeout: 2000 } };
+/**
+ * A bounded budget per AWS call: two attempts of at most 0.5 s to connect and 1.5 s to answer
+ * (about 4.5 s with the retry's backoff). A request makes at most four calls in a row, so a
+ * stalled dependency becomes the broker's 503 well inside the Lambda's 25 s timeout.
+ */
+const SDK_OPTIONS = { maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1500 } };
 
 /** Wires the use cases to DynamoDB and Secrets Manager; runs once per cold start. */
 export function awsDeps(

@@ -15,6 +15,8 @@ const deps = awsDeps(config);
 export async function handler(): Promise<{ refreshed: number; stillFresh: number; failed: number }> {
   const report = await warmUp(deps, config.warmupIntervalSeconds);
   deps.log.info('warm-up done', { ...report });
-  // A failed client is logged above; failing the invocation would only make EventBridge retry all.
+  // One client's failure is logged and counted, not thrown: retrying the whole run would re-mint
+  // every other client. warmUp throws only when secrets or the client list cannot be read,
+  // and then EventBridge's retry is what we want.
   return { refreshed: report.refreshed.length, stillFresh: report.stillFresh.length, failed: report.failed.length };
 }

@@ -105,7 +105,10 @@ export class BrokerFunctions extends Construct {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: 512,
-      timeout: Duration.seconds(10),
+      // Above the worst case of the SDK's per-call budget (functions/lambda/aws-deps.ts) times
+      // the calls one request makes, so a stalled store ends as the broker's 503 with
+      // Retry-After, never as a Lambda timeout (which API Gateway would turn into a 500).
+      timeout: Duration.seconds(25),
       role,
       logGroup,
       environment,

@@ -111,7 +111,7 @@ describe('functions', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       MemorySize: 512,
-      Timeout: 10,
+      Timeout: 25,
       Handler: 'index.handler',
       LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
     });
@@ -256,7 +256,8 @@ describe('outputs', () => {
     expect(outputs.TableName!.Value).toEqual({ Ref: id(stack.table) });
     expect(outputs.ClientSecretsArn!.Value).toEqual({ Ref: id(stack.secrets.clientSecrets) });
     expect(outputs.KeysSecretArn!.Value).toEqual({ Ref: id(stack.secrets.keys) });
-    expect(JSON.stringify(outputs.ApiUrl!.Value)).toContain(JSON.stringify({ Ref: id(stack.api.api) }));
+    // The API's own endpoint, without the stage URL's trailing slash.
+    expect(outputs.ApiUrl!.Value).toEqual({ 'Fn::GetAtt': [id(stack.api.api), 'ApiEndpoint'] });
   });
 });
 
