@@ -1,0 +1,61 @@
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  ProvisionedThroughputExceededException,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
+import { TEST_SECRETS } from '../support/seed.js';
+
+/**
+ * Store faults over HTTP: throttling is something only AWS does, so the SDK is stubbed (for the
+ * running local broker's client too) after the broker has started on dynalite.
+ */
+
+let broker: TestBroker;
+let dynamo: AwsStub<any, any, any>;
+const request = { grant_type: 'client_credentials', client_id: 'reports-svc', client_secret: TEST_SECRETS.reports };
+const throttled = () => new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} });
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+  // Warm the directory and secrets caches while the store still answers.
+  expect((await postForm(`${broker.url}/oauth/token`, request)).status).toBe(200);
+});
+
+afterEach(() => dynamo?.restore());
+afterAll(() => broker.stop());
+
+async function expectUnavailable(response: Response) {
+  expect(response.status).toBe(503);
+  expect(response.headers.get('retry-after')).toBe('1');
+  const body = await response.json();
+  expect(body).toEqual({ error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry shortly.' });
+}
+
+describe('when DynamoDB fails', () => {
+  it('answers 503 with Retry-After and logs the request id', async () => {
+    dynamo = mockClient(DynamoDBClient);
+    dynamo.on(GetItemCommand).rejects(throttled());
+    const before = broker.logLines.length;
+    await expectUnavailable(await postForm(`${broker.url}/oauth/token`, request));
+    const logged = broker.logLines.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const warning = logged.find((line) => line.message === 'dependency unavailable');
+    expect(warning).toMatchObject({ level: 'warn', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(logged.find((line) => line.message === 'request')).toMatchObject({ status: 503, requestId: warning!.requestId });
+  });
+
+  it('returns no token whose record could not be written', async () => {
+    dynamo = mockClient(DynamoDBClient);
+    dynamo.on(GetItemCommand).resolves({}); // a cache miss: the broker must mint
+    dynamo.on(PutItemCommand).rejects(throttled());
+    await expectUnavailable(await postForm(`${broker.url}/oauth/token`, { ...request, scope: 'order.order_read' }));
+    expect(dynamo.commandCalls(PutItemCommand)).toHaveLength(1);
+  });
+
+  it('serves again once the store recovers', async () => {
+    expect((await postForm(`${broker.url}/oauth/token`, request)).status).toBe(200);
+  });
+});
