@@ -7,6 +7,8 @@ export interface FunctionConfig {
   tableName: string;
   clientSecretsId: string;
   keysSecretId: string;
+  /** The private ES256 signing keys for the customer saas_token. */
+  signingKeysSecretId: string;
   /** Share of a service token's life after which the cache mints anew. */
   serviceTokenReuseShare: number;
   /** How often the warm-up runs; it renews tokens that would go stale before the next run. */
@@ -26,6 +28,7 @@ export function readConfig<K extends keyof FunctionConfig>(env: Env, needed: rea
     tableName: () => required(env, 'TABLE_NAME'),
     clientSecretsId: () => required(env, 'CLIENT_SECRETS_ID'),
     keysSecretId: () => required(env, 'KEYS_SECRET_ID'),
+    signingKeysSecretId: () => required(env, 'SIGNING_KEYS_SECRET_ID'),
     serviceTokenReuseShare: () => share(env, 'SERVICE_TOKEN_REUSE_SHARE', 0.5),
     warmupIntervalSeconds: () => positiveInteger(env, 'WARMUP_INTERVAL_SECONDS', 300),
     issuer: () => env.ISSUER || undefined,

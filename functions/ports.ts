@@ -1,3 +1,5 @@
+import type { Rotation, SessionFamily, SessionKind, TokenSlot } from './domain/session.js';
+import type { PrivateSigningKey, PublishedKey } from './domain/signing-keys.js';
 import type { ServiceClient, Tenant } from './domain/tenant.js';
 
 /**
@@ -42,10 +44,13 @@ export interface CachedServiceToken {
   expiresAt: number;
 }
 
+export type FoundToken = { kind: 'access'; record: AccessTokenRecord } | { kind: 'session'; family: SessionFamily };
+
 export interface TokenStore {
   /** Writes a new record; resolves only once it is durable. */
   putAccessToken(record: AccessTokenRecord): Promise<void>;
-  findAccessToken(selector: string): Promise<AccessTokenRecord | undefined>;
+  /** Whatever the selector names: a standalone access token or a storefront session family. */
+  findToken(selector: string): Promise<FoundToken | undefined>;
   /**
    * Marks the record revoked if its hash and tenant match, in one conditional write.
    * Returns the record as it now stands, or undefined when nothing matched.
@@ -72,4 +77,92 @@ export interface ClientSecrets {
 export interface KeyMaterial {
   /** Input keying material for sealing cached service tokens (AES-256-GCM via HKDF). */
   cacheKey(): Promise<Buffer>;
+}
+
+// --- storefront sessions (contract sections 1, 2 and 6) -------------------------------------
+
+
+/** What a winning rotation writes, in one conditional write to the family's item. */
+export interface RotationWrite {
+  access: TokenSlot;
+  refresh: TokenSlot;
+  rotation: Rotation;
+  /** B2B: switch the session to this legal entity; it must be one the customer holds. */
+  legalEntityId?: string;
+}
+
+export type RotationOutcome = { outcome: 'rotated'; family: SessionFamily } | { outcome: 'conflict' };
+
+export interface SessionStore {
+  /** Writes a new family; durable once it resolves. */
+  createSession(family: SessionFamily): Promise<void>;
+  findSession(selector: string): Promise<SessionFamily | undefined>;
+  /**
+   * The one-time use of a refresh token: a single conditional write that succeeds only while
+   * `presentedHash` is the family's current, unexpired refresh token, the family is not revoked,
+   * belongs to `tenant` (and `clientId`, when given) and, with a legal entity, the customer holds
+   * it. Of any number of concurrent calls with one token, exactly one gets `rotated`.
+   */
+  rotateSession(
+    selector: string,
+    expected: { presentedHash: string; tenant: string; kind: SessionKind; clientId?: string; now: number },
+    next: RotationWrite,
+  ): Promise<RotationOutcome>;
+  /**
+   * The deprecated `anonymous_token` renewal: a new current access token for an anonymous family
+   * whose current or previous access token hashes to `presentedHash`, while its refresh token
+   * lives. Returns the family as written, or undefined when nothing matched.
+   */
+  renewAccess(
+    selector: string,
+    expected: { presentedHash: string; tenant: string; clientId: string; now: number },
+    access: TokenSlot,
+  ): Promise<SessionFamily | undefined>;
+  /**
+   * Ends the family. With `matching`, only if that hash is one of its tokens (access, previous
+   * access, refresh) and the tenant matches; returns whether anything was revoked.
+   */
+  revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }): Promise<boolean>;
+}
+
+export interface CustomerRecord {
+  tenant: string;
+  email: string;
+  passwordHash: string;
+  customerNumber: string;
+  legalEntities: string[];
+  initialPassword: boolean;
+}
+
+/** Failed logins for one account (or one unknown email: both are throttled alike). */
+export interface LoginFailures {
+  failures: number;
+  lastFailureAt: number;
+}
+
+export interface LoginContext {
+  session?: SessionFamily;
+  customer?: CustomerRecord;
+  failures?: LoginFailures;
+}
+
+export interface CustomerStore {
+  /** The anonymous session, the customer and its failure count, in one round trip. */
+  loadLogin(sessionSelector: string, tenant: string, email: string): Promise<LoginContext>;
+  getCustomer(tenant: string, email: string): Promise<CustomerRecord | undefined>;
+  putCustomer(customer: CustomerRecord): Promise<void>;
+  /** Counts a failure: starts again at 1 when `restart`, else adds one. */
+  recordLoginFailure(tenant: string, email: string, now: number, restart: boolean, expiresAt: number): Promise<void>;
+  clearLoginFailures(tenant: string, email: string): Promise<void>;
+}
+
+/** The published half of the signing keys; the table holds it, the discovery function reads it. */
+export interface PublicKeyStore {
+  getPublishedKeys(): Promise<PublishedKey[]>;
+  putPublishedKeys(keys: PublishedKey[]): Promise<void>;
+}
+
+/** The private signing key in use: Secrets Manager in AWS, the secrets file locally. */
+export interface SigningKeySource {
+  current(): Promise<PrivateSigningKey>;
 }

@@ -13,6 +13,8 @@ export interface TokenBrokerStackProps extends StackProps {
   readonly rateLimit?: number;
   /** Stage throttling burst. @default 2000 */
   readonly burstLimit?: number;
+  /** Browser origins allowed to call the storefront paths. @default ['*'] */
+  readonly corsOrigins?: string[];
 }
 
 export class TokenBrokerStack extends Stack {
@@ -29,13 +31,14 @@ export class TokenBrokerStack extends Stack {
     this.secrets = new BrokerSecrets(this, 'Secrets');
     this.functions = new BrokerFunctions(this, 'Functions', {
       table: this.table,
-      secrets: { clientSecrets: this.secrets.clientSecrets, keys: this.secrets.keys },
+      secrets: { clientSecrets: this.secrets.clientSecrets, keys: this.secrets.keys, signingKeys: this.secrets.signingKeys },
     }).functions;
     this.api = new BrokerApi(this, 'Http', {
       routeHandlers: this.functions,
       fallback: this.functions.fallback,
       rateLimit: props.rateLimit,
       burstLimit: props.burstLimit,
+      corsOrigins: props.corsOrigins,
     });
     this.warmup = new WarmupSchedule(this, 'Warmup', { handler: this.functions.warmup });
 
@@ -46,5 +49,6 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'ClientSecretsArn', { value: this.secrets.clientSecrets.secretArn });
     new CfnOutput(this, 'KeysSecretArn', { value: this.secrets.keys.secretArn });
+    new CfnOutput(this, 'SigningKeysSecretArn', { value: this.secrets.signingKeys.secretArn });
   }
 }

@@ -1,6 +1,7 @@
 import { DeleteItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveSettings, type ServiceClient, type Tenant } from '../domain/tenant.js';
-import type { AccessTokenRecord, CachedServiceToken, DirectoryStore, TokenStore } from '../ports.js';
+import type { AccessTokenRecord, CachedServiceToken, DirectoryStore, FoundToken, TokenStore } from '../ports.js';
+import { fromFamilyItem } from './dynamodb-sessions.js';
 import { DynamoTable, n, num, optNum, s, str, type Item } from './dynamodb-table.js';
 
 /**
@@ -104,9 +105,13 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
     );
   }
 
-  async findAccessToken(selector: string): Promise<AccessTokenRecord | undefined> {
+  async findToken(selector: string): Promise<FoundToken | undefined> {
     const item = await this.get({ pk: s(`T#${selector}`), sk: s('T') });
-    return item && str(item, 'kind') === 'access' ? toAccessToken(item) : undefined;
+    if (!item) return undefined;
+    const kind = str(item, 'kind');
+    if (kind === 'access') return { kind, record: toAccessToken(item) };
+    if (kind === 'session') return { kind, family: fromFamilyItem(item) };
+    return undefined;
   }
 
   async revokeAccessToken(selector: string, hash: string, tenant: string, now: number): Promise<AccessTokenRecord | undefined> {

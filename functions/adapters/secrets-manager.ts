@@ -3,6 +3,7 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import type { PrivateSigningKey } from '../domain/signing-keys.js';
 import type { SecretMap, SecretVersions } from './client-secrets.js';
 
 /**
@@ -34,6 +35,16 @@ export function secretsManagerCacheKey(client: SecretsManagerClient, secretId: s
       throw new Error(`secret ${secretId} has no cacheKey of at least 32 characters`);
     }
     return Buffer.from(cacheKey, 'utf8');
+  };
+}
+
+/** The signing key in use, from `{ "keys": [newest, ...] }` (written by the seed CLI). */
+export function secretsManagerSigningKey(client: SecretsManagerClient, secretId: string) {
+  return async (): Promise<PrivateSigningKey> => {
+    const { keys } = await readJson(client, secretId, 'AWSCURRENT');
+    const key = Array.isArray(keys) ? (keys[0] as PrivateSigningKey | undefined) : undefined;
+    if (!key?.kid || !key.privateJwk) throw new Error(`secret ${secretId} holds no signing key: apply a seed first`);
+    return key;
   };
 }
 

@@ -82,26 +82,37 @@ export class BadRequest extends BrokerError {
   }
 }
 
-/** Emporix 401 for a bad bearer token; storefronts branch on the errorcode to decide to refresh. */
-export class InvalidAccessToken extends BrokerError {
+/** An Emporix (Apigee-style) 401 fault: `{ fault: { faultstring, detail: { errorcode } } }`. */
+export class EmporixFault extends BrokerError {
   readonly status = 401;
 
-  constructor(readonly expired = false) {
-    super(expired ? 'Access Token expired' : 'Invalid access token');
+  constructor(
+    faultstring: string,
+    readonly errorcode: string,
+  ) {
+    super(faultstring);
   }
 
   body(shape: WireShape): unknown {
     if (shape === 'oauth') return { error: 'invalid_token', error_description: this.message };
-    return {
-      fault: {
-        faultstring: this.message,
-        detail: {
-          errorcode: this.expired
-            ? 'keymanagement.service.access_token_expired'
-            : 'oauth.v2.InvalidAccessToken',
-        },
-      },
-    };
+    return { fault: { faultstring: this.message, detail: { errorcode: this.errorcode } } };
+  }
+}
+
+/** Emporix 401 for a bad bearer token; storefronts branch on the errorcode to decide to refresh. */
+export class InvalidAccessToken extends EmporixFault {
+  constructor(readonly expired = false) {
+    super(
+      expired ? 'Access Token expired' : 'Invalid access token',
+      expired ? 'keymanagement.service.access_token_expired' : 'oauth.v2.InvalidAccessToken',
+    );
+  }
+}
+
+/** An unknown storefront client id, answered as Emporix's gateway does. */
+export class InvalidApiKey extends EmporixFault {
+  constructor() {
+    super('Invalid ApiKey', 'oauth.v2.InvalidApiKey');
   }
 }
 

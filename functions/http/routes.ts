@@ -5,7 +5,7 @@ import type { WireShape } from '../domain/errors.js';
  * these to API Gateway and the local server dispatches by them, so both see the same map.
  */
 
-export type FunctionName = 'oauth' | 'discovery';
+export type FunctionName = 'oauth' | 'discovery' | 'storefront';
 
 export interface RouteSpec {
   method: 'GET' | 'POST';
@@ -20,6 +20,12 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/oauth/revoke', fn: 'oauth' },
   { method: 'GET', path: '/.well-known/oauth-authorization-server', fn: 'discovery' },
   { method: 'GET', path: '/.well-known/jwks.json', fn: 'discovery' },
+  { method: 'GET', path: '/customerlogin/auth/anonymous/login', fn: 'storefront' },
+  { method: 'GET', path: '/customerlogin/auth/anonymous/refresh', fn: 'storefront' },
+  { method: 'POST', path: '/customer/{tenant}/login', fn: 'storefront' },
+  { method: 'GET', path: '/customer/{tenant}/refreshauthtoken', fn: 'storefront' },
+  { method: 'GET', path: '/customer/{tenant}/validateauthtoken', fn: 'storefront' },
+  { method: 'GET', path: '/customer/{tenant}/logout', fn: 'storefront' },
 ];
 
 export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {

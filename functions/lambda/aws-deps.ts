@@ -2,13 +2,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CachedDirectory } from '../adapters/cached-directory.js';
 import { VersionedClientSecrets } from '../adapters/client-secrets.js';
+import { DynamoDbSessions } from '../adapters/dynamodb-sessions.js';
 import { DynamoDbStore } from '../adapters/dynamodb-store.js';
 import { RefreshingValue } from '../adapters/refreshing-value.js';
-import { secretsManagerCacheKey, secretsManagerClientSecrets } from '../adapters/secrets-manager.js';
+import { secretsManagerCacheKey, secretsManagerClientSecrets, secretsManagerSigningKey } from '../adapters/secrets-manager.js';
 import type { FunctionConfig } from '../config.js';
-import { jsonLogger } from '../log.js';
+import { liveKeys } from '../domain/signing-keys.js';
+import { jsonLogger, type Logger } from '../log.js';
 import { systemClock } from '../ports.js';
-import type { BrokerDeps } from '../use-cases/deps.js';
+import type { BrokerDeps, StorefrontDeps } from '../use-cases/deps.js';
 
 /**
  * A bounded budget per AWS call: two attempts of at most 0.5 s to connect and 1.5 s to answer
@@ -17,18 +19,22 @@ import type { BrokerDeps } from '../use-cases/deps.js';
  */
 const SDK_OPTIONS = { maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1500 } };
 
-/** Wires the use cases to DynamoDB and Secrets Manager; runs once per cold start. */
+const staleWarning = (log: Logger) => (error: unknown) => log.warn('serving cached secret after a failed reload', { error });
+
+/** The oauth and warm-up functions: service tokens, introspection, revocation. */
 export function awsDeps(
   config: Pick<FunctionConfig, 'tableName' | 'clientSecretsId' | 'keysSecretId' | 'serviceTokenReuseShare'>,
 ): BrokerDeps {
   const log = jsonLogger();
-  const store = new DynamoDbStore(new DynamoDBClient(SDK_OPTIONS), config.tableName);
+  const dynamo = new DynamoDBClient(SDK_OPTIONS);
+  const store = new DynamoDbStore(dynamo, config.tableName);
   const secretsManager = new SecretsManagerClient(SDK_OPTIONS);
-  const onStale = (error: unknown) => log.warn('serving cached secret after a failed reload', { error });
+  const onStale = staleWarning(log);
   const cacheKey = new RefreshingValue('Secrets Manager', secretsManagerCacheKey(secretsManager, config.keysSecretId), systemClock, 3600, 30, onStale);
   return {
     directory: new CachedDirectory(store, systemClock),
     tokens: store,
+    sessions: new DynamoDbSessions(dynamo, config.tableName),
     secrets: new VersionedClientSecrets(
       new RefreshingValue('Secrets Manager', secretsManagerClientSecrets(secretsManager, config.clientSecretsId), systemClock, 300, 30, onStale),
     ),
@@ -37,4 +43,35 @@ export function awsDeps(
     log,
     serviceTokenReuseShare: config.serviceTokenReuseShare,
   };
+}
+
+/** The storefront function: sessions and customers; the signing key, no client secrets. */
+export function awsStorefrontDeps(config: Pick<FunctionConfig, 'tableName' | 'signingKeysSecretId'>): StorefrontDeps {
+  const log = jsonLogger();
+  const dynamo = new DynamoDBClient(SDK_OPTIONS);
+  const sessions = new DynamoDbSessions(dynamo, config.tableName);
+  const secretsManager = new SecretsManagerClient(SDK_OPTIONS);
+  const signingKey = new RefreshingValue(
+    'Secrets Manager',
+    secretsManagerSigningKey(secretsManager, config.signingKeysSecretId),
+    systemClock,
+    300,
+    30,
+    staleWarning(log),
+  );
+  return {
+    directory: new CachedDirectory(new DynamoDbStore(dynamo, config.tableName), systemClock),
+    sessions,
+    customers: sessions,
+    signingKeys: { current: () => signingKey.get() },
+    clock: systemClock,
+    log,
+  };
+}
+
+/** The discovery function: the published public keys, read from the table and held a minute. */
+export function awsPublicKeys(config: Pick<FunctionConfig, 'tableName'>): () => Promise<unknown[]> {
+  const sessions = new DynamoDbSessions(new DynamoDBClient(SDK_OPTIONS), config.tableName);
+  const published = new RefreshingValue('DynamoDB', () => sessions.getPublishedKeys(), systemClock, 60);
+  return async () => liveKeys(await published.get(), systemClock());
 }

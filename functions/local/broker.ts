@@ -1,18 +1,22 @@
 import type { AddressInfo } from 'node:net';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { CachedDirectory } from '../adapters/cached-directory.js';
 import { VersionedClientSecrets } from '../adapters/client-secrets.js';
+import { DynamoDbSessions } from '../adapters/dynamodb-sessions.js';
 import { DynamoDbStore } from '../adapters/dynamodb-store.js';
 import { RefreshingValue } from '../adapters/refreshing-value.js';
 import { discoveryRoutes } from '../handlers/discovery.js';
 import { oauthRoutes } from '../handlers/oauth.js';
+import { storefrontRoutes } from '../handlers/storefront.js';
+import { liveKeys } from '../domain/signing-keys.js';
 import { lambdaHttpHandler } from '../http/lambda.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../ports.js';
 import { applySeed, type SeedReport } from '../seed/apply.js';
 import { parseSeed, type Seed } from '../seed/schema.js';
-import type { BrokerDeps } from '../use-cases/deps.js';
+import type { BrokerDeps, StorefrontDeps } from '../use-cases/deps.js';
 import { warmUp } from '../use-cases/service-tokens.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { createHttpBridge } from './http-bridge.js';
@@ -35,6 +39,11 @@ export interface LocalBroker {
   seed: Seed;
   seedReport: SeedReport;
   deps: BrokerDeps;
+  storefront: StorefrontDeps;
+  /** The DynamoDB client on dynalite, for tests and benchmarks that count or fault its calls. */
+  dynamoClient: DynamoDBClient;
+  /** Applies another seed to this broker's store and secrets, as the seed CLI would. */
+  reseed(seed: Seed, options?: { rotateSigningKey?: boolean }): Promise<SeedReport>;
   close(): Promise<void>;
 }
 
@@ -53,24 +62,37 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const secretsFile = new LocalSecretsFile(join(options.dataDir, 'secrets.json'));
   secretsFile.ensure();
   const store = new DynamoDbStore(dynamo.client, dynamo.tableName);
+  const sessions = new DynamoDbSessions(dynamo.client, dynamo.tableName);
   const directory = new CachedDirectory(store, clock);
-  const seedReport = await applySeed(seed, directory, secretsFile);
+  const seedTarget = { directory, customers: sessions, publicKeys: sessions, clientSecrets: secretsFile, signingKeys: secretsFile };
+  const seedReport = await applySeed(seed, seedTarget, { now: clock() });
 
   const cacheKey = new RefreshingValue('local secrets file', secretsFile.readCacheKey, clock, 3600);
   const deps: BrokerDeps = {
     directory,
     tokens: store,
+    sessions,
     secrets: new VersionedClientSecrets(new RefreshingValue('local secrets file', secretsFile.readClientSecrets, clock, 5)),
     keys: { cacheKey: () => cacheKey.get() },
     clock,
     log,
     serviceTokenReuseShare: options.serviceTokenReuseShare ?? 0.5,
   };
+  const signingKey = new RefreshingValue('local secrets file', secretsFile.readSigningKey, clock, 60);
+  const storefront: StorefrontDeps = {
+    directory,
+    sessions,
+    customers: sessions,
+    signingKeys: { current: () => signingKey.get() },
+    clock,
+    log,
+  };
 
   const server = createHttpBridge(
     {
       oauth: lambdaHttpHandler(oauthRoutes(deps), log),
-      discovery: lambdaHttpHandler(discoveryRoutes(), log),
+      discovery: lambdaHttpHandler(discoveryRoutes({ publicKeys: async () => liveKeys(await sessions.getPublishedKeys(), clock()) }), log),
+      storefront: lambdaHttpHandler(storefrontRoutes(storefront), log),
     },
     lambdaHttpHandler({}, log),
     log,
@@ -95,6 +117,9 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     seed,
     seedReport,
     deps,
+    storefront,
+    dynamoClient: dynamo.client,
+    reseed: (next, reseedOptions = {}) => applySeed(next, seedTarget, { now: clock(), ...reseedOptions }),
     close: async () => {
       clearInterval(timer);
       server.closeAllConnections();

@@ -1,19 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { SecretMap, SecretVersions } from '../adapters/client-secrets.js';
-import type { ClientSecretsWriter } from '../seed/apply.js';
+import type { PrivateSigningKey } from '../domain/signing-keys.js';
+import type { ClientSecretsWriter, SigningKeyWriter } from '../seed/apply.js';
 
 /**
  * Local mode's stand-in for Secrets Manager: one JSON file (mode 0600) under DATA_DIR holding the
  * client secrets in two versions, current and previous, exactly as Secrets Manager's AWSCURRENT
- * and AWSPREVIOUS stages, and the key material.
+ * and AWSPREVIOUS stages, the cache key, and the private signing keys.
  */
 interface SecretsFileContent {
   clientSecrets: SecretVersions;
   keys: { cacheKey: string };
+  signingKeys?: PrivateSigningKey[];
 }
 
-export class LocalSecretsFile implements ClientSecretsWriter {
+export class LocalSecretsFile implements ClientSecretsWriter, SigningKeyWriter {
   constructor(private readonly path: string) {}
 
   /** Creates the file, with fresh key material, on first use. */
@@ -28,6 +30,21 @@ export class LocalSecretsFile implements ClientSecretsWriter {
   readClientSecrets = async (): Promise<SecretVersions> => this.read().clientSecrets;
 
   readCacheKey = async (): Promise<Buffer> => Buffer.from(this.read().keys.cacheKey, 'utf8');
+
+  /** The key in use; none until a seed has been applied. */
+  readSigningKey = async (): Promise<PrivateSigningKey> => {
+    const key = this.read().signingKeys?.[0];
+    if (!key) throw new Error('no signing key yet: apply a seed first');
+    return key;
+  };
+
+  async currentSigningKeys(): Promise<PrivateSigningKey[]> {
+    return this.read().signingKeys ?? [];
+  }
+
+  async putSigningKeys(keys: PrivateSigningKey[]): Promise<void> {
+    this.write({ ...this.read(), signingKeys: keys });
+  }
 
   async currentClientSecrets(): Promise<SecretMap> {
     return this.read().clientSecrets.current;

@@ -1,5 +1,7 @@
+import { hashPassword, verifyPassword } from '../domain/passwords.js';
+import { newSigningKey, rotatePublished, type PrivateSigningKey } from '../domain/signing-keys.js';
 import { resolveSettings } from '../domain/tenant.js';
-import type { DirectoryStore } from '../ports.js';
+import type { CustomerStore, DirectoryStore, PublicKeyStore } from '../ports.js';
 import type { SecretMap } from '../adapters/client-secrets.js';
 import type { Seed } from './schema.js';
 
@@ -10,43 +12,98 @@ export interface ClientSecretsWriter {
   putClientSecrets(secrets: SecretMap): Promise<void>;
 }
 
+/** Where the private signing keys are kept, newest (the one in use) first. */
+export interface SigningKeyWriter {
+  currentSigningKeys(): Promise<PrivateSigningKey[]>;
+  putSigningKeys(keys: PrivateSigningKey[]): Promise<void>;
+}
+
+export interface SeedTarget {
+  directory: DirectoryStore;
+  customers: CustomerStore;
+  publicKeys: PublicKeyStore;
+  clientSecrets: ClientSecretsWriter;
+  signingKeys: SigningKeyWriter;
+}
+
 export interface SeedReport {
   tenants: string[];
   serviceClients: string[];
+  customers: number;
   secretsRotated: boolean;
+  signingKey: 'kept' | 'created' | 'rotated';
 }
 
 /**
  * Applies a validated seed. Every write is an idempotent put, so applying the same seed twice
- * changes nothing and a run that failed half-way is repaired by the next. Secrets are written
- * only when they changed, because each write is a rotation (the replaced secrets stay accepted
- * as the previous version). Secrets go first: a client whose directory entry is missing, or
- * whose secret is missing, cannot authenticate, so no partial state ever grants access.
+ * changes nothing and a run that failed half-way is repaired by the next. Client secrets are
+ * written only when they changed, because each write is a rotation (the replaced secrets stay
+ * accepted as the previous version); they go first, so a partial run never leaves a client that
+ * authenticates with a stale entry. A customer's stored hash is kept while the seed's password
+ * still matches it (a new salt every run would be a change every run).
  */
-export async function applySeed(seed: Seed, directory: DirectoryStore, secrets: ClientSecretsWriter): Promise<SeedReport> {
+export async function applySeed(
+  seed: Seed,
+  target: SeedTarget,
+  options: { now: number; rotateSigningKey?: boolean },
+): Promise<SeedReport> {
   const wanted: SecretMap = {};
   for (const { serviceClients } of Object.values(seed.tenants)) {
     for (const [clientId, client] of Object.entries(serviceClients)) wanted[clientId] = client.secret;
   }
-  const secretsRotated = !sameMap(await secrets.currentClientSecrets(), wanted);
-  if (secretsRotated) await secrets.putClientSecrets(wanted);
+  const secretsRotated = !sameMap(await target.clientSecrets.currentClientSecrets(), wanted);
+  if (secretsRotated) await target.clientSecrets.putClientSecrets(wanted);
 
-  const report: SeedReport = { tenants: [], serviceClients: [], secretsRotated };
+  const report: SeedReport = { tenants: [], serviceClients: [], customers: 0, secretsRotated, signingKey: 'kept' };
+  let longestCustomerToken = 0;
   for (const [tenant, spec] of Object.entries(seed.tenants)) {
-    await directory.putTenant({ tenant, settings: resolveSettings(spec.settings), storefrontClients: spec.storefrontClients });
+    const settings = resolveSettings(spec.settings);
+    longestCustomerToken = Math.max(longestCustomerToken, settings.lifetimes.customerAccess);
+    await target.directory.putTenant({ tenant, settings, storefrontClients: spec.storefrontClients });
     report.tenants.push(tenant);
     for (const [clientId, client] of Object.entries(spec.serviceClients)) {
-      await directory.putServiceClient({
-        clientId,
-        tenant,
-        scopes: client.scopes,
-        warmup: client.warmup,
-        profile: client.profile,
-      });
+      await target.directory.putServiceClient({ clientId, tenant, scopes: client.scopes, warmup: client.warmup, profile: client.profile });
       report.serviceClients.push(clientId);
     }
+    for (const customer of spec.customers) {
+      const email = customer.email.trim().toLowerCase();
+      const existing = await target.customers.getCustomer(tenant, email);
+      const passwordHash =
+        existing && (await verifyPassword(customer.password, existing.passwordHash))
+          ? existing.passwordHash
+          : await hashPassword(customer.password);
+      await target.customers.putCustomer({
+        tenant,
+        email,
+        passwordHash,
+        customerNumber: customer.customerNumber,
+        legalEntities: customer.legalEntities,
+        initialPassword: customer.initialPassword,
+      });
+      report.customers++;
+    }
   }
+  report.signingKey = await ensureSigningKey(target, options, longestCustomerToken);
   return report;
+}
+
+/**
+ * A signing key exists after every seed; `rotateSigningKey` replaces it. The new public key is
+ * published before the private key is put to use, so every token ever signed can be verified.
+ */
+async function ensureSigningKey(
+  target: SeedTarget,
+  options: { now: number; rotateSigningKey?: boolean },
+  longestTokenLifetime: number,
+): Promise<SeedReport['signingKey']> {
+  const existing = await target.signingKeys.currentSigningKeys();
+  if (existing.length > 0 && !options.rotateSigningKey) return 'kept';
+  const { privateKey, published } = await newSigningKey(options.now);
+  const publishedKeys = await target.publicKeys.getPublishedKeys();
+  await target.publicKeys.putPublishedKeys(rotatePublished(publishedKeys, published, options.now, longestTokenLifetime));
+  // Only the key in use is kept: a retired private key signs nothing more.
+  await target.signingKeys.putSigningKeys([privateKey]);
+  return existing.length > 0 ? 'rotated' : 'created';
 }
 
 function sameMap(a: SecretMap, b: SecretMap): boolean {

@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretMap } from '../adapters/client-secrets.js';
-import type { ClientSecretsWriter } from './apply.js';
+import type { PrivateSigningKey } from '../domain/signing-keys.js';
+import type { ClientSecretsWriter, SigningKeyWriter } from './apply.js';
 
 /**
  * Writes client secrets to Secrets Manager. PutSecretValue makes a new AWSCURRENT version and
@@ -24,5 +25,27 @@ export class SecretsManagerWriter implements ClientSecretsWriter {
 
   async putClientSecrets(secrets: SecretMap): Promise<void> {
     await this.client.send(new PutSecretValueCommand({ SecretId: this.secretId, SecretString: JSON.stringify(secrets) }));
+  }
+}
+
+/** The private signing keys, one JSON document `{ "keys": [...] }`, newest first. */
+export class SecretsManagerSigningKeyWriter implements SigningKeyWriter {
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly secretId: string,
+  ) {}
+
+  async currentSigningKeys(): Promise<PrivateSigningKey[]> {
+    const result = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
+    try {
+      const keys = (JSON.parse(result.SecretString ?? '{}') as { keys?: PrivateSigningKey[] }).keys;
+      return Array.isArray(keys) ? keys : [];
+    } catch {
+      return [];
+    }
+  }
+
+  async putSigningKeys(keys: PrivateSigningKey[]): Promise<void> {
+    await this.client.send(new PutSecretValueCommand({ SecretId: this.secretId, SecretString: JSON.stringify({ keys }) }));
   }
 }

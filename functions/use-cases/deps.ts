@@ -1,14 +1,35 @@
 import type { Logger } from '../log.js';
-import type { ClientSecrets, Clock, DirectoryStore, KeyMaterial, TokenStore } from '../ports.js';
+import type {
+  ClientSecrets,
+  Clock,
+  CustomerStore,
+  DirectoryStore,
+  KeyMaterial,
+  SessionStore,
+  SigningKeySource,
+  TokenStore,
+} from '../ports.js';
 
 /** Everything a use case may need; built once per cold start (AWS) or per process (local). */
 export interface BrokerDeps {
   directory: DirectoryStore;
   tokens: TokenStore;
+  /** Introspection and revocation reach storefront sessions too (contract section 4). */
+  sessions: SessionStore;
   secrets: ClientSecrets;
   keys: KeyMaterial;
   clock: Clock;
   log: Logger;
   /** Share of a service token's life after which the cache mints a new one (0 < share ≤ 1). */
   serviceTokenReuseShare: number;
+}
+
+/** The storefront function's needs: no client secrets, no cache key. */
+export interface StorefrontDeps {
+  directory: DirectoryStore;
+  sessions: SessionStore;
+  customers: CustomerStore;
+  signingKeys: SigningKeySource;
+  clock: Clock;
+  log: Logger;
 }

@@ -1,6 +1,7 @@
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CorsHttpMethod,
   HttpApi,
   HttpMethod,
   HttpRoute,
@@ -23,6 +24,8 @@ export interface BrokerApiProps {
   readonly rateLimit?: number;
   /** Burst bucket size. @default 2000 */
   readonly burstLimit?: number;
+  /** Browser origins allowed by CORS. @default ['*'] */
+  readonly corsOrigins?: string[];
 }
 
 /**
@@ -57,7 +60,19 @@ export class BrokerApi extends Construct {
     super(scope, id);
 
     // The stage is declared below with throttling and access logs; the automatic one has neither.
-    this.api = new HttpApi(this, 'Api', { description: 'token-broker', createDefaultStage: false });
+    this.api = new HttpApi(this, 'Api', {
+      description: 'token-broker',
+      createDefaultStage: false,
+      // Storefronts call the broker from the browser. Credentials travel in the Authorization
+      // header, never in cookies, so allowing any origin exposes nothing a page could not send.
+      corsPreflight: {
+        allowOrigins: props.corsOrigins ?? ['*'],
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+        allowHeaders: ['authorization', 'content-type'],
+        exposeHeaders: ['deprecation', 'sunset', 'retry-after'],
+        maxAge: Duration.hours(1),
+      },
+    });
 
     // One integration per function, shared by all of its routes.
     const integrations = new Map<IFunction, HttpLambdaIntegration>();

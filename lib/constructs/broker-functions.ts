@@ -13,7 +13,7 @@ import { WARMUP_INTERVAL } from './warmup-schedule.js';
 /** Every function the stack deploys: the routed ones, the `$default` fallback and the warm-up. */
 export type BrokerFunctionName = FunctionName | 'fallback' | 'warmup';
 
-type SecretName = 'clientSecrets' | 'keys';
+type SecretName = 'clientSecrets' | 'keys' | 'signingKeys';
 
 interface FunctionSpec {
   /** File under `functions/lambda/` that exports `handler`. */
@@ -43,7 +43,16 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
   },
   discovery: {
     entry: 'discovery.ts',
-    description: 'token-broker: GET /.well-known/* (public metadata)',
+    description: 'token-broker: GET /.well-known/* (public metadata and keys)',
+    // The published public keys live in the table; the private ones are out of its reach.
+    tableActions: ['dynamodb:GetItem'],
+  },
+  storefront: {
+    entry: 'storefront.ts',
+    description: 'token-broker: storefront paths (anonymous and customer tokens)',
+    // BatchGetItem: login reads session, customer and failure count in one round trip.
+    tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    secrets: ['signingKeys'],
   },
   fallback: {
     entry: 'fallback.ts',
@@ -58,7 +67,11 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
   },
 };
 
-const SECRET_ENV: Record<SecretName, string> = { clientSecrets: 'CLIENT_SECRETS_ID', keys: 'KEYS_SECRET_ID' };
+const SECRET_ENV: Record<SecretName, string> = {
+  clientSecrets: 'CLIENT_SECRETS_ID',
+  keys: 'KEYS_SECRET_ID',
+  signingKeys: 'SIGNING_KEYS_SECRET_ID',
+};
 
 const projectFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 

@@ -3,17 +3,20 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
 /**
- * The broker's two secrets.
+ * The broker's three secrets.
  *
  * - `clientSecrets`: `{ "<clientId>": "<secret>" }`. The stack creates it empty; the seed CLI
  *   writes the real map with PutSecretValue, which moves the old version to AWSPREVIOUS, and the
  *   functions accept both stages (that is how a client secret is rotated without downtime).
  * - `keys`: `{ "cacheKey": "..." }`, generated once by Secrets Manager; the key that seals
  *   cached service tokens at rest.
+ * - `signingKeys`: `{ "keys": [...] }`, the private ES256 key that signs customer saas_tokens.
+ *   The stack creates it empty; the seed CLI generates the key (and publishes its public half).
  */
 export class BrokerSecrets extends Construct {
   readonly clientSecrets: Secret;
   readonly keys: Secret;
+  readonly signingKeys: Secret;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -50,6 +53,20 @@ export class BrokerSecrets extends Construct {
       reason:
         'The cache key only seals cached service tokens; rotating it (by hand) makes cached tokens unreadable, ' +
         'which costs one re-mint each and nothing else. Scheduled rotation adds no protection worth a rotation Lambda.',
+    });
+  
+    this.signingKeys = new Secret(this, 'SigningKeys', {
+      description: 'token-broker: private ES256 signing keys for saas_token (JSON); written by the seed CLI',
+      // An empty key list, no secret: the seed CLI generates the key pair outside the template.
+      secretStringValue: SecretValue.unsafePlainText('{"keys":[]}'),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.signingKeys).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The signing key is rotated with `npm run seed -- <seed> --stack <name> --rotate-signing-key`, which first ' +
+        'publishes the new public key and keeps the old one in the JWKS until its tokens expire; a rotation Lambda ' +
+        'would have to repeat that ordering.',
     });
   }
 }

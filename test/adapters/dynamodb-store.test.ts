@@ -38,13 +38,13 @@ describe('DynamoDbStore maps AWS failures', () => {
       .on(GetItemCommand)
       .rejectsOnce(new InternalServerError({ message: 'boom', ...meta }))
       .rejectsOnce(timeout);
-    await expect(store.findAccessToken('s')).rejects.toBeInstanceOf(ServiceUnavailable);
+    await expect(store.findToken('s')).rejects.toBeInstanceOf(ServiceUnavailable);
     await expect(store.getServiceClient('c')).rejects.toBeInstanceOf(ServiceUnavailable);
   });
 
   it('lets a ValidationException through: it is a bug, not an outage', async () => {
     dynamo.on(GetItemCommand).rejects(Object.assign(new Error('bad key'), { name: 'ValidationException' }));
-    await expect(store.findAccessToken('s')).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(store.findToken('s')).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
   it('makes a failed revocation condition a domain outcome, not an error', async () => {

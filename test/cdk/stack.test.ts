@@ -73,12 +73,20 @@ describe('secrets', () => {
       },
     });
   });
+
+  it('creates the signing-key secret with an empty key list, retained', () => {
+    expect(resources[id(stack.secrets.signingKeys)]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: { SecretString: '{"keys":[]}' },
+    });
+  });
 });
 
 describe('functions', () => {
   const table = () => ({ Ref: id(stack.table) });
   const clientSecrets = () => ({ Ref: id(stack.secrets.clientSecrets) });
   const keys = () => ({ Ref: id(stack.secrets.keys) });
+  const signingKeys = () => ({ Ref: id(stack.secrets.signingKeys) });
   const backend = () => ({
     NODE_OPTIONS: '--enable-source-maps',
     TABLE_NAME: table(),
@@ -89,18 +97,26 @@ describe('functions', () => {
   const expectedEnv: Record<BrokerFunctionName, () => Json> = {
     oauth: backend,
     warmup: () => ({ ...backend(), WARMUP_INTERVAL_SECONDS: '300' }),
-    discovery: () => ({ NODE_OPTIONS: '--enable-source-maps' }),
+    discovery: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table() }),
+    storefront: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table(), SIGNING_KEYS_SECRET_ID: signingKeys() }),
     fallback: () => ({ NODE_OPTIONS: '--enable-source-maps' }),
   };
   const expectedTableActions: Record<BrokerFunctionName, string[]> = {
     oauth: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     warmup: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-    discovery: [],
+    discovery: ['dynamodb:GetItem'],
+    storefront: [
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ],
     fallback: [],
   };
   const names = Object.keys(expectedEnv) as BrokerFunctionName[];
 
-  it('deploys exactly the four functions', () => {
+  it('deploys exactly the five functions', () => {
     template.resourceCountIs('AWS::Lambda::Function', names.length);
     expect(Object.keys(stack.functions).sort()).toEqual([...names].sort());
   });
@@ -139,9 +155,25 @@ describe('functions', () => {
     expect(reads[0]!.Resource).toEqual([clientSecrets(), keys()]);
   });
 
-  it.each(['discovery', 'fallback'] as const)('%s: has no DynamoDB or Secrets Manager permission', (name) => {
-    const all = statementsOf(name).flatMap(actions);
-    expect(all.filter((a) => /^(dynamodb|secretsmanager):/.test(a))).toEqual([]);
+  it('storefront: reads the signing keys and no other secret', () => {
+    const reads = statementsOf('storefront').filter((s) => actions(s).includes('secretsmanager:GetSecretValue'));
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.Resource).toEqual(signingKeys());
+  });
+
+  it.each(['oauth', 'warmup', 'discovery'] as const)('%s: cannot read the private signing keys', (name) => {
+    const resources = statementsOf(name)
+      .filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')))
+      .flatMap((s) => [s.Resource].flat());
+    expect(resources).not.toContainEqual(signingKeys());
+  });
+
+  it('discovery: holds no secret at all', () => {
+    expect(statementsOf('discovery').flatMap(actions).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+  });
+
+  it('fallback: has no DynamoDB or Secrets Manager permission', () => {
+    const all = statementsOf('fallback').flatMap(actions);
     expect(all.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 
@@ -186,6 +218,17 @@ describe('HTTP API', () => {
       .map((p) => p.Properties.FunctionName['Fn::GetAtt'][0] as string);
     const routed = new Set([...ROUTES.map((r) => r.fn), 'fallback'] as BrokerFunctionName[]);
     expect(new Set(invoked)).toEqual(new Set([...routed].map((name) => id(stack.functions[name]))));
+  });
+
+  it('answers browser preflights for the storefront paths', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: ['*'],
+        AllowMethods: ['GET', 'POST'],
+        AllowHeaders: ['authorization', 'content-type'],
+        ExposeHeaders: ['deprecation', 'sunset', 'retry-after'],
+      },
+    });
   });
 
   it('has one $default stage, auto-deployed and throttled', () => {
@@ -250,9 +293,10 @@ describe('warm-up schedule', () => {
 });
 
 describe('outputs', () => {
-  it('are exactly the four the seed CLI reads', () => {
+  it('are exactly the five the seed CLI and operators read', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'ClientSecretsArn', 'KeysSecretArn', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'ClientSecretsArn', 'KeysSecretArn', 'SigningKeysSecretArn', 'TableName']);
+    expect(outputs.SigningKeysSecretArn!.Value).toEqual({ Ref: id(stack.secrets.signingKeys) });
     expect(outputs.TableName!.Value).toEqual({ Ref: id(stack.table) });
     expect(outputs.ClientSecretsArn!.Value).toEqual({ Ref: id(stack.secrets.clientSecrets) });
     expect(outputs.KeysSecretArn!.Value).toEqual({ Ref: id(stack.secrets.keys) });

@@ -10,8 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedStack } from '../../bin/seed.js';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
 import { startEmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
-import { LocalSecretsFile } from '../../functions/local/secrets-file.js';
-import { applySeed } from '../../functions/seed/apply.js';
 import { parseSeed } from '../../functions/seed/schema.js';
 import { postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { testSeed, TEST_SECRETS } from '../support/seed.js';
@@ -69,8 +67,7 @@ describe('secret rotation through the seed', () => {
   afterAll(() => broker.stop());
 
   async function rotateTo(secret: string) {
-    const secretsFile = new LocalSecretsFile(join(broker.dataDir, 'secrets.json'));
-    await applySeed(parseSeed(JSON.stringify(testSeed({ ordersSecret: secret }))), broker.deps.directory, secretsFile);
+    await broker.reseed(parseSeed(JSON.stringify(testSeed({ ordersSecret: secret }))));
     broker.clock.advance(6); // past the in-memory secrets cache
   }
 
@@ -114,26 +111,30 @@ describe('seeding a deployed stack', () => {
           Outputs: [
             { OutputKey: 'TableName', OutputValue: dynamo.tableName },
             { OutputKey: 'ClientSecretsArn', OutputValue: 'arn:aws:secretsmanager:eu-central-1:1:secret:clients' },
+            { OutputKey: 'SigningKeysSecretArn', OutputValue: 'arn:aws:secretsmanager:eu-central-1:1:secret:signing' },
           ],
         },
       ],
     });
-    let stored = '{}';
-    sm.on(GetSecretValueCommand).callsFake(() => ({ SecretString: stored }));
-    sm.on(PutSecretValueCommand).callsFake((input: { SecretString: string }) => {
-      stored = input.SecretString;
+    const stored: Record<string, string> = { clients: '{}', signing: '{"keys":[]}' };
+    const name = (arn: string) => arn.split(':').pop()!;
+    sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => ({ SecretString: stored[name(input.SecretId)] }));
+    sm.on(PutSecretValueCommand).callsFake((input: { SecretId: string; SecretString: string }) => {
+      stored[name(input.SecretId)] = input.SecretString;
       return {};
     });
     try {
       const seed = parseSeed(JSON.stringify(testSeed()));
-      const first = await seedStack(seed, 'TokenBroker', undefined);
-      expect(first.secretsRotated).toBe(true);
-      expect(JSON.parse(stored)).toEqual({ 'orders-svc': TEST_SECRETS.orders, 'reports-svc': TEST_SECRETS.reports, 'globex-svc': TEST_SECRETS.globex });
+      const first = await seedStack(seed, 'TokenBroker', undefined, { now: 1_900_000_000 });
+      expect(first).toMatchObject({ secretsRotated: true, signingKey: 'created', customers: 1 });
+      expect(JSON.parse(stored.signing!).keys).toHaveLength(1);
+      expect(JSON.parse(stored.clients!)).toEqual({ 'orders-svc': TEST_SECRETS.orders, 'reports-svc': TEST_SECRETS.reports, 'globex-svc': TEST_SECRETS.globex });
       expect(await new DynamoDbStore(dynamo.client, dynamo.tableName).getServiceClient('globex-svc')).toMatchObject({ tenant: 'globex' });
 
-      const second = await seedStack(seed, 'TokenBroker', undefined);
-      expect(second.secretsRotated).toBe(false);
-      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(1);
+      const second = await seedStack(seed, 'TokenBroker', undefined, { now: 1_900_000_000 });
+      expect(second).toMatchObject({ secretsRotated: false, signingKey: 'kept' });
+      // One write for the client secrets and one for the new signing key; none the second time.
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(2);
     } finally {
       await dynamo.close();
     }
@@ -141,6 +142,8 @@ describe('seeding a deployed stack', () => {
 
   it('refuses a stack without the broker’s outputs', async () => {
     cfn.on(DescribeStacksCommand, { StackName: 'Other' }).resolves({ Stacks: [{ StackName: 'Other', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }] });
-    await expect(seedStack(parseSeed(JSON.stringify(testSeed())), 'Other', undefined)).rejects.toThrow(/no TableName and ClientSecretsArn outputs/);
+    await expect(seedStack(parseSeed(JSON.stringify(testSeed())), 'Other', undefined, { now: 1 })).rejects.toThrow(
+      /lacks the TableName, ClientSecretsArn and SigningKeysSecretArn outputs/,
+    );
   });
 });

@@ -45,10 +45,14 @@ describe('discovery (RFC 8414)', () => {
     expect(as.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
   });
 
-  it('serves an empty JWK Set until signed tokens exist', async () => {
+  it('serves the public half of the signing key, and never its private part', async () => {
     const response = await fetch(`${broker.url}/.well-known/jwks.json`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ keys: [] });
+    expect(response.headers.get('cache-control')).toBe('public, max-age=300');
+    const { keys } = (await response.json()) as { keys: Record<string, string>[] };
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) });
+    expect(keys[0]).not.toHaveProperty('d');
   });
 });
 

@@ -1,0 +1,120 @@
+import { sameHash } from './tokens.js';
+
+/**
+ * Storefront sessions and their one-time refresh tokens (contract sections 1, 2 and 6).
+ *
+ * A session family is one record: every token of the family (its access tokens and refresh
+ * tokens, across rotations) shares the family's selector, so a refresh is one conditional write
+ * to one item. The record keeps the current refresh token, the current and previous access
+ * tokens (a request in flight with the previous one still works after a refresh), and the last
+ * rotation: which token it consumed, when, and its successor sealed under a key derived from
+ * the consumed token, so that only a holder of that token can open it inside the grace window.
+ */
+
+export type SessionKind = 'anonymous' | 'customer';
+
+/** What an anonymous session remembers from its login query (contract section 1). */
+export interface SessionContext {
+  currency?: string;
+  siteCode?: string;
+  language?: string;
+  targetLocation?: string;
+}
+
+export interface CustomerIdentity {
+  customerNumber: string;
+  email: string;
+  /** The legal entities the customer was assigned at login (B2B). */
+  legalEntities: string[];
+  legalEntityId?: string;
+}
+
+export interface TokenSlot {
+  hash: string;
+  expiresAt: number;
+}
+
+export interface Rotation {
+  consumedHash: string;
+  rotatedAt: number;
+  /** The successor tokens, sealed under a key derived from the consumed refresh token. */
+  sealedSuccessor: string;
+}
+
+export interface SessionFamily {
+  selector: string;
+  kind: SessionKind;
+  tenant: string;
+  clientId: string;
+  sessionId: string;
+  issuedAt: number;
+  context: SessionContext;
+  customer?: CustomerIdentity;
+  access: TokenSlot;
+  previousAccess?: TokenSlot;
+  refresh: TokenSlot;
+  rotation?: Rotation;
+  revokedAt?: number;
+}
+
+/** The plaintext a rotation seals: exactly what the retry inside the grace window answers with. */
+export interface Successor {
+  accessToken: string;
+  accessExpiresAt: number;
+  refreshToken: string;
+  refreshExpiresAt: number;
+  legalEntityId?: string;
+}
+
+export type AccessCheck = 'valid' | 'expired' | 'invalid';
+
+/**
+ * Is `hash` a live access token of this family, for this tenant? An access token of a revoked
+ * family, or of another tenant, is invalid (not expired: the storefront must not just refresh).
+ */
+export function checkAccessToken(family: SessionFamily, hash: string, tenant: string, now: number): AccessCheck {
+  if (family.tenant !== tenant || family.revokedAt !== undefined) return 'invalid';
+  const slot = [family.access, family.previousAccess].find((s) => s !== undefined && sameHash(s.hash, hash));
+  if (!slot) return 'invalid';
+  return now < slot.expiresAt ? 'valid' : 'expired';
+}
+
+export type FailedRefresh =
+  /** A retry with the token just consumed, inside the grace window: answer with its successor. */
+  | { verdict: 'retry'; sealedSuccessor: string }
+  /** A consumed token used again after the window: theft; the whole family is revoked. */
+  | { verdict: 'reuse' }
+  /** Unknown, expired, revoked, foreign: refused, nothing else happens. */
+  | { verdict: 'invalid' };
+
+/**
+ * Why a refresh lost its conditional write, decided from the family as it now stands.
+ * RFC 9700 section 4.14.2: a refresh token presented again after it was rotated signals theft,
+ * and the authorization server should revoke the active refresh token of that family.
+ */
+export function classifyFailedRefresh(
+  family: SessionFamily | undefined,
+  presented: { hash: string; tenant: string; clientId?: string },
+  now: number,
+  graceSeconds: number,
+): FailedRefresh {
+  if (!family || family.tenant !== presented.tenant || family.revokedAt !== undefined) return { verdict: 'invalid' };
+  if (presented.clientId !== undefined && family.clientId !== presented.clientId) return { verdict: 'invalid' };
+  // The current refresh token only loses its write when it has expired.
+  if (sameHash(family.refresh.hash, presented.hash)) return { verdict: 'invalid' };
+  // An access token presented as a refresh token is a client error, not a stolen refresh token.
+  if ([family.access, family.previousAccess].some((s) => s !== undefined && sameHash(s.hash, presented.hash))) {
+    return { verdict: 'invalid' };
+  }
+  const rotation = family.rotation;
+  if (rotation && sameHash(rotation.consumedHash, presented.hash) && now - rotation.rotatedAt <= graceSeconds) {
+    return { verdict: 'retry', sealedSuccessor: rotation.sealedSuccessor };
+  }
+  // Any other token under this family's selector is an earlier, consumed refresh token.
+  return { verdict: 'reuse' };
+}
+
+/** The key context a successor is sealed under: bound to the family. */
+export function successorContext(selector: string): string {
+  return `refresh-successor/${selector}`;
+}

@@ -1,0 +1,80 @@
+/**
+ * Wire bodies of the storefront (Emporix) token responses, contract sections 1 and 2.
+ */
+
+export interface IssuedPair {
+  accessToken: string;
+  accessExpiresIn: number;
+  refreshToken: string;
+  refreshExpiresIn: number;
+}
+
+export function anonymousBody(pair: IssuedPair, sessionId: string, tenant: string): Record<string, unknown> {
+  return {
+    access_token: pair.accessToken,
+    token_type: 'Bearer',
+    expires_in: pair.accessExpiresIn,
+    refresh_token: pair.refreshToken,
+    refresh_token_expires_in: pair.refreshExpiresIn,
+    // Emporix's camelCase here, unlike the customer responses' session_id.
+    sessionId,
+    scope: `tenant=${tenant}`,
+  };
+}
+
+export function customerRefreshBody(pair: IssuedPair, sessionId: string): Record<string, unknown> {
+  return {
+    access_token: pair.accessToken,
+    token_type: 'Bearer',
+    expires_in: pair.accessExpiresIn,
+    refresh_token: pair.refreshToken,
+    refresh_token_expires_in: pair.refreshExpiresIn,
+    session_id: sessionId,
+  };
+}
+
+export function customerLoginBody(pair: IssuedPair, saasToken: string, sessionId: string, initialPassword: boolean) {
+  const { access_token, token_type, expires_in, refresh_token, refresh_token_expires_in } = customerRefreshBody(pair, sessionId);
+  return {
+    access_token,
+    saas_token: saasToken,
+    token_type,
+    expires_in,
+    refresh_token,
+    refresh_token_expires_in,
+    session_id: sessionId,
+    initialPassword,
+  };
+}
+
+/** Emporix removed the camelCase copies on this date (contract section 2, "Legacy field window"). */
+export const CAMEL_CASE_REMOVED_AT = Date.UTC(2025, 10, 13) / 1000;
+
+const CAMEL_COPIES: Record<string, string> = {
+  access_token: 'accessToken',
+  saas_token: 'saasToken',
+  expires_in: 'expiresIn',
+  refresh_token: 'refreshToken',
+  refresh_token_expires_in: 'refreshTokenExpiresIn',
+};
+
+/**
+ * Inside a tenant's `legacyTokenFieldsUntil` window, login and refresh also carry the camelCase
+ * copies, announced as deprecated (RFC 9745, since Emporix's removal date) and ending at the
+ * window's end (RFC 8594 Sunset).
+ */
+export function withLegacyFields(
+  body: Record<string, unknown>,
+  legacyUntil: string | undefined,
+  now: number,
+): { body: Record<string, unknown>; headers: Record<string, string> } {
+  if (!legacyUntil) return { body, headers: {} };
+  const sunset = Date.parse(`${legacyUntil}T00:00:00Z`) / 1000;
+  if (!(now < sunset)) return { body, headers: {} };
+  const copies: Record<string, unknown> = {};
+  for (const [snake, camel] of Object.entries(CAMEL_COPIES)) if (snake in body) copies[camel] = body[snake];
+  return {
+    body: { ...body, ...copies },
+    headers: { Deprecation: `@${CAMEL_CASE_REMOVED_AT}`, Sunset: new Date(sunset * 1000).toUTCString() },
+  };
+}

@@ -1,0 +1,168 @@
+import { BadRequest, EmporixError, EmporixFault, InvalidAccessToken, type FieldProblem } from '../domain/errors.js';
+import type { SessionContext } from '../domain/session.js';
+import {
+  anonymousBody,
+  CAMEL_CASE_REMOVED_AT,
+  customerLoginBody,
+  customerRefreshBody,
+  withLegacyFields,
+} from '../domain/storefront-responses.js';
+import { isValidTenant } from '../domain/tenant.js';
+import { bodyParams, queryParam } from '../http/params.js';
+import type { HttpRequest, HttpResponse, RouteHandlers } from '../http/types.js';
+import { customerLogin } from '../use-cases/customer-login.js';
+import type { StorefrontDeps } from '../use-cases/deps.js';
+import { anonymousLogin, authenticateSession, logout, refreshSession, renewAnonymousAccess, type RefreshResult } from '../use-cases/sessions.js';
+
+/** Storefront (Emporix) routes: contract sections 1 and 2. */
+export function storefrontRoutes(deps: StorefrontDeps, options: { issuer?: string } = {}): RouteHandlers {
+  return {
+    'GET /customerlogin/auth/anonymous/login': async (request) => {
+      const tenant = tenantFrom(queryParam(request, 'tenant'));
+      const clientId = required(request, 'client_id');
+      const result = await anonymousLogin(deps, { tenant, clientId, context: sessionContext(request) });
+      return { status: 200, body: anonymousBody(result.pair, result.sessionId, tenant) };
+    },
+
+    'GET /customerlogin/auth/anonymous/refresh': async (request) => {
+      const tenant = tenantFrom(queryParam(request, 'tenant'));
+      const clientId = required(request, 'client_id');
+      const refreshToken = queryParam(request, 'refresh_token');
+      const anonymousToken = queryParam(request, 'anonymous_token');
+      if (refreshToken === undefined && anonymousToken !== undefined) {
+        const renewed = await renewAnonymousAccess(deps, { tenant, clientId, anonymousToken });
+        const { refresh_token: _r, refresh_token_expires_in: _e, ...body } = anonymousBody(
+          { accessToken: renewed.accessToken, accessExpiresIn: renewed.expiresIn, refreshToken: '', refreshExpiresIn: 0 },
+          renewed.sessionId,
+          tenant,
+        );
+        // RFC 9745: the anonymous_token form is deprecated in favour of refresh_token.
+        return { status: 200, headers: { Deprecation: `@${CAMEL_CASE_REMOVED_AT}` }, body };
+      }
+      if (refreshToken === undefined) throw missing('refresh_token');
+      const result = expectRefreshed(await refreshSession(deps, { tenant, kind: 'anonymous', clientId, refreshToken }));
+      return { status: 200, body: anonymousBody(result.pair, result.sessionId, tenant) };
+    },
+
+    'POST /customer/{tenant}/login': async (request) => {
+      const tenant = tenantFrom(request.pathParameters.tenant);
+      const { email, password } = credentials(request);
+      const result = await customerLogin(deps, {
+        tenant,
+        bearer: bearerToken(request),
+        email,
+        password,
+        issuer: options.issuer ?? request.origin,
+      });
+      const body = customerLoginBody(result.pair, result.saasToken, result.sessionId, result.initialPassword);
+      return legacy(body, result.tenant.settings.legacyTokenFieldsUntil, deps.clock());
+    },
+
+    'GET /customer/{tenant}/refreshauthtoken': async (request) => {
+      const tenant = tenantFrom(request.pathParameters.tenant);
+      const refreshToken = required(request, 'refreshToken');
+      const legalEntityId = queryParam(request, 'legalEntityId');
+      // The Authorization header may carry an expired token: the refresh token is the credential.
+      const result = expectRefreshed(
+        await refreshSession(deps, { tenant, kind: 'customer', refreshToken, ...(legalEntityId !== undefined ? { legalEntityId } : {}) }),
+      );
+      return legacy(customerRefreshBody(result.pair, result.sessionId), result.tenant.settings.legacyTokenFieldsUntil, deps.clock());
+    },
+
+    'GET /customer/{tenant}/validateauthtoken': async (request) => {
+      const tenant = tenantFrom(request.pathParameters.tenant);
+      const { family, expiresIn } = await authenticateSession(deps, tenant, bearerToken(request));
+      if (family.kind !== 'customer' || !family.customer) throw new InvalidAccessToken();
+      return {
+        status: 200,
+        body: {
+          token_type: 'Bearer',
+          expires_in: expiresIn,
+          scope: `tenant=${tenant}`,
+          sessionId: family.sessionId,
+          email: family.customer.email,
+          legalEntityId: family.customer.legalEntityId ?? null,
+        },
+      };
+    },
+
+    'GET /customer/{tenant}/logout': async (request) => {
+      const tenant = tenantFrom(request.pathParameters.tenant);
+      const fromQuery = queryParam(request, 'accessToken');
+      const fromHeader = bearerToken(request);
+      if (fromQuery !== undefined && fromHeader !== undefined && fromQuery !== fromHeader) {
+        throw new BadRequest('accessToken and the Authorization header name different tokens', [
+          { field: 'accessToken', type: 'conflict', message: 'differs from the Authorization header' },
+        ]);
+      }
+      const token = fromQuery ?? fromHeader;
+      if (token === undefined || !(await logout(deps, tenant, token))) throw new InvalidAccessToken();
+      return { status: 204 };
+    },
+  };
+}
+
+function legacy(body: Record<string, unknown>, until: string | undefined, now: number): HttpResponse {
+  const { body: withCopies, headers } = withLegacyFields(body, until, now);
+  return { status: 200, headers, body: withCopies };
+}
+
+function expectRefreshed(result: RefreshResult): Extract<RefreshResult, { ok: true }> {
+  if (result.ok) return result;
+  if (result.reason === 'legal-entity-not-assigned') {
+    throw new EmporixError(403, 'forbidden', 'The customer is not assigned to this legal entity.');
+  }
+  throw new EmporixFault('Invalid refresh token', 'oauth.v2.InvalidRefreshToken');
+}
+
+function tenantFrom(tenant: string | undefined): string {
+  if (isValidTenant(tenant)) return tenant;
+  throw new BadRequest('tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters', [
+    { field: 'tenant', type: tenant === undefined ? 'required' : 'invalid', message: 'malformed tenant' },
+  ]);
+}
+
+function required(request: HttpRequest, name: string): string {
+  const value = queryParam(request, name);
+  if (value === undefined) throw missing(name);
+  return value;
+}
+
+function missing(name: string): BadRequest {
+  return new BadRequest(`${name} is required`, [{ field: name, type: 'required', message: `${name} is required` }]);
+}
+
+const CONTEXT_FIELDS = ['currency', 'siteCode', 'language', 'targetLocation'] as const;
+
+function sessionContext(request: HttpRequest): SessionContext {
+  const context: SessionContext = {};
+  for (const field of CONTEXT_FIELDS) {
+    const value = queryParam(request, field);
+    if (value === undefined) continue;
+    if (value.length > 64) throw new BadRequest(`${field} is too long`, [{ field, type: 'invalid', message: 'at most 64 characters' }]);
+    context[field] = value;
+  }
+  return context;
+}
+
+/** RFC 6750 section 2.1: `Authorization: Bearer <token>`. */
+function bearerToken(request: HttpRequest): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers['authorization'] ?? '');
+  return match?.[1];
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function credentials(request: HttpRequest): { email: string; password: string } {
+  const params = bodyParams(request);
+  const problems: FieldProblem[] = [];
+  const email = params.email?.trim().toLowerCase();
+  const password = params.password;
+  if (email === undefined) problems.push({ field: 'email', type: 'required', message: 'email is required' });
+  else if (email.length > 254 || !EMAIL.test(email)) problems.push({ field: 'email', type: 'invalid', message: 'not an email address' });
+  if (password === undefined) problems.push({ field: 'password', type: 'required', message: 'password is required' });
+  else if (password.length < 6) problems.push({ field: 'password', type: 'invalid', message: 'at least 6 characters' });
+  else if (password.length > 1024) problems.push({ field: 'password', type: 'invalid', message: 'at most 1024 characters' });
+  if (problems.length > 0) throw new BadRequest('invalid login request', problems);
+  return { email: email!, password: password! };
+}

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidApiKey, InvalidAccessToken } from '../domain/errors.js';
+import { seal, unseal } from '../domain/seal.js';
+import {
+  checkAccessToken,
+  classifyFailedRefresh,
+  successorContext,
+  type SessionContext,
+  type SessionFamily,
+  type SessionKind,
+  type Successor,
+} from '../domain/session.js';
+import type { IssuedPair } from '../domain/storefront-responses.js';
+import type { Tenant } from '../domain/tenant.js';
+import { mintToken, newSelector, parseToken, sameHash } from '../domain/tokens.js';
+import type { StorefrontDeps } from './deps.js';
+
+/**
+ * Storefront sessions: anonymous login, the one-time refresh shared by anonymous and customer
+ * tokens (contract section 6), validation and logout.
+ */
+
+export interface SessionTokens {
+  pair: IssuedPair;
+  sessionId: string;
+  tenant: Tenant;
+}
+
+export function lifetimesOf(tenant: Tenant, kind: SessionKind) {
+  const { lifetimes } = tenant.settings;
+  return kind === 'anonymous'
+    ? { access: lifetimes.anonymousAccess, refresh: lifetimes.anonymousRefresh }
+    : { access: lifetimes.customerAccess, refresh: lifetimes.customerRefresh };
+}
+
+/** Contract section 1: a new session for a storefront client registered for the tenant. */
+export async function anonymousLogin(
+  deps: StorefrontDeps,
+  input: { tenant: string; clientId: string; context: SessionContext },
+): Promise<SessionTokens> {
+  const tenant = await deps.directory.getTenant(input.tenant);
+  if (!tenant || !tenant.storefrontClients.includes(input.clientId)) throw new InvalidApiKey();
+  const now = deps.clock();
+  const lifetime = lifetimesOf(tenant, 'anonymous');
+  const selector = newSelector();
+  const access = mintToken(selector);
+  const refresh = mintToken(selector);
+  const sessionId = randomUUID();
+  await deps.sessions.createSession({
+    selector,
+    kind: 'anonymous',
+    tenant: tenant.tenant,
+    clientId: input.clientId,
+    sessionId,
+    issuedAt: now,
+    context: input.context,
+    access: { hash: access.hash, expiresAt: now + lifetime.access },
+    refresh: { hash: refresh.hash, expiresAt: now + lifetime.refresh },
+  });
+  return {
+    sessionId,
+    tenant,
+    pair: { accessToken: access.token, accessExpiresIn: lifetime.access, refreshToken: refresh.token, refreshExpiresIn: lifetime.refresh },
+  };
+}
+
+export type RefreshResult =
+  | ({ ok: true; legalEntityId?: string } & SessionTokens)
+  | { ok: false; reason: 'invalid' | 'reused' | 'legal-entity-not-assigned' };
+
+/**
+ * One-time refresh (contract section 6). The new tokens are minted first and written by one
+ * conditional write that consumes the presented token; of concurrent refreshes exactly one
+ * wins. A loser, or a retry after a lost response, that presents the token just consumed inside
+ * the grace window gets the winner's tokens (sealed under a key only that token derives). A
+ * consumed token after the window is theft: the family is revoked.
+ */
+export async function refreshSession(
+  deps: StorefrontDeps,
+  input: { tenant: string; kind: SessionKind; refreshToken: string | undefined; clientId?: string; legalEntityId?: string },
+): Promise<RefreshResult> {
+  const parsed = parseToken(input.refreshToken);
+  const tenant = parsed && (await deps.directory.getTenant(input.tenant));
+  if (!parsed || !tenant) return { ok: false, reason: 'invalid' };
+  const now = deps.clock();
+  const lifetime = lifetimesOf(tenant, input.kind);
+  const access = mintToken(parsed.selector);
+  const refresh = mintToken(parsed.selector);
+  const successor: Successor = {
+    accessToken: access.token,
+    accessExpiresAt: now + lifetime.access,
+    refreshToken: refresh.token,
+    refreshExpiresAt: now + lifetime.refresh,
+  };
+  if (input.legalEntityId !== undefined) successor.legalEntityId = input.legalEntityId;
+
+  const outcome = await deps.sessions.rotateSession(
+    parsed.selector,
+    { presentedHash: parsed.hash, tenant: tenant.tenant, kind: input.kind, clientId: input.clientId, now },
+    {
+      access: { hash: access.hash, expiresAt: successor.accessExpiresAt },
+      refresh: { hash: refresh.hash, expiresAt: successor.refreshExpiresAt },
+      rotation: {
+        consumedHash: parsed.hash,
+        rotatedAt: now,
+        sealedSuccessor: seal(JSON.stringify(successor), parsed.token, successorContext(parsed.selector)),
+      },
+      ...(input.legalEntityId !== undefined ? { legalEntityId: input.legalEntityId } : {}),
+    },
+  );
+  if (outcome.outcome === 'rotated') return answer(successor, outcome.family, tenant, now);
+
+  const family = await deps.sessions.findSession(parsed.selector);
+  if (family && family.kind !== input.kind) return { ok: false, reason: 'invalid' };
+  if (input.legalEntityId !== undefined && isCurrentAndUsable(family, parsed.hash, now)) {
+    // The token was fine: the write failed on the legal entity (contract section 2: 403).
+    if (!family!.customer?.legalEntities.includes(input.legalEntityId)) return { ok: false, reason: 'legal-entity-not-assigned' };
+  }
+  const verdict = classifyFailedRefresh(
+    family,
+    { hash: parsed.hash, tenant: tenant.tenant, ...(input.clientId !== undefined ? { clientId: input.clientId } : {}) },
+    now,
+    tenant.settings.refreshGraceSeconds,
+  );
+  if (verdict.verdict === 'retry') {
+    const opened = unseal(verdict.sealedSuccessor, parsed.token, successorContext(parsed.selector));
+    if (opened) return answer(JSON.parse(opened) as Successor, family!, tenant, now);
+    return { ok: false, reason: 'invalid' };
+  }
+  if (verdict.verdict === 'reuse') {
+    await deps.sessions.revokeSession(parsed.selector, now);
+    deps.log.warn('refresh token reused after its grace window; session family revoked', {
+      tenant: tenant.tenant,
+      sessionId: family!.sessionId,
+    });
+    return { ok: false, reason: 'reused' };
+  }
+  return { ok: false, reason: 'invalid' };
+}
+
+function isCurrentAndUsable(family: SessionFamily | undefined, hash: string, now: number): boolean {
+  return !!family && sameHash(family.refresh.hash, hash) && family.revokedAt === undefined && now < family.refresh.expiresAt;
+}
+
+function answer(successor: Successor, family: SessionFamily, tenant: Tenant, now: number): RefreshResult {
+  const result: RefreshResult = {
+    ok: true,
+    sessionId: family.sessionId,
+    tenant,
+    pair: {
+      accessToken: successor.accessToken,
+      accessExpiresIn: Math.max(0, successor.accessExpiresAt - now),
+      refreshToken: successor.refreshToken,
+      refreshExpiresIn: Math.max(0, successor.refreshExpiresAt - now),
+    },
+  };
+  const legalEntityId = successor.legalEntityId ?? family.customer?.legalEntityId;
+  if (legalEntityId !== undefined) result.legalEntityId = legalEntityId;
+  return result;
+}
+
+/**
+ * The deprecated `anonymous_token` form (contract section 1): a new access token for the session
+ * of a still-known anonymous access token, refresh token untouched. One conditional write.
+ */
+export async function renewAnonymousAccess(
+  deps: StorefrontDeps,
+  input: { tenant: string; clientId: string; anonymousToken: string | undefined },
+): Promise<{ accessToken: string; expiresIn: number; sessionId: string; tenant: Tenant }> {
+  const parsed = parseToken(input.anonymousToken);
+  const tenant = parsed && (await deps.directory.getTenant(input.tenant));
+  if (!parsed || !tenant) throw new InvalidAccessToken();
+  const now = deps.clock();
+  const lifetime = lifetimesOf(tenant, 'anonymous');
+  const access = mintToken(parsed.selector);
+  const family = await deps.sessions.renewAccess(
+    parsed.selector,
+    { presentedHash: parsed.hash, tenant: tenant.tenant, clientId: input.clientId, now },
+    { hash: access.hash, expiresAt: now + lifetime.access },
+  );
+  if (!family) throw new InvalidAccessToken();
+  return { accessToken: access.token, expiresIn: lifetime.access, sessionId: family.sessionId, tenant };
+}
+
+/** The family of a bearer token, if the token is one of its live access tokens on this tenant. */
+export async function authenticateSession(
+  deps: StorefrontDeps,
+  tenant: string,
+  bearer: string | undefined,
+): Promise<{ family: SessionFamily; expiresIn: number }> {
+  const parsed = parseToken(bearer);
+  if (!parsed) throw new InvalidAccessToken();
+  const family = await deps.sessions.findSession(parsed.selector);
+  const now = deps.clock();
+  const check = family ? checkAccessToken(family, parsed.hash, tenant, now) : 'invalid';
+  if (check !== 'valid') throw new InvalidAccessToken(check === 'expired');
+  const slot = sameHash(family!.access.hash, parsed.hash) ? family!.access : family!.previousAccess!;
+  return { family: family!, expiresIn: slot.expiresAt - now };
+}
+
+/** Contract section 2: ends the access token and its refresh family; false if nothing matched. */
+export async function logout(deps: StorefrontDeps, tenant: string, accessToken: string): Promise<boolean> {
+  const parsed = parseToken(accessToken);
+  if (!parsed) return false;
+  return deps.sessions.revokeSession(parsed.selector, deps.clock(), { hash: parsed.hash, tenant });
+}
