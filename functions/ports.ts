@@ -119,8 +119,8 @@ export interface SessionStore {
     access: TokenSlot,
   ): Promise<SessionFamily | undefined>;
   /**
-   * Ends the family. With `matching`, only if that hash is one of its tokens (access, previous
-   * access, refresh) and the tenant matches; returns whether anything was revoked.
+   * Ends the family. With `matching`, only if the family is still live, that hash is one of its
+   * tokens (access, previous access, refresh) and the tenant matches; returns whether it did.
    */
   revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }): Promise<boolean>;
 }

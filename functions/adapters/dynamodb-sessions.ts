@@ -163,7 +163,8 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
     const values: Item = { ':now': n(now), ':session': s('session') };
     let condition = 'kind = :session';
     if (matching) {
-      condition += ' AND tenant = :tenant AND (accH = :hash OR paccH = :hash OR refH = :hash)';
+      // A token of an already ended family matches nothing: logging out twice is a 401.
+      condition += ' AND attribute_not_exists(revokedAt) AND tenant = :tenant AND (accH = :hash OR paccH = :hash OR refH = :hash)';
       values[':tenant'] = s(matching.tenant);
       values[':hash'] = s(matching.hash);
     }
