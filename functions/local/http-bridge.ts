@@ -32,6 +32,11 @@ export function createHttpBridge(
       return;
     }
     const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
+    if (isPreflight(req)) {
+      res.writeHead(204, CORS_PREFLIGHT);
+      res.end();
+      return;
+    }
     const { body, truncated } = await readBody(req);
     const method = (req.method ?? 'GET').toUpperCase();
     const { match } = matchRoute(method, url.pathname);
@@ -41,9 +46,29 @@ export function createHttpBridge(
     const headers: Record<string, string> = { ...(result.headers as Record<string, string>) };
     // The rest of an oversized body was never read: close rather than drain it.
     if (truncated) headers['Connection'] = 'close';
+    if (req.headers.origin) Object.assign(headers, CORS_RESPONSE);
     res.writeHead(result.statusCode ?? 200, headers);
     res.end(result.body ?? '');
   }
+}
+
+/**
+ * CORS as the stack's HTTP API configures it (lib/constructs/broker-api.ts), so a browser
+ * storefront works against local mode as it does against AWS.
+ */
+const CORS_RESPONSE = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'deprecation, sunset, retry-after',
+};
+const CORS_PREFLIGHT = {
+  ...CORS_RESPONSE,
+  'Access-Control-Allow-Methods': 'GET, POST',
+  'Access-Control-Allow-Headers': 'authorization, content-type',
+  'Access-Control-Max-Age': '3600',
+};
+
+function isPreflight(req: IncomingMessage): boolean {
+  return req.method === 'OPTIONS' && !!req.headers.origin && !!req.headers['access-control-request-method'];
 }
 
 /**

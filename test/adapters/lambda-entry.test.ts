@@ -64,6 +64,12 @@ describe('the oauth Lambda entry', () => {
     await expect(import('../../functions/lambda/oauth.js')).rejects.toThrow(ConfigError);
   });
 
+  it('fails the storefront function’s cold start without its signing-key secret', async () => {
+    process.env.TABLE_NAME = 'table';
+    delete process.env.SIGNING_KEYS_SECRET_ID;
+    await expect(import('../../functions/lambda/storefront.js')).rejects.toThrow(/SIGNING_KEYS_SECRET_ID is required/);
+  });
+
   it('issues a service token from DynamoDB and Secrets Manager as configured', async () => {
     Object.assign(process.env, {
       TABLE_NAME: dynamo.tableName,

@@ -147,3 +147,21 @@ describe('routing', () => {
     expect(await response.json()).toEqual({ status: 'ok' });
   });
 });
+
+describe('CORS, as the HTTP API answers it', () => {
+  it('answers a browser preflight for a storefront path', async () => {
+    const response = await fetch(`${broker.url}/customer/acme/login`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('access-control-allow-headers')).toBe('authorization, content-type');
+  });
+
+  it('lets the page read the answer and its Retry-After', async () => {
+    const response = await fetch(`${broker.url}/no/such/path`, { headers: { origin: 'https://shop.example' } });
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('access-control-expose-headers')).toContain('retry-after');
+  });
+});

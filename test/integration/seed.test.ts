@@ -71,6 +71,22 @@ describe('secret rotation through the seed', () => {
     broker.clock.advance(6); // past the in-memory secrets cache
   }
 
+  it('keeps a customer’s stored hash when the seed is applied again, and re-hashes a changed password', async () => {
+    const customers = broker.storefront.customers;
+    const before = await customers.getCustomer('acme', 'ann@example.com');
+    expect(before?.passwordHash).toMatch(/^scrypt\$131072\$8\$1\$/);
+    expect(before?.passwordHash).not.toContain('correct-horse');
+    const again = await broker.reseed(parseSeed(JSON.stringify(testSeed())));
+    expect(again).toMatchObject({ secretsRotated: false, signingKey: 'kept', customers: 1 });
+    expect((await customers.getCustomer('acme', 'ann@example.com'))?.passwordHash).toBe(before?.passwordHash);
+
+    const changed = testSeed();
+    changed.tenants.acme.customers[0]!.password = 'a-new-password';
+    await broker.reseed(parseSeed(JSON.stringify(changed)));
+    expect((await customers.getCustomer('acme', 'ann@example.com'))?.passwordHash).not.toBe(before?.passwordHash);
+    await broker.reseed(parseSeed(JSON.stringify(testSeed())));
+  });
+
   it('accepts the previous secret until the next rotation, then only the newer ones', async () => {
     await rotateTo('orders-secret-0002');
     expect((await token('orders-secret-0002')).status).toBe(200);
