@@ -10,10 +10,25 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
  * invalidating stored hashes.
  */
 
-export const SCRYPT_PARAMS = { N: 2 ** 17, r: 8, p: 1 } as const;
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+export const SCRYPT_PARAMS: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
 const KEY_BYTES = 32;
 
-function derive(password: string, salt: Buffer, params: { N: number; r: number; p: number }): Promise<Buffer> {
+/**
+ * What a stored hash may ask for. A value outside is a corrupted or hostile record: it must not
+ * throw (a 500 at login) nor claim gigabytes (N and r bound the memory scrypt takes).
+ */
+function usable({ N, r, p }: ScryptParams): boolean {
+  const powerOfTwo = Number.isInteger(N) && N >= 2 ** 10 && N <= 2 ** 20 && (N & (N - 1)) === 0;
+  return powerOfTwo && Number.isInteger(r) && r >= 1 && r <= 32 && Number.isInteger(p) && p >= 1 && p <= 16;
+}
+
+function derive(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
   const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r };
   return new Promise((resolve, reject) =>
     scrypt(password.normalize('NFKC'), salt, KEY_BYTES, options, (error, key) => (error ? reject(error) : resolve(key))),
@@ -26,15 +41,21 @@ export async function hashPassword(password: string, params = SCRYPT_PARAMS): Pr
   return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
-/** True when `password` matches `stored`; a malformed stored hash never matches. */
+/** True when `password` matches `stored`; a malformed stored hash never matches and never throws. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, key] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !key) return false;
+  const parts = stored.split('$');
+  if (parts.length !== 6) return false;
+  const [scheme, n, r, p, salt, key] = parts as [string, string, string, string, string, string];
   const params = { N: Number(n), r: Number(r), p: Number(p) };
-  if (![params.N, params.r, params.p].every(Number.isInteger)) return false;
+  if (scheme !== 'scrypt' || !salt || !key || !usable(params)) return false;
   const expected = Buffer.from(key, 'base64url');
-  const actual = await derive(password, Buffer.from(salt, 'base64url'), params);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  if (expected.length !== KEY_BYTES) return false;
+  try {
+    const actual = await derive(password, Buffer.from(salt, 'base64url'), params);
+    return timingSafeEqual(actual, expected);
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -68,6 +68,12 @@ describe('hashPassword / verifyPassword', () => {
       `scrypt$${n}$${r}$${p}$${salt}$${key.slice(0, -2)}`,
       `scrypt$${n}$${r}$${p}$${other[4]}$${key}`,
       `scrypt$${n}$${r}$${p}$${salt}$${other[5]}`,
+      // Extra fields, and a zero that Node would silently replace by its default.
+      `${stored}$extra`,
+      `scrypt$${n}$0$${p}$${salt}$${key}`,
+      `scrypt$${n}$${r}$0$${salt}$${key}`,
+      // A corrupted cost that would claim gigabytes.
+      `scrypt$${2 ** 24}$${r}$${p}$${salt}$${key}`,
     ];
     for (const bad of malformed) {
       await expect(verifyPassword(PASSWORD, bad), bad).resolves.toBe(false);
