@@ -87,6 +87,8 @@ export interface RotationWrite {
   access: TokenSlot;
   refresh: TokenSlot;
   rotation: Rotation;
+  /** Where the consumed token's hash is remembered for theft detection (see consumedSlot). */
+  consumedSlot: number;
   /** B2B: switch the session to this legal entity; it must be one the customer holds. */
   legalEntityId?: string;
 }

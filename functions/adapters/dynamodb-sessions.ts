@@ -1,5 +1,5 @@
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { CustomerIdentity, SessionContext, SessionFamily, SessionKind, TokenSlot } from '../domain/session.js';
+import { CONSUMED_SLOTS, type CustomerIdentity, type SessionContext, type SessionFamily, type SessionKind, type TokenSlot } from '../domain/session.js';
 import type { PublishedKey } from '../domain/signing-keys.js';
 import type {
   CustomerRecord,
@@ -18,6 +18,7 @@ import { DynamoTable, n, num, optNum, optStr, s, str, type Item } from './dynamo
  * | item            | pk                          | sk  | ttl                          |
  * |-----------------|-----------------------------|-----|------------------------------|
  * | session family  | `T#<selector>`              | `T` | last expiry of its tokens    |
+ *   (c0…c7: hashes of recently consumed refresh tokens, by generation, for theft detection)
  * | customer        | `CUST#<tenant>#<email>`     | `C` | –                            |
  * | login failures  | `LOCK#<tenant>#<email>`     | `L` | end of the lock window       |
  * | public keys     | `JWKS`                      | `K` | –                            |
@@ -98,7 +99,9 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
       'rotAt = :rotatedAt',
       'rotS = :sealed',
       '#ttl = :ttl',
+      '#consumedSlot = :consumed',
     ];
+    names['#consumedSlot'] = `c${next.consumedSlot}`;
     if (expected.clientId !== undefined) {
       conditions.push('clientId = :client');
       values[':client'] = s(expected.clientId);
@@ -281,12 +284,17 @@ export function fromFamilyItem(item: Item): SessionFamily {
     context: JSON.parse(str(item, 'ctx') || '{}') as SessionContext,
     access: { hash: str(item, 'accH'), expiresAt: num(item, 'accExp') },
     refresh: { hash: str(item, 'refH'), expiresAt: num(item, 'refExp') },
+    consumedHashes: [],
   };
   const previousAccess = optStr(item, 'paccH');
   if (previousAccess !== undefined) family.previousAccess = { hash: previousAccess, expiresAt: num(item, 'paccExp') };
   const consumed = optStr(item, 'rotC');
   if (consumed !== undefined) {
     family.rotation = { consumedHash: consumed, rotatedAt: num(item, 'rotAt'), sealedSuccessor: str(item, 'rotS') };
+  }
+  for (let slot = 0; slot < CONSUMED_SLOTS; slot++) {
+    const hash = optStr(item, `c${slot}`);
+    if (hash !== undefined) family.consumedHashes.push(hash);
   }
   const revokedAt = optNum(item, 'revokedAt');
   if (revokedAt !== undefined) family.revokedAt = revokedAt;

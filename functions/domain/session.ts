@@ -9,7 +9,17 @@ import { sameHash } from './tokens.js';
  * tokens (a request in flight with the previous one still works after a refresh), and the last
  * rotation: which token it consumed, when, and its successor sealed under a key derived from
  * the consumed token, so that only a holder of that token can open it inside the grace window.
+ * The hashes of the last CONSUMED_SLOTS consumed refresh tokens are kept in slots picked by
+ * their generation: reuse of one of them is theft; a token found nowhere is merely invalid, so
+ * a forged token under a known selector (every access token shows it) cannot end a session.
  */
+
+export const CONSUMED_SLOTS = 8;
+
+/** The slot a consumed refresh token of this generation is remembered in. */
+export function consumedSlot(generation: number): number {
+  return generation % CONSUMED_SLOTS;
+}
 
 export type SessionKind = 'anonymous' | 'customer';
 
@@ -54,6 +64,8 @@ export interface SessionFamily {
   previousAccess?: TokenSlot;
   refresh: TokenSlot;
   rotation?: Rotation;
+  /** Hashes of recently consumed refresh tokens (at most CONSUMED_SLOTS). */
+  consumedHashes: string[];
   revokedAt?: number;
 }
 
@@ -84,7 +96,7 @@ export type FailedRefresh =
   | { verdict: 'retry'; sealedSuccessor: string }
   /** A consumed token used again after the window: theft; the whole family is revoked. */
   | { verdict: 'reuse' }
-  /** Unknown, expired, revoked, foreign: refused, nothing else happens. */
+  /** Unknown (a forgery included), expired, revoked, foreign: refused, nothing else happens. */
   | { verdict: 'invalid' };
 
 /**
@@ -110,8 +122,8 @@ export function classifyFailedRefresh(
   if (rotation && sameHash(rotation.consumedHash, presented.hash) && now - rotation.rotatedAt <= graceSeconds) {
     return { verdict: 'retry', sealedSuccessor: rotation.sealedSuccessor };
   }
-  // Any other token under this family's selector is an earlier, consumed refresh token.
-  return { verdict: 'reuse' };
+  if (family.consumedHashes.some((hash) => sameHash(hash, presented.hash))) return { verdict: 'reuse' };
+  return { verdict: 'invalid' };
 }
 
 /** The key context a successor is sealed under: bound to the family. */

@@ -67,7 +67,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
   );
   const selector = newSelector();
   const access = mintToken(selector);
-  const refresh = mintToken(selector);
+  const refresh = mintToken(selector, 0);
   await deps.sessions.createSession({
     selector,
     kind: 'customer',
@@ -79,6 +79,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
     customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
     access: { hash: access.hash, expiresAt: now + lifetime.access },
     refresh: { hash: refresh.hash, expiresAt: now + lifetime.refresh },
+    consumedHashes: [],
   });
   if (failures) await deps.customers.clearLoginFailures(tenant.tenant, input.email);
 

@@ -4,6 +4,7 @@ import { seal, unseal } from '../domain/seal.js';
 import {
   checkAccessToken,
   classifyFailedRefresh,
+  consumedSlot,
   successorContext,
   type SessionContext,
   type SessionFamily,
@@ -44,7 +45,7 @@ export async function anonymousLogin(
   const lifetime = lifetimesOf(tenant, 'anonymous');
   const selector = newSelector();
   const access = mintToken(selector);
-  const refresh = mintToken(selector);
+  const refresh = mintToken(selector, 0);
   const sessionId = randomUUID();
   await deps.sessions.createSession({
     selector,
@@ -56,6 +57,7 @@ export async function anonymousLogin(
     context: input.context,
     access: { hash: access.hash, expiresAt: now + lifetime.access },
     refresh: { hash: refresh.hash, expiresAt: now + lifetime.refresh },
+    consumedHashes: [],
   });
   return {
     sessionId,
@@ -85,7 +87,7 @@ export async function refreshSession(
   const now = deps.clock();
   const lifetime = lifetimesOf(tenant, input.kind);
   const access = mintToken(parsed.selector);
-  const refresh = mintToken(parsed.selector);
+  const refresh = mintToken(parsed.selector, parsed.generation + 1);
   const successor: Successor = {
     accessToken: access.token,
     accessExpiresAt: now + lifetime.access,
@@ -105,6 +107,7 @@ export async function refreshSession(
         rotatedAt: now,
         sealedSuccessor: seal(JSON.stringify(successor), parsed.token, successorContext(parsed.selector)),
       },
+      consumedSlot: consumedSlot(parsed.generation),
       ...(input.legalEntityId !== undefined ? { legalEntityId: input.legalEntityId } : {}),
     },
   );

@@ -83,6 +83,37 @@ describe('reuse after the grace window', () => {
     expect((await storefront.anonymousRefresh({ refresh_token: third.refresh_token })).status).toBe(401);
   });
 
+  it('does not revoke a family for a forged token under its selector, which any access token reveals', async () => {
+    const { login } = await storefront.customer();
+    const successor = (await storefront.refresh(login.refresh_token)).body;
+    broker.clock.advance(11);
+    const forged = Buffer.concat([Buffer.from(login.access_token, 'base64url').subarray(0, 16), Buffer.alloc(32, 7)]).toString('base64url');
+    expect(await storefront.refresh(forged)).toMatchObject({ status: 401, body: INVALID_REFRESH });
+    expect((await storefront.refresh(successor.refresh_token)).status).toBe(200);
+  });
+
+  it('remembers the last eight consumed tokens exactly: reuse of the oldest of them still revokes', async () => {
+    let current = (await storefront.anonymousLogin()).body;
+    const consumed: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      consumed.push(current.refresh_token);
+      current = (await storefront.anonymousRefresh({ refresh_token: current.refresh_token })).body;
+      broker.clock.advance(11);
+    }
+    // consumed[0] was overwritten by consumed[8] (same generation slot): just invalid.
+    expect(await storefront.anonymousRefresh({ refresh_token: consumed[0]! })).toMatchObject({ status: 401 });
+    const next = await storefront.anonymousRefresh({ refresh_token: current.refresh_token });
+    expect(next.status).toBe(200);
+    broker.clock.advance(11);
+    // That refresh consumed generation 9, which took consumed[1]'s slot; consumed[2] is the
+    // oldest still remembered: its reuse is theft, and the family ends.
+    const family = () => broker.storefront.sessions.findSession(selectorOf(current.refresh_token));
+    expect(await storefront.anonymousRefresh({ refresh_token: consumed[1]! })).toMatchObject({ status: 401 });
+    expect((await family())?.revokedAt).toBeUndefined();
+    expect(await storefront.anonymousRefresh({ refresh_token: consumed[2]! })).toMatchObject({ status: 401 });
+    expect((await family())?.revokedAt).toBe(broker.clock.now);
+  });
+
   it('does not revoke a family when an access token is presented as a refresh token', async () => {
     const { login } = await storefront.customer();
     expect(await storefront.refresh(login.access_token)).toMatchObject({ status: 401, body: INVALID_REFRESH });

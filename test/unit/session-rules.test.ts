@@ -31,6 +31,7 @@ function refreshedFamily(rotatedAt = NOW - 3) {
     previousAccess: { hash: previousAccess.hash, expiresAt: rotatedAt + 60 },
     refresh: { hash: refresh.hash, expiresAt: rotatedAt + 86_399 },
     rotation: { consumedHash: consumed.hash, rotatedAt, sealedSuccessor: 'sealed-successor-of-consumed' },
+    consumedHashes: [older.hash, consumed.hash],
   };
   return { family, selector, older, consumed, previousAccess, access, refresh };
 }
@@ -116,11 +117,11 @@ describe('classifyFailedRefresh', () => {
     expect(classifyFailedRefresh(family, acme(older.hash), NOW + 1, GRACE)).toEqual({ verdict: 'reuse' });
   });
 
-  it('treats any other token under the family selector as a consumed refresh token (theft)', () => {
+  it('refuses a forged token under the family selector without revoking: it was never consumed', () => {
     const { family, selector } = refreshedFamily();
-    expect(classifyFailedRefresh(family, acme(mintToken(selector).hash), NOW, GRACE)).toEqual({ verdict: 'reuse' });
-    const neverRotated: SessionFamily = { ...family, rotation: undefined };
-    expect(classifyFailedRefresh(neverRotated, acme(mintToken(selector).hash), NOW, GRACE)).toEqual({ verdict: 'reuse' });
+    expect(classifyFailedRefresh(family, acme(mintToken(selector).hash), NOW, GRACE)).toEqual({ verdict: 'invalid' });
+    const neverRotated: SessionFamily = { ...family, rotation: undefined, consumedHashes: [] };
+    expect(classifyFailedRefresh(neverRotated, acme(mintToken(selector).hash), NOW, GRACE)).toEqual({ verdict: 'invalid' });
   });
 
   it('refuses without consequences when the family is unknown', () => {

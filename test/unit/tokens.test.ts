@@ -20,6 +20,14 @@ describe('split tokens', () => {
     expect(sameHash(a.hash, b.hash)).toBe(false);
   });
 
+  it('carry a refresh token’s generation in the first verifier byte, wrapping at 256', () => {
+    const selector = newSelector();
+    expect(parseToken(mintToken(selector, 0).token)?.generation).toBe(0);
+    expect(parseToken(mintToken(selector, 7).token)?.generation).toBe(7);
+    expect(parseToken(mintToken(selector, 256).token)?.generation).toBe(0);
+    expect(mintToken(selector, 3).token).not.toBe(mintToken(selector, 3).token);
+  });
+
   it('refuse anything malformed without a lookup', () => {
     for (const bad of [undefined, '', 'short', 'x'.repeat(63), 'x'.repeat(65), `${'x'.repeat(63)}=`, `${'x'.repeat(63)}.`]) {
       expect(parseToken(bad)).toBeUndefined();
