@@ -9,42 +9,29 @@ export interface IssuedPair {
   refreshExpiresIn: number;
 }
 
-export function anonymousBody(pair: IssuedPair, sessionId: string, tenant: string): Record<string, unknown> {
+function tokenFields(pair: IssuedPair) {
   return {
     access_token: pair.accessToken,
     token_type: 'Bearer',
     expires_in: pair.accessExpiresIn,
     refresh_token: pair.refreshToken,
     refresh_token_expires_in: pair.refreshExpiresIn,
-    // Emporix's camelCase here, unlike the customer responses' session_id.
-    sessionId,
-    scope: `tenant=${tenant}`,
   };
+}
+
+export function anonymousBody(pair: IssuedPair, sessionId: string, tenant: string): Record<string, unknown> {
+  // Emporix's camelCase sessionId here, unlike the customer responses' session_id.
+  return { ...tokenFields(pair), sessionId, scope: `tenant=${tenant}` };
 }
 
 export function customerRefreshBody(pair: IssuedPair, sessionId: string): Record<string, unknown> {
-  return {
-    access_token: pair.accessToken,
-    token_type: 'Bearer',
-    expires_in: pair.accessExpiresIn,
-    refresh_token: pair.refreshToken,
-    refresh_token_expires_in: pair.refreshExpiresIn,
-    session_id: sessionId,
-  };
+  return { ...tokenFields(pair), session_id: sessionId };
 }
 
 export function customerLoginBody(pair: IssuedPair, saasToken: string, sessionId: string, initialPassword: boolean) {
-  const { access_token, token_type, expires_in, refresh_token, refresh_token_expires_in } = customerRefreshBody(pair, sessionId);
-  return {
-    access_token,
-    saas_token: saasToken,
-    token_type,
-    expires_in,
-    refresh_token,
-    refresh_token_expires_in,
-    session_id: sessionId,
-    initialPassword,
-  };
+  // Emporix's field order: saas_token follows access_token.
+  const { access_token, ...rest } = tokenFields(pair);
+  return { access_token, saas_token: saasToken, ...rest, session_id: sessionId, initialPassword };
 }
 
 /** Emporix removed the camelCase copies on this date (contract section 2, "Legacy field window"). */
