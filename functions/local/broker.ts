@@ -6,6 +6,7 @@ import { CachedDirectory } from '../adapters/cached-directory.js';
 import { VersionedClientSecrets } from '../adapters/client-secrets.js';
 import { DynamoDbSessions } from '../adapters/dynamodb-sessions.js';
 import { DynamoDbStore } from '../adapters/dynamodb-store.js';
+import { MemoryStore } from '../adapters/memory-store.js';
 import { RefreshingValue } from '../adapters/refreshing-value.js';
 import { discoveryRoutes } from '../handlers/discovery.js';
 import { oauthRoutes } from '../handlers/oauth.js';
@@ -13,7 +14,15 @@ import { storefrontRoutes } from '../handlers/storefront.js';
 import { liveKeys } from '../domain/signing-keys.js';
 import { lambdaHttpHandler } from '../http/lambda.js';
 import { jsonLogger, type Logger } from '../log.js';
-import { systemClock, type Clock } from '../ports.js';
+import {
+  systemClock,
+  type Clock,
+  type CustomerStore,
+  type DirectoryStore,
+  type PublicKeyStore,
+  type SessionStore,
+  type TokenStore,
+} from '../ports.js';
 import { applySeed, type SeedReport } from '../seed/apply.js';
 import { parseSeed, type Seed } from '../seed/schema.js';
 import type { BrokerDeps, StorefrontDeps } from '../use-cases/deps.js';
@@ -30,6 +39,11 @@ export interface LocalBrokerOptions {
   seedFile: string;
   warmupIntervalSeconds?: number;
   serviceTokenReuseShare?: number;
+  /**
+   * `dynalite` (the default): the embedded DynamoDB-compatible store, persisted under dataDir.
+   * `memory`: the same ports in process memory, lost on exit; for benchmarks.
+   */
+  store?: 'dynalite' | 'memory';
   log?: Logger;
   clock?: Clock;
 }
@@ -41,7 +55,7 @@ export interface LocalBroker {
   deps: BrokerDeps;
   storefront: StorefrontDeps;
   /** The DynamoDB client on dynalite, for tests and benchmarks that count or fault its calls. */
-  dynamoClient: DynamoDBClient;
+  dynamoClient: DynamoDBClient | undefined;
   /** Applies another seed to this broker's store and secrets, as the seed CLI would. */
   reseed(seed: Seed, options?: { rotateSigningKey?: boolean }): Promise<SeedReport>;
   close(): Promise<void>;
@@ -58,11 +72,12 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const clock = options.clock ?? systemClock;
   const warmupIntervalSeconds = options.warmupIntervalSeconds ?? 300;
 
-  const dynamo = await startEmbeddedDynamoDb(join(options.dataDir, 'dynamodb'));
+  const dynamo = options.store === 'memory' ? undefined : await startEmbeddedDynamoDb(join(options.dataDir, 'dynamodb'));
   const secretsFile = new LocalSecretsFile(join(options.dataDir, 'secrets.json'));
   secretsFile.ensure();
-  const store = new DynamoDbStore(dynamo.client, dynamo.tableName);
-  const sessions = new DynamoDbSessions(dynamo.client, dynamo.tableName);
+  const memory = dynamo ? undefined : new MemoryStore();
+  const store: DirectoryStore & TokenStore = memory ?? new DynamoDbStore(dynamo!.client, dynamo!.tableName);
+  const sessions: SessionStore & CustomerStore & PublicKeyStore = memory ?? new DynamoDbSessions(dynamo!.client, dynamo!.tableName);
   const directory = new CachedDirectory(store, clock);
   const seedTarget = { directory, customers: sessions, publicKeys: sessions, clientSecrets: secretsFile, signingKeys: secretsFile };
   const seedReport = await applySeed(seed, seedTarget, { now: clock() });
@@ -118,13 +133,13 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     seedReport,
     deps,
     storefront,
-    dynamoClient: dynamo.client,
+    dynamoClient: dynamo?.client,
     reseed: (next, reseedOptions = {}) => applySeed(next, seedTarget, { now: clock(), ...reseedOptions }),
     close: async () => {
       clearInterval(timer);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await dynamo.close();
+      await dynamo?.close();
     },
   };
 }

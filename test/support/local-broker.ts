@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startLocalBroker, type LocalBroker } from '../../functions/local/broker.js';
 import { jsonLogger } from '../../functions/log.js';
 import { testSeed } from './seed.js';
@@ -15,6 +16,8 @@ export class TestClock {
 }
 
 export interface TestBroker extends LocalBroker {
+  /** Test brokers always run on dynalite, so tests can count and fault its calls. */
+  dynamoClient: DynamoDBClient;
   clock: TestClock;
   logLines: string[];
   dataDir: string;
@@ -40,8 +43,10 @@ export async function startTestBroker(seed: object = testSeed()): Promise<TestBr
     clock: clock.read,
     log: jsonLogger((line) => logLines.push(line)),
   });
+  if (!broker.dynamoClient) throw new Error('test brokers run on dynalite');
   return {
     ...broker,
+    dynamoClient: broker.dynamoClient,
     clock,
     logLines,
     dataDir,

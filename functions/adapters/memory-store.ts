@@ -1,0 +1,214 @@
+import { sameHash } from '../domain/tokens.js';
+import type { SessionFamily, SessionKind, TokenSlot } from '../domain/session.js';
+import type { PublishedKey } from '../domain/signing-keys.js';
+import type { ServiceClient, Tenant } from '../domain/tenant.js';
+import type {
+  AccessTokenRecord,
+  CachedServiceToken,
+  CustomerRecord,
+  CustomerStore,
+  DirectoryStore,
+  FoundToken,
+  LoginContext,
+  LoginFailures,
+  PublicKeyStore,
+  RotationOutcome,
+  RotationWrite,
+  SessionStore,
+  TokenStore,
+} from '../ports.js';
+
+/**
+ * Every store port in process memory, with the DynamoDB adapters' semantics: each conditional
+ * write checks and writes without an await in between, which on one event loop is as atomic as
+ * DynamoDB's single-item conditions. It exists for the benchmark against a peer's memory adapter
+ * and for quick experiments; test/adapters/store-contract.test.ts holds it to the same behaviour
+ * as the DynamoDB adapters on dynalite. Nothing expires by itself here either: expiry is checked
+ * by the callers, as with DynamoDB's lagging TTL.
+ */
+export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, CustomerStore, PublicKeyStore {
+  private readonly tenants = new Map<string, Tenant>();
+  private readonly clients = new Map<string, ServiceClient>();
+  private readonly accessTokens = new Map<string, AccessTokenRecord>();
+  private readonly sessions = new Map<string, SessionFamily>();
+  private readonly cache = new Map<string, CachedServiceToken>();
+  private readonly customers = new Map<string, CustomerRecord>();
+  private readonly failures = new Map<string, LoginFailures>();
+  private publishedKeys: PublishedKey[] = [];
+
+  // --- directory ---------------------------------------------------------------------------
+
+  async getTenant(tenant: string) {
+    return copy(this.tenants.get(tenant));
+  }
+  async putTenant(tenant: Tenant) {
+    this.tenants.set(tenant.tenant, copy(tenant));
+  }
+  async getServiceClient(clientId: string) {
+    return copy(this.clients.get(clientId));
+  }
+  async putServiceClient(client: ServiceClient) {
+    this.clients.set(client.clientId, copy(client));
+  }
+  async listWarmupClients() {
+    return [...this.clients.values()].filter((c) => c.warmup).map((c) => copy(c));
+  }
+
+  // --- access tokens and the service-token cache -------------------------------------------
+
+  async putAccessToken(record: AccessTokenRecord) {
+    if (this.accessTokens.has(record.selector) || this.sessions.has(record.selector)) throw new Error('selector collision');
+    this.accessTokens.set(record.selector, copy(record));
+  }
+
+  async findToken(selector: string): Promise<FoundToken | undefined> {
+    const record = this.accessTokens.get(selector);
+    if (record) return { kind: 'access', record: copy(record) };
+    const family = this.sessions.get(selector);
+    return family ? { kind: 'session', family: copy(family) } : undefined;
+  }
+
+  async revokeAccessToken(selector: string, hash: string, tenant: string, now: number) {
+    const record = this.accessTokens.get(selector);
+    if (!record || record.hash !== hash || record.tenant !== tenant) return undefined;
+    record.revokedAt ??= now;
+    return copy(record);
+  }
+
+  async getCachedServiceToken(clientId: string, scopeKey: string) {
+    return copy(this.cache.get(cacheKey(clientId, scopeKey)));
+  }
+  async putCachedServiceToken(entry: CachedServiceToken) {
+    this.cache.set(cacheKey(entry.clientId, entry.scopeKey), copy(entry));
+  }
+  async dropCachedServiceToken(clientId: string, scopeKey: string, selector: string) {
+    const key = cacheKey(clientId, scopeKey);
+    if (this.cache.get(key)?.selector === selector) this.cache.delete(key);
+  }
+
+  // --- sessions ----------------------------------------------------------------------------
+
+  async createSession(family: SessionFamily) {
+    if (this.sessions.has(family.selector) || this.accessTokens.has(family.selector)) throw new Error('selector collision');
+    this.sessions.set(family.selector, copy(family));
+  }
+
+  async findSession(selector: string) {
+    return copy(this.sessions.get(selector));
+  }
+
+  async rotateSession(
+    selector: string,
+    expected: { presentedHash: string; tenant: string; kind: SessionKind; clientId?: string; now: number },
+    next: RotationWrite,
+  ): Promise<RotationOutcome> {
+    const family = this.sessions.get(selector);
+    const holds =
+      family !== undefined &&
+      family.kind === expected.kind &&
+      family.refresh.hash === expected.presentedHash &&
+      family.refresh.expiresAt > expected.now &&
+      family.revokedAt === undefined &&
+      family.tenant === expected.tenant &&
+      (expected.clientId === undefined || family.clientId === expected.clientId) &&
+      (next.legalEntityId === undefined || (family.customer?.legalEntities.includes(next.legalEntityId) ?? false));
+    if (!holds) return { outcome: 'conflict' };
+    family.previousAccess = family.access;
+    family.access = { ...next.access };
+    family.refresh = { ...next.refresh };
+    family.rotation = { ...next.rotation };
+    family.consumedHashes = this.remember(selector, next.consumedSlot, next.rotation.consumedHash);
+    if (next.legalEntityId !== undefined && family.customer) family.customer.legalEntityId = next.legalEntityId;
+    return { outcome: 'rotated', family: copy(family) };
+  }
+
+  async renewAccess(
+    selector: string,
+    expected: { presentedHash: string; tenant: string; clientId: string; now: number },
+    access: TokenSlot,
+  ) {
+    const family = this.sessions.get(selector);
+    const presented = [family?.access, family?.previousAccess].some((slot) => slot?.hash === expected.presentedHash);
+    if (
+      !family ||
+      !presented ||
+      family.kind !== 'anonymous' ||
+      family.tenant !== expected.tenant ||
+      family.clientId !== expected.clientId ||
+      family.refresh.expiresAt <= expected.now ||
+      family.revokedAt !== undefined
+    ) {
+      return undefined;
+    }
+    family.previousAccess = family.access;
+    family.access = { ...access };
+    return copy(family);
+  }
+
+  async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }) {
+    const family = this.sessions.get(selector);
+    if (!family) return false;
+    if (matching) {
+      const tokens = [family.access, family.previousAccess, family.refresh].filter((t) => t !== undefined);
+      if (family.revokedAt !== undefined || family.tenant !== matching.tenant) return false;
+      if (!tokens.some((t) => sameHash(t.hash, matching.hash))) return false;
+    }
+    family.revokedAt ??= now;
+    return true;
+  }
+
+  // --- customers and login failures --------------------------------------------------------
+
+  async loadLogin(sessionSelector: string, tenant: string, email: string): Promise<LoginContext> {
+    const context: LoginContext = {};
+    const session = this.sessions.get(sessionSelector);
+    const customer = this.customers.get(`${tenant}#${email}`);
+    const failures = this.failures.get(`${tenant}#${email}`);
+    if (session) context.session = copy(session);
+    if (customer) context.customer = copy(customer);
+    if (failures) context.failures = copy(failures);
+    return context;
+  }
+
+  async getCustomer(tenant: string, email: string) {
+    return copy(this.customers.get(`${tenant}#${email}`));
+  }
+  async putCustomer(customer: CustomerRecord) {
+    this.customers.set(`${customer.tenant}#${customer.email}`, copy(customer));
+  }
+  async recordLoginFailure(tenant: string, email: string, now: number, restart: boolean) {
+    const key = `${tenant}#${email}`;
+    const before = this.failures.get(key);
+    this.failures.set(key, { failures: restart || !before ? 1 : before.failures + 1, lastFailureAt: now });
+  }
+  async clearLoginFailures(tenant: string, email: string) {
+    this.failures.delete(`${tenant}#${email}`);
+  }
+
+  // --- published keys ----------------------------------------------------------------------
+
+  async getPublishedKeys() {
+    return copy(this.publishedKeys);
+  }
+  async putPublishedKeys(keys: PublishedKey[]) {
+    this.publishedKeys = copy(keys);
+  }
+
+  /** Slot → consumed hash per family, as the DynamoDB item's c0…c7 attributes hold them. */
+  private readonly consumedSlots = new Map<string, Map<number, string>>();
+
+  private remember(selector: string, slot: number, hash: string): string[] {
+    const slots = this.consumedSlots.get(selector) ?? new Map<number, string>();
+    this.consumedSlots.set(selector, slots.set(slot, hash));
+    return [...slots.entries()].sort(([a], [b]) => a - b).map(([, h]) => h);
+  }
+}
+
+function cacheKey(clientId: string, scopeKey: string): string {
+  return `${clientId}\n${scopeKey}`;
+}
+
+/** Callers must never share an object with the store, as they cannot with DynamoDB. */
+function copy<T>(value: T): T {
+  return value === undefined ? value : structuredClone(value);
+}
