@@ -1,0 +1,276 @@
+/**
+ * What the broker costs on AWS per million requests, from measured CPU time and DynamoDB round
+ * trips. Pure: no I/O, no clock; every price and assumption it uses is returned with the result.
+ */
+import type { CostRow } from './results-types.js';
+
+export interface CostInput {
+  /**
+   * Broker CPU milliseconds per request, measured, per route: keys 'service-token-cached',
+   * 'service-token-minted', 'introspection', 'anonymous-login', 'anonymous-refresh',
+   * 'customer-login', 'customer-refresh', 'validate', 'logout'. Missing keys: DEFAULT_CPU_MS.
+   */
+  cpuMsPerRequest: Record<string, number>;
+  /**
+   * DynamoDB reads/writes per request per route (same keys), measured. They count calls (round
+   * trips), as RoundTripRow does: a BatchGetItem is one read. Missing keys: DEFAULT_ROUND_TRIPS.
+   */
+  roundTrips: Record<string, { reads: number; writes: number }>;
+  /** What-if overrides of the model's assumptions; by default MODEL_DEFAULTS. */
+  overrides?: Partial<CostAssumptions>;
+}
+
+export type Route =
+  | 'service-token-cached'
+  | 'service-token-minted'
+  | 'introspection'
+  | 'anonymous-login'
+  | 'anonymous-refresh'
+  | 'customer-login'
+  | 'customer-refresh'
+  | 'validate'
+  | 'logout';
+
+export type CostModel = { prices: Record<string, string>; rows: CostRow[]; assumptions: string[] };
+
+/** List prices, us-east-1, as known in 2025, in USD. */
+export const PRICES = {
+  /** API Gateway HTTP API, per million requests, first 300 million a month. */
+  httpApiPerMillionRequests: 1.0,
+  /** Lambda, per million invocations (any architecture). */
+  lambdaPerMillionRequests: 0.2,
+  /** Lambda arm64 duration, per GB-second, first 7.5 billion GB-seconds a month. */
+  lambdaArm64PerGbSecond: 0.0000133334,
+  /** DynamoDB on-demand, per million read request units (after the November 2024 price cut). */
+  dynamoDbPerMillionRru: 0.125,
+  /** DynamoDB on-demand, per million write request units (after the November 2024 price cut). */
+  dynamoDbPerMillionWru: 0.625,
+  /** Secrets Manager, per 10,000 API calls. */
+  secretsManagerPer10kCalls: 0.05,
+  /** Secrets Manager, per secret per month. */
+  secretsManagerPerSecretMonth: 0.4,
+  /** CloudWatch Logs, standard ingestion, per GB (2^30 bytes). */
+  cloudWatchLogsPerGbIngested: 0.5,
+} as const;
+
+export interface CostAssumptions {
+  /** Lambda memory size in MB (lib/constructs/broker-functions.ts). */
+  memoryMb: number;
+  /**
+   * Wall time per measured CPU millisecond on Lambda. Lambda gives one vCPU at 1,769 MB and a
+   * proportional share below, so CPU-bound work at 512 MB runs about 1769/512 = 3.46 times longer
+   * than on a full core. 1 reproduces "billed duration = CPU time + …".
+   */
+  lambdaCpuScale: number;
+  /** In-region DynamoDB latency per call (round trip), in ms, during which Lambda bills. */
+  dynamoDbLatencyMs: number;
+  /** Added to every invocation's duration for Lambda's rounding up to the next 1 ms. */
+  roundingMs: number;
+  /** CloudWatch Logs bytes per request: access log + the broker's request line + START/END/REPORT. */
+  logBytesPerRequest: number;
+}
+
+export const MODEL_DEFAULTS: CostAssumptions = {
+  memoryMb: 512,
+  lambdaCpuScale: 1769 / 512,
+  dynamoDbLatencyMs: 4,
+  roundingMs: 1,
+  logBytesPerRequest: 1024,
+};
+
+/** CPU ms assumed for a route the input does not measure. */
+export const DEFAULT_CPU_MS: Record<Route, number> = {
+  'service-token-cached': 1,
+  'service-token-minted': 1,
+  introspection: 1,
+  'anonymous-login': 1,
+  'anonymous-refresh': 1,
+  // One scrypt verification (N=2^17, r=8, p=1): README, measured median 438 ms.
+  'customer-login': 440,
+  'customer-refresh': 1,
+  validate: 1,
+  logout: 1,
+};
+
+/** DynamoDB calls per route on a warm function (README, test/integration/round-trips.test.ts). */
+export const DEFAULT_ROUND_TRIPS: Record<Route, { reads: number; writes: number }> = {
+  'service-token-cached': { reads: 1, writes: 0 },
+  'service-token-minted': { reads: 1, writes: 2 },
+  introspection: { reads: 1, writes: 0 },
+  'anonymous-login': { reads: 0, writes: 1 },
+  'anonymous-refresh': { reads: 0, writes: 1 },
+  'customer-login': { reads: 1, writes: 1 },
+  'customer-refresh': { reads: 0, writes: 1 },
+  validate: { reads: 1, writes: 0 },
+  logout: { reads: 0, writes: 1 },
+};
+
+/**
+ * Request units per call. Reads are strongly consistent (functions/adapters/dynamodb-table.ts),
+ * so an item of at most 4 KB costs 1 RRU. Writes cost 1 WRU per started KB of the larger of
+ * the old and new item; a storefront session item (hashes, context, sealed successor) is 1–2 KB,
+ * taken as 2 WRU; a service-token record and a cache entry stay under 1 KB.
+ */
+export const UNITS_PER_CALL: Record<Route, { rruPerRead: number; wruPerWrite: number }> = {
+  'service-token-cached': { rruPerRead: 1, wruPerWrite: 1 },
+  'service-token-minted': { rruPerRead: 1, wruPerWrite: 1 },
+  introspection: { rruPerRead: 1, wruPerWrite: 1 },
+  'anonymous-login': { rruPerRead: 1, wruPerWrite: 2 },
+  'anonymous-refresh': { rruPerRead: 1, wruPerWrite: 2 },
+  // The read is one BatchGetItem of session, customer and failure count: 3 RRU (a missing item is charged too).
+  'customer-login': { rruPerRead: 3, wruPerWrite: 2 },
+  'customer-refresh': { rruPerRead: 1, wruPerWrite: 2 },
+  validate: { rruPerRead: 1, wruPerWrite: 1 },
+  logout: { rruPerRead: 1, wruPerWrite: 2 },
+};
+
+/** One storefront session, as the model counts it. */
+export const SESSION: Readonly<Partial<Record<Route, number>>> = {
+  'anonymous-login': 1,
+  'customer-login': 1,
+  'customer-refresh': 4,
+  validate: 20,
+  logout: 1,
+};
+
+/** The components every breakdown has, in USD per million. */
+export const COMPONENTS = [
+  'httpApi',
+  'lambdaRequests',
+  'lambdaDuration',
+  'dynamoDbReads',
+  'dynamoDbWrites',
+  'secretsManager',
+  'cloudWatchLogs',
+] as const;
+
+type Breakdown = Record<(typeof COMPONENTS)[number], number>;
+
+const GIB = 2 ** 30;
+
+/** USD per million requests of one route, per component. */
+export function routeCost(route: Route, input: CostInput): Breakdown {
+  const a = { ...MODEL_DEFAULTS, ...input.overrides };
+  const cpuMs = input.cpuMsPerRequest[route] ?? DEFAULT_CPU_MS[route];
+  const { reads, writes } = input.roundTrips[route] ?? DEFAULT_ROUND_TRIPS[route];
+  const units = UNITS_PER_CALL[route];
+  const billedMs = cpuMs * a.lambdaCpuScale + (reads + writes) * a.dynamoDbLatencyMs + a.roundingMs;
+  return {
+    httpApi: PRICES.httpApiPerMillionRequests,
+    lambdaRequests: PRICES.lambdaPerMillionRequests,
+    lambdaDuration: (billedMs / 1000) * (a.memoryMb / 1024) * PRICES.lambdaArm64PerGbSecond * 1e6,
+    dynamoDbReads: reads * units.rruPerRead * PRICES.dynamoDbPerMillionRru,
+    dynamoDbWrites: writes * units.wruPerWrite * PRICES.dynamoDbPerMillionWru,
+    // Cached in memory per warm function (5 min for client secrets and signing key, 1 h for the
+    // cache key): calls scale with warm instances over time, not with requests.
+    secretsManager: 0,
+    cloudWatchLogs: ((a.logBytesPerRequest * 1e6) / GIB) * PRICES.cloudWatchLogsPerGbIngested,
+  };
+}
+
+function sum(parts: readonly [Breakdown, number][]): Breakdown {
+  const total = Object.fromEntries(COMPONENTS.map((c) => [c, 0])) as Breakdown;
+  for (const [breakdown, times] of parts) for (const c of COMPONENTS) total[c] += breakdown[c] * times;
+  return total;
+}
+
+function row(item: string, breakdown: Breakdown): CostRow {
+  return { item, usdPerMillion: COMPONENTS.reduce((total, c) => total + breakdown[c], 0), breakdown };
+}
+
+export function costModel(input: CostInput): CostModel {
+  const a = { ...MODEL_DEFAULTS, ...input.overrides };
+  const session = Object.entries(SESSION) as [Route, number][];
+  const sessionRequests = session.reduce((n, [, times]) => n + times, 0);
+  const rows: CostRow[] = [
+    row('service token served from the cache', routeCost('service-token-cached', input)),
+    row('service token minted', routeCost('service-token-minted', input)),
+    row('introspection', routeCost('introspection', input)),
+    row(
+      `storefront session (${sessionRequests} requests)`,
+      sum(session.map(([route, times]) => [routeCost(route, input), times])),
+    ),
+  ];
+
+  const unmeasured = (Object.keys(DEFAULT_CPU_MS) as Route[]).filter((r) => input.cpuMsPerRequest[r] === undefined);
+  const uncounted = (Object.keys(DEFAULT_ROUND_TRIPS) as Route[]).filter((r) => input.roundTrips[r] === undefined);
+  const assumptions = [
+    'USD per million of the row\'s item; every request is one HTTP API request and one Lambda invocation.',
+    `One storefront session = ${session.map(([route, times]) => `${times} × ${route}`).join(', ')} ` +
+      `(${sessionRequests} requests: an anonymous visit that logs in, refreshes its tokens 4 ` +
+      'times, has its access token validated 20 times by downstream services, and logs out).',
+    `Lambda billed duration = CPU ms × ${a.lambdaCpuScale.toFixed(3)} + ${a.dynamoDbLatencyMs} ms per DynamoDB call ` +
+      `(assumed in-region latency) + ${a.roundingMs} ms for rounding up to the next ms, at ${a.memoryMb} MB on arm64.` +
+      (a.lambdaCpuScale === 1
+        ? ''
+        : ` The CPU factor is 1769/${a.memoryMb}: Lambda gives one vCPU at 1,769 MB and a proportional share ` +
+          'below, so CPU-bound work (scrypt at login) takes that much longer in wall time than on the bench ' +
+          'machine\'s full core; it overstates short requests, which fit in a scheduler period, by a few ms at most. ' +
+          'It also takes a Lambda vCPU to be as fast as a bench-machine core.'),
+    'CPU ms per request are measured broker CPU (user + system, scrypt\'s thread pool included); scrypt ' +
+      '(N=2^17, r=8, p=1, ~0.4 s) dominates customer login, and with it the session cost.',
+    unmeasured.length
+      ? `Not measured, assumed: CPU ms ${unmeasured.map((r) => `${r} ${DEFAULT_CPU_MS[r]}`).join(', ')}.`
+      : 'CPU ms: all routes measured.',
+    uncounted.length
+      ? `Not counted, taken from the README's round-trip table: ${uncounted
+          .map((r) => `${r} ${DEFAULT_ROUND_TRIPS[r].reads}R/${DEFAULT_ROUND_TRIPS[r].writes}W`)
+          .join(', ')}.`
+      : 'DynamoDB calls: all routes counted.',
+    'DynamoDB reads and writes count calls. Reads are strongly consistent: 1 RRU per item of at most 4 KB; ' +
+      'customer login\'s BatchGetItem of 3 items (session, customer, failures) = 3 RRU. Writes: 1 WRU per ' +
+      'started KB; service-token record and cache entry < 1 KB = 1 WRU each; a storefront session item with ' +
+      'sealed successor is 1–2 KB, counted as 2 WRU for every session write (PutItem, conditional UpdateItem). ' +
+      'A failed login adds an UpdateItem of the failure count, a login after failures a DeleteItem: not in the session.',
+    'Secrets Manager: secrets are cached per warm function (5 min client secrets and signing key, 1 h cache ' +
+      'key), at most ~13 GetSecretValue calls per warm instance-hour ($0.000065), independent of request ' +
+      'count: 0 per million. Fixed: 3 secrets × $0.40 = $1.20 a month.',
+    `CloudWatch Logs: ${a.logBytesPerRequest} bytes ingested per request (API access log line, the broker's ` +
+      'request log line, Lambda START/END/REPORT); storage at $0.03/GB-month for a month\'s retention not included.',
+    'Not included: data transfer out (~1 KB per response, $0.09/GB: ~$0.09 per million), CORS preflights, the ' +
+      'warm-up function (8,640 runs a month plus its mints, fixed), point-in-time recovery and table storage, ' +
+      'free tiers and volume tiers.',
+  ];
+  const asOf = 'list price, us-east-1, as known in 2025';
+  const prices: Record<string, string> = {
+    'API Gateway HTTP API': `$${PRICES.httpApiPerMillionRequests.toFixed(2)} per million requests, first 300 million a month (${asOf})`,
+    'Lambda requests': `$${PRICES.lambdaPerMillionRequests.toFixed(2)} per million invocations (${asOf})`,
+    'Lambda duration, arm64': `$${PRICES.lambdaArm64PerGbSecond} per GB-second, first 7.5 billion GB-s a month (${asOf})`,
+    'DynamoDB on-demand reads': `$${PRICES.dynamoDbPerMillionRru.toFixed(3)} per million read request units (${asOf}, after the Nov 2024 cut)`,
+    'DynamoDB on-demand writes': `$${PRICES.dynamoDbPerMillionWru.toFixed(3)} per million write request units (${asOf}, after the Nov 2024 cut)`,
+    'Secrets Manager': `$${PRICES.secretsManagerPer10kCalls.toFixed(2)} per 10,000 API calls, $${PRICES.secretsManagerPerSecretMonth.toFixed(2)} per secret-month (${asOf})`,
+    'CloudWatch Logs': `$${PRICES.cloudWatchLogsPerGbIngested.toFixed(2)} per GB ingested, standard class (${asOf})`,
+  };
+  return { prices, rows, assumptions };
+}
+
+const LABELS: Record<(typeof COMPONENTS)[number], string> = {
+  httpApi: 'HTTP API',
+  lambdaRequests: 'Lambda requests',
+  lambdaDuration: 'Lambda duration',
+  dynamoDbReads: 'DynamoDB reads',
+  dynamoDbWrites: 'DynamoDB writes',
+  secretsManager: 'Secrets Manager',
+  cloudWatchLogs: 'CloudWatch Logs',
+};
+
+const usd = (value: number) => (value === 0 ? '0' : value < 0.01 ? value.toFixed(4) : value.toFixed(3));
+
+/** Markdown lines for the results file: the table, then the prices and assumptions as lists. */
+export function formatCost(model: CostModel): string[] {
+  return [
+    `| per million | total USD | ${COMPONENTS.map((c) => LABELS[c]).join(' | ')} |`,
+    `|---|---:|${COMPONENTS.map(() => '---:').join('|')}|`,
+    ...model.rows.map(
+      (r) => `| ${r.item} | **${usd(r.usdPerMillion)}** | ${COMPONENTS.map((c) => usd(r.breakdown[c] ?? 0)).join(' | ')} |`,
+    ),
+    '',
+    'Prices:',
+    '',
+    ...Object.entries(model.prices).map(([what, price]) => `- ${what}: ${price}`),
+    '',
+    'Assumptions:',
+    '',
+    ...model.assumptions.map((line) => `- ${line}`),
+  ];
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { costModel, formatCost, type CostInput } from '../../bench/cost.js';
+
+/** Every figure below is computed by hand from the prices the model states (USD per million). */
+const HTTP_API = 1.0;
+const LAMBDA_REQUESTS = 0.2;
+const GB_SECOND = 0.0000133334;
+const RRU = 0.125;
+const WRU = 0.625;
+
+const row = (input: CostInput, item: string) => {
+  const found = costModel(input).rows.find((r) => r.item.startsWith(item));
+  if (!found) throw new Error(`no row ${item}`);
+  return found;
+};
+
+describe('cost model', () => {
+  it('one read, no write, 1 ms CPU: exactly the sum of the stated prices (plain duration, no logs)', () => {
+    const input: CostInput = {
+      cpuMsPerRequest: { introspection: 1 },
+      roundTrips: { introspection: { reads: 1, writes: 0 } },
+      overrides: { lambdaCpuScale: 1, logBytesPerRequest: 0 },
+    };
+    // Billed: 1 ms CPU + 4 ms for the read + 1 ms rounding = 6 ms at 0.5 GB, a million times.
+    const duration = 0.006 * 0.5 * GB_SECOND * 1e6;
+    expect(duration).toBeCloseTo(0.0400002, 10);
+    const r = row(input, 'introspection');
+    expect(r.breakdown).toEqual({
+      httpApi: HTTP_API,
+      lambdaRequests: LAMBDA_REQUESTS,
+      lambdaDuration: expect.closeTo(duration, 12),
+      dynamoDbReads: RRU,
+      dynamoDbWrites: 0,
+      secretsManager: 0,
+      cloudWatchLogs: 0,
+    });
+    expect(r.usdPerMillion).toBeCloseTo(1.3650002, 10);
+  });
+
+  it('with the defaults: CPU scaled by 1769/512 and 1 KiB of logs per request', () => {
+    const input: CostInput = { cpuMsPerRequest: { introspection: 1 }, roundTrips: { introspection: { reads: 1, writes: 0 } } };
+    const billedMs = 1769 / 512 + 4 + 1; // 8.455078125 ms
+    const duration = (billedMs / 1000) * 0.5 * GB_SECOND * 1e6;
+    const logs = (1024 * 1e6) / 2 ** 30 * 0.5; // 0.4768… USD
+    const r = row(input, 'introspection');
+    expect(r.breakdown.lambdaDuration).toBeCloseTo(duration, 12);
+    expect(r.breakdown.cloudWatchLogs).toBeCloseTo(0.476837158203125, 12);
+    expect(r.usdPerMillion).toBeCloseTo(HTTP_API + LAMBDA_REQUESTS + duration + RRU + logs, 12);
+  });
+
+  it('a minted service token: one read, two 1-WRU writes, three round trips billed', () => {
+    const input: CostInput = {
+      cpuMsPerRequest: { 'service-token-minted': 2 },
+      roundTrips: { 'service-token-minted': { reads: 1, writes: 2 } },
+      overrides: { lambdaCpuScale: 1, logBytesPerRequest: 0 },
+    };
+    const r = row(input, 'service token minted');
+    expect(r.breakdown.dynamoDbReads).toBe(RRU);
+    expect(r.breakdown.dynamoDbWrites).toBe(2 * WRU);
+    expect(r.breakdown.lambdaDuration).toBeCloseTo(((2 + 3 * 4 + 1) / 1000) * 0.5 * GB_SECOND * 1e6, 12);
+  });
+
+  it('a session: 27 requests; 3 RRU for the login batch, 20 validations; 2 WRU per session write', () => {
+    const input: CostInput = { cpuMsPerRequest: {}, roundTrips: {}, overrides: { lambdaCpuScale: 1, logBytesPerRequest: 0 } };
+    const r = row(input, 'storefront session');
+    expect(r.breakdown.httpApi).toBeCloseTo(27 * HTTP_API, 12);
+    expect(r.breakdown.lambdaRequests).toBeCloseTo(27 * LAMBDA_REQUESTS, 12);
+    // Reads: login BatchGetItem of 3 items + 20 GetItem. Writes: 2 logins + 4 refreshes + logout, 2 WRU each.
+    expect(r.breakdown.dynamoDbReads).toBeCloseTo((3 + 20) * RRU, 12);
+    expect(r.breakdown.dynamoDbWrites).toBeCloseTo(7 * 2 * WRU, 12);
+    // Defaults: 440 ms for the login, 1 ms elsewhere; calls: login 2, 20 validations, 6 writes.
+    const billedMs = 440 + 26 * 1 + (2 + 20 + 6) * 4 + 27 * 1;
+    expect(r.breakdown.lambdaDuration).toBeCloseTo((billedMs / 1000) * 0.5 * GB_SECOND * 1e6, 12);
+  });
+
+  it('states the defaults it used for missing routes, and formats a table', () => {
+    const model = costModel({ cpuMsPerRequest: { validate: 0.5 }, roundTrips: {} });
+    expect(model.assumptions.join('\n')).toContain('customer-login 440');
+    expect(model.assumptions.join('\n')).not.toMatch(/CPU ms.*\bvalidate \d/);
+    expect(Object.values(model.prices).every((p) => p.includes('us-east-1, as known in 2025'))).toBe(true);
+    const lines = formatCost(model);
+    expect(lines[0]).toMatch(/^\| per million \| total USD \|/);
+    expect(lines.filter((l) => l.startsWith('| ') && !l.startsWith('| per million'))).toHaveLength(model.rows.length);
+  });
+});
