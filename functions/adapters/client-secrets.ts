@@ -1,4 +1,4 @@
-import { secretMatches } from '../domain/tokens.js';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ClientSecrets } from '../ports.js';
 import type { RefreshingValue } from './refreshing-value.js';
 
@@ -11,20 +11,40 @@ export interface SecretVersions {
   previous: SecretMap;
 }
 
-/** Compared against for unknown clients, so their answer takes as long as a known client's. */
-const UNKNOWN_CLIENT_SECRET = 'unknown-client-placeholder-secret';
+const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
+/** Compared against for unknown clients, so their answer takes as long as a known client's. */
+const UNKNOWN_CLIENT_DIGEST = sha256('unknown-client-placeholder-secret');
+
+type DigestMap = Map<string, Buffer>;
+
+/**
+ * Secrets are compared as SHA-256 digests with timingSafeEqual, so the comparison takes the same
+ * time whatever the lengths. The stored side is hashed once per loaded version, not per request.
+ */
 export class VersionedClientSecrets implements ClientSecrets {
+  private readonly digests = new WeakMap<SecretVersions, { current: DigestMap; previous: DigestMap }>();
+
   constructor(private readonly versions: RefreshingValue<SecretVersions>) {}
 
   async verify(clientId: string, presented: string): Promise<boolean> {
-    const { current, previous } = await this.versions.get();
-    const currentSecret = own(current, clientId);
-    const previousSecret = own(previous, clientId);
+    const { current, previous } = this.digestsOf(await this.versions.get());
+    const presentedDigest = sha256(presented);
+    const currentDigest = current.get(clientId);
+    const previousDigest = previous.get(clientId);
     // Both comparisons always run: which one matched, or whether the client exists, must not show.
-    const matchesCurrent = secretMatches(presented, currentSecret ?? UNKNOWN_CLIENT_SECRET);
-    const matchesPrevious = secretMatches(presented, previousSecret ?? UNKNOWN_CLIENT_SECRET);
-    return (matchesCurrent && currentSecret !== undefined) || (matchesPrevious && previousSecret !== undefined);
+    const matchesCurrent = timingSafeEqual(presentedDigest, currentDigest ?? UNKNOWN_CLIENT_DIGEST);
+    const matchesPrevious = timingSafeEqual(presentedDigest, previousDigest ?? UNKNOWN_CLIENT_DIGEST);
+    return (matchesCurrent && currentDigest !== undefined) || (matchesPrevious && previousDigest !== undefined);
+  }
+
+  private digestsOf(versions: SecretVersions) {
+    let digests = this.digests.get(versions);
+    if (!digests) {
+      digests = { current: digestMap(versions.current), previous: digestMap(versions.previous) };
+      this.digests.set(versions, digests);
+    }
+    return digests;
   }
 
   async preload(): Promise<void> {
@@ -32,6 +52,7 @@ export class VersionedClientSecrets implements ClientSecrets {
   }
 }
 
-function own(map: SecretMap, key: string): string | undefined {
-  return Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
+/** A Map, so a client id such as `__proto__` is just a key. */
+function digestMap(secrets: SecretMap): DigestMap {
+  return new Map(Object.entries(secrets).map(([clientId, secret]) => [clientId, sha256(secret)]));
 }

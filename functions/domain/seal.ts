@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 
 /**
  * Authenticated encryption for values the broker must be able to hand back later but must not
@@ -11,8 +11,28 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-function deriveKey(ikm: Buffer | string, context: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), `token-broker/${context}`, 32));
+/**
+ * Keys derived from a long-lived Buffer (the cache key from Secrets Manager) are kept per context:
+ * HKDF was the largest cost of a cached service token. A string ikm (a consumed refresh token)
+ * is used once and never cached. A reloaded Buffer is a new WeakMap key, so rotation just works.
+ */
+const derivedKeys = new WeakMap<Buffer, Map<string, KeyObject>>();
+const MAX_CONTEXTS_PER_KEY = 10_000;
+
+function deriveKey(ikm: Buffer | string, context: string): KeyObject {
+  if (typeof ikm === 'string') return hkdf(ikm, context);
+  let keys = derivedKeys.get(ikm);
+  if (!keys) derivedKeys.set(ikm, (keys = new Map()));
+  let key = keys.get(context);
+  if (!key) {
+    if (keys.size >= MAX_CONTEXTS_PER_KEY) keys.clear();
+    keys.set(context, (key = hkdf(ikm, context)));
+  }
+  return key;
+}
+
+function hkdf(ikm: Buffer | string, context: string): KeyObject {
+  return createSecretKey(Buffer.from(hkdfSync('sha256', ikm, Buffer.alloc(0), `token-broker/${context}`, 32)));
 }
 
 export function seal(plaintext: string, ikm: Buffer | string, context: string): string {

@@ -58,13 +58,3 @@ export function sameHash(a: string, b: string): boolean {
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
 }
-
-/**
- * Constant-time comparison of a presented secret with an expected one. Both sides are hashed
- * first so the comparison takes the same time whatever their lengths.
- */
-export function secretMatches(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented, 'utf8').digest();
-  const b = createHash('sha256').update(expected, 'utf8').digest();
-  return timingSafeEqual(a, b);
-}

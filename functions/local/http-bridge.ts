@@ -67,6 +67,10 @@ const CORS_PREFLIGHT = {
   'Access-Control-Max-Age': '3600',
 };
 
+function isText(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^\s*(text\/|application\/(json|x-www-form-urlencoded)\b)/i.test(contentType);
+}
+
 function isPreflight(req: IncomingMessage): boolean {
   return req.method === 'OPTIONS' && !!req.headers.origin && !!req.headers['access-control-request-method'];
 }
@@ -105,8 +109,10 @@ function toEvent(
 ): APIGatewayProxyEventV2 {
   // API Gateway joins repeated headers with commas; node would keep only the first Authorization.
   const headers: Record<string, string> = {};
-  for (const [name, values] of Object.entries(req.headersDistinct)) {
-    if (values) headers[name] = values.join(',');
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    headers[name] = headers[name] === undefined ? raw[i + 1]! : `${headers[name]},${raw[i + 1]}`;
   }
   headers['x-forwarded-proto'] ??= 'http';
   const now = new Date();
@@ -135,7 +141,7 @@ function toEvent(
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
     },
-    body: body.toString('base64'),
-    isBase64Encoded: true,
+    // As API Gateway does: text payloads arrive as text, anything else base64-encoded.
+    ...(isText(headers['content-type']) ? { body: body.toString('utf8'), isBase64Encoded: false } : { body: body.toString('base64'), isBase64Encoded: true }),
   };
 }

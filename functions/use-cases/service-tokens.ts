@@ -50,14 +50,16 @@ export async function mintServiceToken(
     expiresAt: now + lifetime,
   });
   try {
+    const sealed = seal(minted.token, await deps.keys.cacheKey(), cacheContext(client.clientId, scopeKey));
     await deps.tokens.putCachedServiceToken({
       clientId: client.clientId,
       scopeKey,
       selector: minted.selector,
-      sealed: seal(minted.token, await deps.keys.cacheKey(), cacheContext(client.clientId, scopeKey)),
+      sealed,
       issuedAt: now,
       expiresAt: now + lifetime,
     });
+    remember(sealed, minted.token);
   } catch (error) {
     if (!(error instanceof ServiceUnavailable)) throw error;
     deps.log.warn('service token cache write failed; token issued uncached', { clientId: client.clientId });
@@ -65,9 +67,26 @@ export async function mintServiceToken(
   return { accessToken: minted.token, expiresIn: lifetime, scope: scopeString(granted, client.tenant) };
 }
 
+/**
+ * Tokens this process already opened (or minted), by their sealed form. Every request still
+ * reads the cache entry from the store, so a revoked or replaced token is never served; this
+ * only skips decrypting the same ciphertext again. Process memory, bounded, never persisted.
+ */
+const opened = new Map<string, string>();
+const MAX_OPENED = 1000;
+
+function remember(sealed: string, token: string): void {
+  if (opened.size >= MAX_OPENED) opened.clear();
+  opened.set(sealed, token);
+}
+
 async function openCached(deps: BrokerDeps, cached: CachedServiceToken): Promise<string | undefined> {
+  const known = opened.get(cached.sealed);
+  if (known !== undefined) return known;
   // A value sealed under a rotated key no longer opens: the caller mints afresh.
-  return unseal(cached.sealed, await deps.keys.cacheKey(), cacheContext(cached.clientId, cached.scopeKey));
+  const token = unseal(cached.sealed, await deps.keys.cacheKey(), cacheContext(cached.clientId, cached.scopeKey));
+  if (token !== undefined) remember(cached.sealed, token);
+  return token;
 }
 
 function cacheContext(clientId: string, scopeKey: string): string {
