@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: token-broker measured against node-oidc-provider and against itself.
+ *   --quick   shorter runs (1 round of 2 s), for a smoke test of the harness
+ * Writes bench/results/latest.json and latest.md, and the README's results section.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { formatColdStart, measureColdStart } from './cold-start.js';
+import { costModel, formatCost } from './cost.js';
+import type { BenchResults, ThroughputRow } from './results-types.js';
+import { formatRoundTrips, measureRoundTrips } from './round-trips.js';
+import { measureThroughput } from './throughput.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const quick = process.argv.includes('--quick');
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const log = (line: string) => console.error(line);
+
+/** Which measured scenario gives each cost-model route its CPU time (memory store: no dynalite in the process). */
+const CPU_SOURCES: Record<string, string> = {
+  'service-token-cached': 'service token, cached',
+  'service-token-minted': 'service token, cache bypassed',
+  introspection: 'introspection',
+  'anonymous-login': 'anonymous login',
+  'anonymous-refresh': 'anonymous refresh',
+  'customer-login': 'customer login',
+  'customer-refresh': 'customer refresh',
+  validate: 'validate',
+  logout: 'logout',
+};
+
+log(`throughput (${quick ? 'quick' : '3 rounds of 4 s'}, 10 connections)…`);
+const throughput = await measureThroughput({ durationSeconds: quick ? 2 : 4, connections: 10, rounds: quick ? 1 : 3 }, log);
+log('round trips…');
+const roundTrips = await measureRoundTrips();
+log('cold start…');
+const coldStart = await measureColdStart({ runs: quick ? 3 : 10 });
+
+// A benchmark that counted errors as throughput would lie: every request must have succeeded.
+const failed = throughput.filter((r) => r.broker.non2xx > 0 || (r.peer?.non2xx ?? 0) > 0);
+for (const r of failed) log(`!! ${r.store} ${r.scenario}: ${r.broker.non2xx} broker and ${r.peer?.non2xx ?? 0} peer responses were not 2xx`);
+if (failed.length > 0) process.exitCode = 1;
+
+const memory = (scenario: string) => throughput.find((r) => r.store === 'memory' && r.scenario === scenario);
+const cpuMsPerRequest: Record<string, number> = {};
+for (const [route, scenario] of Object.entries(CPU_SOURCES)) {
+  const cpu = memory(scenario)?.broker.cpuMsPerRequest;
+  if (cpu !== undefined) cpuMsPerRequest[route] = cpu;
+}
+const cost = costModel({
+  cpuMsPerRequest,
+  roundTrips: Object.fromEntries(roundTrips.map((r) => [r.route, { reads: r.reads, writes: r.writes }])),
+});
+
+const results: BenchResults = {
+  date: new Date().toISOString(),
+  cores: cpus().length,
+  node: process.version,
+  throughput,
+  roundTrips,
+  coldStart,
+  cost,
+};
+
+const markdown = [
+  `Measured ${results.date.slice(0, 10)} on ${results.cores} cores, Node ${results.node}, by \`npm run bench${quick ? ' -- --quick' : ''}\`.`,
+  '',
+  '**Throughput** (autocannon, 10 connections, loopback; broker and peer alternate, median of rounds):',
+  '',
+  ...formatThroughput(throughput),
+  '',
+  '**DynamoDB round trips per request** (warm function):',
+  '',
+  ...formatRoundTrips(roundTrips),
+  '',
+  '**Cold start** (each Lambda bundle as CDK builds it; median import time in a fresh Node process):',
+  '',
+  ...formatColdStart(coldStart),
+  '',
+  '**Cost model** (from the CPU time measured above):',
+  '',
+  ...formatCost(cost),
+].join('\n');
+
+writeFileSync(here('./results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(here('./results/latest.md'), `${markdown}\n`);
+const readmePath = here('../README.md');
+const readme = readFileSync(readmePath, 'utf8');
+const start = '<!-- bench:start -->';
+const end = '<!-- bench:end -->';
+if (readme.includes(start) && readme.includes(end)) {
+  writeFileSync(readmePath, `${readme.slice(0, readme.indexOf(start) + start.length)}\n${markdown}\n${readme.slice(readme.indexOf(end))}`);
+}
+log('wrote bench/results/latest.json, bench/results/latest.md and the README section');
+
+function formatThroughput(rows: readonly ThroughputRow[]): string[] {
+  const stats = (s: ThroughputRow['broker'] | undefined) => (s ? `${s.requestsPerSecond} | ${s.p50Ms} | ${s.p99Ms}` : '– | – | –');
+  const cpu = (s: ThroughputRow['broker'] | undefined) => (s?.cpuMsPerRequest === undefined ? '–' : s.cpuMsPerRequest.toFixed(3));
+  return [
+    '| scenario | store | broker req/s | p50 ms | p99 ms | peer req/s | p50 ms | p99 ms | req/s broker/peer (target) | CPU ms/req broker | CPU ms/req peer | CPU peer/broker |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => {
+      const target = r.target === undefined ? '' : ` ${(r.ratio ?? 0) >= r.target ? '✓' : '✗'} (≥ ${r.target})`;
+      const efficiency =
+        r.peer?.cpuMsPerRequest && r.broker.cpuMsPerRequest ? (r.peer.cpuMsPerRequest / r.broker.cpuMsPerRequest).toFixed(2) : '–';
+      return `| ${r.scenario} | ${r.store} | ${stats(r.broker)} | ${stats(r.peer)} | ${r.ratio ?? '–'}${target} | ${cpu(r.broker)} | ${cpu(r.peer)} | ${efficiency} |`;
+    }),
+  ];
+}

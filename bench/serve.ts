@@ -1,0 +1,59 @@
+/**
+ * One server under load, in its own process so the load generator never shares its event loop:
+ *   tsx bench/serve.ts broker memory|dynalite   |   tsx bench/serve.ts peer
+ * Talks to bench/run.ts over IPC: announces its URL, reports its CPU time, changes the broker's
+ * cache reuse share (a share near zero mints a new token on every call: "cache bypassed").
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalBroker } from '../functions/local/broker.js';
+import { silentLogger } from '../functions/log.js';
+import { benchSeed } from './bench-seed.js';
+import { startPeer } from './peer.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+type Message = { type: 'cpu' } | { type: 'reuseShare'; value: number } | { type: 'stop' };
+
+const [kind, store] = process.argv.slice(2);
+const dataDir = mkdtempSync(join(tmpdir(), 'token-broker-bench-'));
+let close: () => Promise<void>;
+let setReuseShare: (value: number) => void = () => {};
+
+if (kind === 'peer') {
+  const peer = await startPeer();
+  close = peer.close;
+  process.send!({ type: 'ready', url: peer.url });
+} else {
+  const seedFile = join(dataDir, 'seed.json');
+  writeFileSync(seedFile, JSON.stringify(benchSeed()));
+  const broker = await startLocalBroker({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    seedFile,
+    store: store === 'memory' ? 'memory' : 'dynalite',
+    log: silentLogger,
+  });
+  close = broker.close;
+  setReuseShare = (value) => {
+    broker.deps.serviceTokenReuseShare = value;
+  };
+  process.send!({ type: 'ready', url: broker.url });
+}
+
+process.on('message', (message: Message) => {
+  if (message.type === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send!({ type: 'cpu', micros: user + system });
+  } else if (message.type === 'reuseShare') {
+    setReuseShare(message.value);
+    process.send!({ type: 'ok' });
+  } else if (message.type === 'stop') {
+    void close().then(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    });
+  }
+});

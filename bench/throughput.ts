@@ -1,0 +1,266 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { BENCH_CUSTOMER } from './bench-seed.js';
+import { PEER_CLIENT } from './peer.js';
+import type { LoadStats, ThroughputRow } from './results-types.js';
+
+/**
+ * token-broker against node-oidc-provider, side by side on loopback, loaded alternately by
+ * autocannon at the same connection count. Each server runs in its own process; the numbers
+ * of each scenario are the median of `rounds` alternating runs.
+ */
+
+export interface ThroughputOptions {
+  durationSeconds: number;
+  connections: number;
+  rounds: number;
+}
+
+/** The ratios issue 4 asks the broker to reach against the peer. */
+const TARGETS: Record<string, number> = {
+  'service token, cache bypassed': 1.5,
+  'service token, cached': 3,
+  introspection: 1.5,
+};
+
+class ServerProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {}
+
+  static async start(...args: string[]): Promise<ServerProcess> {
+    const child = fork(fileURLToPath(new URL('./serve.ts', import.meta.url)), args, {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('message', (message: { type: string; url: string }) => resolve(message.url));
+      child.once('exit', (code) => reject(new Error(`server ${args.join(' ')} exited with ${code}`)));
+    });
+    return new ServerProcess(child, url);
+  }
+
+  private ask<T>(message: object): Promise<T> {
+    return new Promise((resolve) => {
+      this.child.once('message', (reply: T) => resolve(reply));
+      this.child.send(message);
+    });
+  }
+
+  async cpuMicros(): Promise<number> {
+    return (await this.ask<{ micros: number }>({ type: 'cpu' })).micros;
+  }
+
+  async setReuseShare(value: number): Promise<void> {
+    await this.ask({ type: 'reuseShare', value });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.send({ type: 'stop' });
+    });
+  }
+}
+
+type Load = Omit<autocannon.Options, 'url'> & { path?: string };
+
+async function load(server: ServerProcess, spec: Load, options: ThroughputOptions): Promise<LoadStats> {
+  const { path = '/', ...rest } = spec;
+  const cpuBefore = await server.cpuMicros();
+  // A run sized by `amount` must not also carry a duration.
+  const size = rest.amount !== undefined ? {} : { duration: options.durationSeconds };
+  const result = await autocannon({
+    url: `${server.url}${path}`,
+    connections: options.connections,
+    ...size,
+    ...rest,
+  });
+  const cpuMicros = (await server.cpuMicros()) - cpuBefore;
+  const requests = result.requests.total;
+  return {
+    requestsPerSecond: Math.round(requests / (result.duration || options.durationSeconds)),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    requests,
+    non2xx: result.non2xx + result.errors + result.timeouts,
+    cpuMsPerRequest: requests > 0 ? Number((cpuMicros / 1000 / requests).toFixed(3)) : 0,
+  };
+}
+
+function median(runs: LoadStats[]): LoadStats {
+  return [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(runs.length / 2)]!;
+}
+
+const form = (fields: Record<string, string>) => ({
+  method: 'POST' as const,
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields).toString(),
+});
+
+const clientCredentials = { grant_type: 'client_credentials', client_id: PEER_CLIENT.id, client_secret: PEER_CLIENT.secret, scope: PEER_CLIENT.scope };
+
+async function tokenFrom(url: string): Promise<string> {
+  const response = await fetch(url, form(clientCredentials));
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** Runs broker and peer alternately, `rounds` times each, and keeps the median of each side. */
+async function compare(
+  scenario: string,
+  store: ThroughputRow['store'],
+  broker: { server: ServerProcess; spec: Load },
+  peer: { server: ServerProcess; spec: Load } | undefined,
+  options: ThroughputOptions,
+): Promise<ThroughputRow> {
+  const brokerRuns: LoadStats[] = [];
+  const peerRuns: LoadStats[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    brokerRuns.push(await load(broker.server, broker.spec, options));
+    if (peer) peerRuns.push(await load(peer.server, peer.spec, options));
+  }
+  const row: ThroughputRow = { scenario, store, broker: median(brokerRuns) };
+  if (peer) {
+    row.peer = median(peerRuns);
+    row.ratio = Number((row.broker.requestsPerSecond / row.peer.requestsPerSecond).toFixed(2));
+  }
+  if (TARGETS[scenario] !== undefined && peer) row.target = TARGETS[scenario];
+  return row;
+}
+
+export async function measureThroughput(options: ThroughputOptions, log: (line: string) => void = () => {}): Promise<ThroughputRow[]> {
+  const peer = await ServerProcess.start('peer');
+  const rows: ThroughputRow[] = [];
+  try {
+    for (const store of ['memory', 'dynalite'] as const) {
+      const broker = await ServerProcess.start('broker', store);
+      try {
+        rows.push(...(await storeScenarios(broker, peer, store, options, log)));
+      } finally {
+        await broker.stop();
+      }
+    }
+  } finally {
+    await peer.stop();
+  }
+  return rows;
+}
+
+async function storeScenarios(
+  broker: ServerProcess,
+  peer: ServerProcess,
+  store: ThroughputRow['store'],
+  options: ThroughputOptions,
+  log: (line: string) => void,
+): Promise<ThroughputRow[]> {
+  const rows: ThroughputRow[] = [];
+  const record = (row: ThroughputRow) => {
+    rows.push(row);
+    log(`${store.padEnd(8)} ${row.scenario.padEnd(30)} broker ${row.broker.requestsPerSecond} req/s` + (row.peer ? `, peer ${row.peer.requestsPerSecond} req/s, ratio ${row.ratio}` : ''));
+  };
+  const tokenRequest = { path: '/oauth/token', ...form(clientCredentials) };
+  const peerTokenRequest = { path: '/token', ...form(clientCredentials) };
+
+  // Scenarios that write nothing run first: the memory store keeps every token it mints (the
+  // peer's memory adapter is an LRU of 1000), and a grown heap would tax the later runs' GC.
+  await fetch(`${broker.url}/oauth/token`, form(clientCredentials));
+  // The peer has no cache: minting is all it does, which is the point of the comparison.
+  record(await compare('service token, cached', store, { server: broker, spec: tokenRequest }, { server: peer, spec: peerTokenRequest }, options));
+
+  const credentials = { client_id: PEER_CLIENT.id, client_secret: PEER_CLIENT.secret };
+  const brokerToken = await tokenFrom(`${broker.url}/oauth/token`);
+  const peerToken = await tokenFrom(`${peer.url}/token`);
+  record(
+    await compare(
+      'introspection',
+      store,
+      { server: broker, spec: { path: '/oauth/introspect', ...form({ token: brokerToken, ...credentials }) } },
+      { server: peer, spec: { path: '/token/introspection', ...form({ token: peerToken, ...credentials }) } },
+      options,
+    ),
+  );
+
+  // A share near zero: every call is past its reuse point, so every call mints.
+  await broker.setReuseShare(Number.MIN_VALUE);
+  record(await compare('service token, cache bypassed', store, { server: broker, spec: tokenRequest }, { server: peer, spec: peerTokenRequest }, options));
+  await broker.setReuseShare(0.5);
+
+  // Anonymous login has no peer equivalent; its responses fill the pool the refresh run uses.
+  const refreshTokens: string[] = [];
+  const loginPath = '/customerlogin/auth/anonymous/login?tenant=acme&client_id=storefront-web';
+  const anonymousLogin: Load = {
+    requests: [
+      {
+        method: 'GET',
+        path: loginPath,
+        onResponse: (status: number, body: string) => {
+          if (status === 200) refreshTokens.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
+        },
+      },
+    ],
+  };
+  record(await compare('anonymous login', store, { server: broker, spec: { path: loginPath, ...anonymousLogin } }, undefined, options));
+
+  // Each refresh consumes one token, so the run is sized by the pool, not by time.
+  let next = 0;
+  const refresh: Load = {
+    amount: refreshTokens.length,
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (request) => ({
+          ...request,
+          path: `/customerlogin/auth/anonymous/refresh?tenant=acme&client_id=storefront-web&refresh_token=${refreshTokens[next++ % refreshTokens.length]}`,
+        }),
+      },
+    ],
+  };
+  record(await compare('anonymous refresh', store, { server: broker, spec: refresh }, undefined, { ...options, rounds: 1 }));
+
+  if (store === 'memory') await customerCpu(broker, options, record);
+  return rows;
+}
+
+/**
+ * The customer routes, for the cost model's CPU figures: login (scrypt dominates), refresh,
+ * validate, logout. Small fixed amounts: login costs ~0.4 s of CPU each.
+ */
+async function customerCpu(broker: ServerProcess, options: ThroughputOptions, record: (row: ThroughputRow) => void): Promise<void> {
+  const anonymous = (await (await fetch(`${broker.url}/customerlogin/auth/anonymous/login?tenant=acme&client_id=storefront-web`)).json()) as {
+    access_token: string;
+  };
+  const sessions: { access_token: string; refresh_token: string }[] = [];
+  const login: Load = {
+    amount: 20,
+    connections: 2,
+    requests: [
+      {
+        method: 'POST',
+        path: '/customer/acme/login',
+        headers: { authorization: `Bearer ${anonymous.access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(BENCH_CUSTOMER),
+        onResponse: (status: number, body: string) => {
+          if (status === 200) sessions.push(JSON.parse(body) as { access_token: string; refresh_token: string });
+        },
+      },
+    ],
+  };
+  const one = async (scenario: string, spec: Load, sample?: Partial<ThroughputOptions>) => {
+    record({ scenario, store: 'memory', broker: await load(broker, spec, { ...options, ...sample }) });
+  };
+  await one('customer login', login, { connections: 2 });
+  const validate = { path: '/customer/acme/validateauthtoken', method: 'GET' as const, headers: { authorization: `Bearer ${sessions[0]!.access_token}` } };
+  await one('validate', validate);
+  let refreshIndex = 0;
+  await one('customer refresh', {
+    amount: sessions.length,
+    requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/customer/acme/refreshauthtoken?refreshToken=${sessions[refreshIndex++]!.refresh_token}` }) }],
+  });
+  let logoutIndex = 0;
+  await one('logout', {
+    amount: sessions.length,
+    requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/customer/acme/logout?accessToken=${sessions[logoutIndex++]!.access_token}` }) }],
+  });
+}
