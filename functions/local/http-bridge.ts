@@ -25,8 +25,14 @@ export function createHttpBridge(
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
-    if (url.pathname === '/health' && req.method === 'GET') {
+    const target = splitTarget(req.url ?? '/');
+    if (!target) {
+      // Absolute-form or asterisk-form targets (RFC 9112 section 3.2): no route takes them.
+      res.writeHead(400, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end('{"status":400,"type":"bad_request","message":"request target must be a path","details":[]}');
+      return;
+    }
+    if (target.path === '/health' && req.method === 'GET') {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
       res.end('{"status":"ok"}');
       return;
@@ -39,8 +45,8 @@ export function createHttpBridge(
     }
     const { body, truncated } = await readBody(req);
     const method = (req.method ?? 'GET').toUpperCase();
-    const { match } = matchRoute(method, url.pathname);
-    const event = toEvent(req, sourceIp, url, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
+    const { match } = matchRoute(method, target.path);
+    const event = toEvent(req, sourceIp, target, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
     const handler = match ? functions[match.route.fn] : fallback;
     const result = await handler(event);
     const headers: Record<string, string> = { ...(result.headers as Record<string, string>) };
@@ -98,10 +104,20 @@ function readBody(req: IncomingMessage): Promise<{ body: Buffer; truncated: bool
   });
 }
 
+/**
+ * The request target split as API Gateway does for rawPath and rawQueryString: as sent, with no
+ * normalisation. (WHATWG URL would resolve dot segments and throws on targets such as `//`.)
+ */
+function splitTarget(target: string): { path: string; query: string } | undefined {
+  if (!target.startsWith('/')) return undefined;
+  const question = target.indexOf('?');
+  return question === -1 ? { path: target, query: '' } : { path: target.slice(0, question), query: target.slice(question + 1) };
+}
+
 function toEvent(
   req: IncomingMessage,
   sourceIp: string,
-  url: URL,
+  url: { path: string; query: string },
   method: string,
   body: Buffer,
   key: string,
@@ -119,8 +135,8 @@ function toEvent(
   return {
     version: '2.0',
     routeKey: key,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: url.path,
+    rawQueryString: url.query,
     headers,
     ...(pathParameters && Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
     requestContext: {
@@ -130,7 +146,7 @@ function toEvent(
       domainPrefix: 'local',
       http: {
         method,
-        path: url.pathname,
+        path: url.path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp,
         userAgent: headers['user-agent'] ?? '',
