@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { build } from 'esbuild';
 import { BENCH_CUSTOMER } from './bench-seed.js';
 import { PEER_CLIENT } from './peer.js';
 import type { LoadStats, ThroughputRow } from './results-types.js';
@@ -24,6 +25,31 @@ const TARGETS: Record<string, number> = {
   introspection: 1.5,
 };
 
+/**
+ * The servers run from an esbuild bundle of bench/serve.ts, compiled as the Lambda functions are
+ * (no tsx loader, no keep-names wrappers on every closure); packages stay external, so the peer's
+ * code runs exactly as published.
+ */
+let bundled: Promise<string> | undefined;
+function serverBundle(): Promise<string> {
+  bundled ??= (async () => {
+    // Inside the project, so the bundle resolves the external packages from node_modules.
+    const outfile = fileURLToPath(new URL('./.build/serve.mjs', import.meta.url));
+    await build({
+      entryPoints: [fileURLToPath(new URL('./serve.ts', import.meta.url))],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'error',
+    });
+    return outfile;
+  })();
+  return bundled;
+}
+
 class ServerProcess {
   private constructor(
     private readonly child: ChildProcess,
@@ -31,8 +57,8 @@ class ServerProcess {
   ) {}
 
   static async start(...args: string[]): Promise<ServerProcess> {
-    const child = fork(fileURLToPath(new URL('./serve.ts', import.meta.url)), args, {
-      execArgv: ['--import', 'tsx'],
+    const child = fork(await serverBundle(), args, {
+      execArgv: [],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const url = await new Promise<string>((resolve, reject) => {

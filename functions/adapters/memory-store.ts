@@ -58,12 +58,12 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
 
   async putAccessToken(record: AccessTokenRecord) {
     if (this.accessTokens.has(record.selector) || this.sessions.has(record.selector)) throw new Error('selector collision');
-    this.accessTokens.set(record.selector, copy(record));
+    this.accessTokens.set(record.selector, copyRecord(record));
   }
 
   async findToken(selector: string): Promise<FoundToken | undefined> {
     const record = this.accessTokens.get(selector);
-    if (record) return { kind: 'access', record: copy(record) };
+    if (record) return { kind: 'access', record: copyRecord(record) };
     const family = this.sessions.get(selector);
     return family ? { kind: 'session', family: copy(family) } : undefined;
   }
@@ -72,7 +72,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     const record = this.accessTokens.get(selector);
     if (!record || record.hash !== hash || record.tenant !== tenant) return undefined;
     record.revokedAt ??= now;
-    return copy(record);
+    return copyRecord(record);
   }
 
   async getCachedServiceToken(clientId: string, scopeKey: string) {
@@ -81,7 +81,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     return entry && { ...entry };
   }
   async putCachedServiceToken(entry: CachedServiceToken) {
-    this.cache.set(cacheKey(entry.clientId, entry.scopeKey), copy(entry));
+    this.cache.set(cacheKey(entry.clientId, entry.scopeKey), { ...entry });
   }
   async dropCachedServiceToken(clientId: string, scopeKey: string, selector: string) {
     const key = cacheKey(clientId, scopeKey);
@@ -204,6 +204,11 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     this.consumedSlots.set(selector, slots.set(slot, hash));
     return [...slots.entries()].sort(([a], [b]) => a - b).map(([, h]) => h);
   }
+}
+
+/** Access token records are flat but for the scopes array: copied by hand, they are the hot path. */
+function copyRecord(record: AccessTokenRecord): AccessTokenRecord {
+  return { ...record, scopes: [...record.scopes] };
 }
 
 function cacheKey(clientId: string, scopeKey: string): string {

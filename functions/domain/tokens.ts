@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { secureRandomBytes } from './random.js';
 
 /**
  * Opaque tokens are split tokens: base64url(selector ‖ verifier).
@@ -27,14 +28,14 @@ export interface ParsedToken {
 }
 
 export function newSelector(): string {
-  return randomBytes(SELECTOR_BYTES).toString('base64url');
+  return secureRandomBytes(SELECTOR_BYTES).toString('base64url');
 }
 
 /** A new token under `selector` (a fresh one when omitted), tagged with `generation` if given. */
 export function mintToken(selector: string = newSelector(), generation?: number): ParsedToken {
   const selectorBytes = Buffer.from(selector, 'base64url');
   if (selectorBytes.length !== SELECTOR_BYTES) throw new Error('selector must be 16 bytes');
-  const verifier = randomBytes(VERIFIER_BYTES);
+  const verifier = secureRandomBytes(VERIFIER_BYTES);
   if (generation !== undefined) verifier[0] = generation & 0xff;
   const token = Buffer.concat([selectorBytes, verifier]).toString('base64url');
   return { token, selector, hash: hashToken(token), generation: verifier[0]! };
