@@ -143,6 +143,12 @@ async function compare(
 ): Promise<ThroughputRow> {
   const brokerRuns: LoadStats[] = [];
   const peerRuns: LoadStats[] = [];
+  // One unmeasured second each, so neither side is measured on a cold JIT. Runs sized by
+  // `amount` (each request consumes a token) get none: warming would spend their pool.
+  if (broker.spec.amount === undefined) {
+    await load(broker.server, broker.spec, { ...options, durationSeconds: 1 });
+    if (peer) await load(peer.server, peer.spec, { ...options, durationSeconds: 1 });
+  }
   for (let round = 0; round < options.rounds; round++) {
     brokerRuns.push(await load(broker.server, broker.spec, options));
     if (peer) peerRuns.push(await load(peer.server, peer.spec, options));

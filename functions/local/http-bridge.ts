@@ -38,22 +38,24 @@ export function createHttpBridge(
       return;
     }
     const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
-    if (isPreflight(req)) {
+    const method = (req.method ?? 'GET').toUpperCase();
+    // Built once from the raw headers; reading req.headers would make node build a second copy.
+    const headers = gatewayHeaders(req.rawHeaders);
+    if (method === 'OPTIONS' && headers['origin'] && headers['access-control-request-method']) {
       res.writeHead(204, CORS_PREFLIGHT);
       res.end();
       return;
     }
     const { body, truncated } = await readBody(req);
-    const method = (req.method ?? 'GET').toUpperCase();
     const { match } = matchRoute(method, target.path);
-    const event = toEvent(req, sourceIp, target, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
+    const event = toEvent(req, headers, sourceIp, target, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
     const handler = match ? functions[match.route.fn] : fallback;
     const result = await handler(event);
-    const headers: Record<string, string> = { ...(result.headers as Record<string, string>) };
+    let responseHeaders = result.headers as Record<string, string>;
     // The rest of an oversized body was never read: close rather than drain it.
-    if (truncated) headers['Connection'] = 'close';
-    if (req.headers.origin) Object.assign(headers, CORS_RESPONSE);
-    res.writeHead(result.statusCode ?? 200, headers);
+    if (truncated) responseHeaders = { ...responseHeaders, Connection: 'close' };
+    if (headers['origin']) responseHeaders = { ...responseHeaders, ...CORS_RESPONSE };
+    res.writeHead(result.statusCode ?? 200, responseHeaders);
     res.end(result.body ?? '');
   }
 }
@@ -77,8 +79,27 @@ function isText(contentType: string | undefined): boolean {
   return contentType !== undefined && /^\s*(text\/|application\/(json|x-www-form-urlencoded)\b)/i.test(contentType);
 }
 
-function isPreflight(req: IncomingMessage): boolean {
-  return req.method === 'OPTIONS' && !!req.headers.origin && !!req.headers['access-control-request-method'];
+/** API Gateway's header map: lower-case names, repeated headers joined with commas. */
+function gatewayHeaders(raw: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    headers[name] = headers[name] === undefined ? raw[i + 1]! : `${headers[name]},${raw[i + 1]}`;
+  }
+  headers['x-forwarded-proto'] ??= 'http';
+  return headers;
+}
+
+/** requestContext.time, formatted once per second rather than once per request. */
+let clockSecond = 0;
+let clockText = '';
+function gatewayTime(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== clockSecond) {
+    clockSecond = second;
+    clockText = new Date(now).toUTCString();
+  }
+  return clockText;
 }
 
 /**
@@ -116,6 +137,7 @@ function splitTarget(target: string): { path: string; query: string } | undefine
 
 function toEvent(
   req: IncomingMessage,
+  headers: Record<string, string>,
   sourceIp: string,
   url: { path: string; query: string },
   method: string,
@@ -123,15 +145,7 @@ function toEvent(
   key: string,
   pathParameters: Record<string, string> | undefined,
 ): APIGatewayProxyEventV2 {
-  // API Gateway joins repeated headers with commas; node would keep only the first Authorization.
-  const headers: Record<string, string> = {};
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    headers[name] = headers[name] === undefined ? raw[i + 1]! : `${headers[name]},${raw[i + 1]}`;
-  }
-  headers['x-forwarded-proto'] ??= 'http';
-  const now = new Date();
+  const now = Date.now();
   return {
     version: '2.0',
     routeKey: key,
@@ -154,8 +168,8 @@ function toEvent(
       requestId: randomUUID(),
       routeKey: key,
       stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime(),
+      time: gatewayTime(now),
+      timeEpoch: now,
     },
     // As API Gateway does: text payloads arrive as text, anything else base64-encoded.
     ...(isText(headers['content-type']) ? { body: body.toString('utf8'), isBase64Encoded: false } : { body: body.toString('base64'), isBase64Encoded: true }),
