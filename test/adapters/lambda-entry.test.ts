@@ -1,10 +1,10 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
 import { ConfigError } from '../../functions/config.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
+import { tokenRequestEvent } from '../support/lambda-event.js';
 
 /**
  * The Lambda entry exactly as CDK bundles it: configuration read at cold start, DynamoDB reached
@@ -34,29 +34,6 @@ afterEach(() => {
   vi.resetModules();
 });
 
-function event(body: string): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'POST /oauth/token',
-    rawPath: '/oauth/token',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'broker.example' },
-    requestContext: {
-      accountId: '1',
-      apiId: 'a',
-      domainName: 'broker.example',
-      domainPrefix: 'broker',
-      http: { method: 'POST', path: '/oauth/token', protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
-      requestId: 'req-1',
-      routeKey: 'POST /oauth/token',
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-    },
-    body: Buffer.from(body).toString('base64'),
-    isBase64Encoded: true,
-  };
-}
 
 describe('the oauth Lambda entry', () => {
   it('fails its cold start loudly when a variable is missing', async () => {
@@ -88,7 +65,7 @@ describe('the oauth Lambda entry', () => {
     const logs = vi.spyOn(console, 'log').mockImplementation(() => {});
 
     const { handler } = await import('../../functions/lambda/oauth.js');
-    const result = await handler(event('grant_type=client_credentials&client_id=orders-svc&client_secret=orders-secret-0001'));
+    const result = await handler(tokenRequestEvent('grant_type=client_credentials&client_id=orders-svc&client_secret=orders-secret-0001'));
 
     expect(result.statusCode).toBe(200);
     expect(result.headers).toMatchObject({ 'Cache-Control': 'no-store', Pragma: 'no-cache', 'Content-Type': 'application/json' });

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
+import { tokenRequestEvent } from '../support/lambda-event.js';
 
 /**
  * Issue 4, Secrets Manager outage, on the oauth Lambda entry exactly as CDK bundles it
@@ -45,32 +46,9 @@ async function coldStart(): Promise<Handler> {
   return handler as Handler;
 }
 
-function event(body: string): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: 'POST /oauth/token',
-    rawPath: '/oauth/token',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'broker.example' },
-    requestContext: {
-      accountId: '1',
-      apiId: 'a',
-      domainName: 'broker.example',
-      domainPrefix: 'broker',
-      http: { method: 'POST', path: '/oauth/token', protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
-      requestId: 'req-1',
-      routeKey: 'POST /oauth/token',
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-    },
-    body: Buffer.from(body).toString('base64'),
-    isBase64Encoded: true,
-  };
-}
 
 const tokenRequest = (scope?: string) =>
-  event(`grant_type=client_credentials&client_id=orders-svc&client_secret=${SECRETS['orders-svc']}${scope ? `&scope=${encodeURIComponent(scope)}` : ''}`);
+  tokenRequestEvent(`grant_type=client_credentials&client_id=orders-svc&client_secret=${SECRETS['orders-svc']}${scope ? `&scope=${encodeURIComponent(scope)}` : ''}`);
 
 function parsed(result: APIGatewayProxyStructuredResultV2) {
   return { status: result.statusCode, headers: result.headers ?? {}, body: JSON.parse(result.body as string) as Record<string, unknown> };
@@ -157,7 +135,7 @@ describe('a Secrets Manager outage', () => {
     expect(sm.commandCalls(GetSecretValueCommand).length).toBeGreaterThan(callsBefore);
 
     // A wrong secret is still refused: serving stale secrets does not mean accepting anything.
-    const wrong = parsed(await warm(event('grant_type=client_credentials&client_id=orders-svc&client_secret=not-the-secret')));
+    const wrong = parsed(await warm(tokenRequestEvent('grant_type=client_credentials&client_id=orders-svc&client_secret=not-the-secret')));
     expect(wrong).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
   });
 

@@ -1,0 +1,26 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+
+/** An API Gateway HTTP API (payload 2.0) event for POST /oauth/token, as AWS would deliver it. */
+export function tokenRequestEvent(body: string): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: 'POST /oauth/token',
+    rawPath: '/oauth/token',
+    rawQueryString: '',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'broker.example' },
+    requestContext: {
+      accountId: '1',
+      apiId: 'a',
+      domainName: 'broker.example',
+      domainPrefix: 'broker',
+      http: { method: 'POST', path: '/oauth/token', protocol: 'HTTP/1.1', sourceIp: '10.0.0.1', userAgent: 'test' },
+      requestId: 'req-1',
+      routeKey: 'POST /oauth/token',
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+    },
+    body: Buffer.from(body).toString('base64'),
+    isBase64Encoded: true,
+  };
+}
