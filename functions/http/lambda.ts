@@ -60,12 +60,18 @@ function routingError(request: HttpRequest): Error {
 
 function toRequest(event: APIGatewayProxyEventV2): HttpRequest {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
+  const eventHeaders = event.headers ?? {};
+  for (const name in eventHeaders) {
+    const value = eventHeaders[name];
     if (value !== undefined) headers[name.toLowerCase()] = value;
   }
   const query = new Map<string, string[]>();
-  for (const [name, value] of new URLSearchParams(event.rawQueryString ?? '')) {
-    query.set(name, [...(query.get(name) ?? []), value]);
+  if (event.rawQueryString) {
+    for (const [name, value] of new URLSearchParams(event.rawQueryString)) {
+      const values = query.get(name);
+      if (values) values.push(value);
+      else query.set(name, [value]);
+    }
   }
   const raw = event.body ?? '';
   const proto = headers['x-forwarded-proto'] ?? 'https';
