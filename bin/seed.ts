@@ -53,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   console.log(
     `seeded tenants: ${report.tenants.join(', ') || '(none)'}; service clients: ${report.serviceClients.join(', ') || '(none)'}; ` +
       `customers: ${report.customers}; ` +
+      (report.removed.length > 0 ? `removed: ${report.removed.join(', ')}; ` : '') +
       (report.secretsRotated ? 'client secrets rotated (the previous ones stay accepted until the next rotation)' : 'client secrets unchanged') +
       `; signing key ${report.signingKey}`,
   );

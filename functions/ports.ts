@@ -19,6 +19,11 @@ export interface DirectoryStore {
   listWarmupClients(): Promise<ServiceClient[]>;
   putTenant(tenant: Tenant): Promise<void>;
   putServiceClient(client: ServiceClient): Promise<void>;
+  /** For the seed, which removes what it no longer names. */
+  listTenantIds(): Promise<string[]>;
+  listServiceClientIds(): Promise<string[]>;
+  deleteTenant(tenant: string): Promise<void>;
+  deleteServiceClient(clientId: string): Promise<void>;
 }
 
 /** A standalone access token record: service tokens (and, later, grant access tokens). */

@@ -28,6 +28,24 @@ export class CachedDirectory implements DirectoryStore {
     return this.inner.listWarmupClients();
   }
 
+  listTenantIds(): Promise<string[]> {
+    return this.inner.listTenantIds();
+  }
+
+  listServiceClientIds(): Promise<string[]> {
+    return this.inner.listServiceClientIds();
+  }
+
+  async deleteTenant(tenant: string): Promise<void> {
+    await this.inner.deleteTenant(tenant);
+    this.tenants.delete(tenant);
+  }
+
+  async deleteServiceClient(clientId: string): Promise<void> {
+    await this.inner.deleteServiceClient(clientId);
+    this.clients.delete(clientId);
+  }
+
   async putTenant(tenant: Tenant): Promise<void> {
     await this.inner.putTenant(tenant);
     this.tenants.delete(tenant.tenant);

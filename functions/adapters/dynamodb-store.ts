@@ -58,6 +58,44 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
     await this.put({ pk: s('CLIENT'), sk: s(clientId), warmup: { BOOL: client.warmup }, doc: s(JSON.stringify(doc)) });
   }
 
+  async listTenantIds(): Promise<string[]> {
+    return (await this.queryPartition('TENANT')).map((item) => str(item, 'sk'));
+  }
+
+  async listServiceClientIds(): Promise<string[]> {
+    return (await this.queryPartition('CLIENT')).map((item) => str(item, 'sk'));
+  }
+
+  async deleteTenant(tenant: string): Promise<void> {
+    await this.call(() => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: s('TENANT'), sk: s(tenant) } })));
+  }
+
+  async deleteServiceClient(clientId: string): Promise<void> {
+    await this.call(() => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: s('CLIENT'), sk: s(clientId) } })));
+  }
+
+  /** Every item of a configuration partition (keys only), all pages. */
+  private async queryPartition(pk: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.call(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': s(pk) },
+            ProjectionExpression: 'sk',
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
   async listWarmupClients(): Promise<ServiceClient[]> {
     const clients: ServiceClient[] = [];
     let startKey: Item | undefined;

@@ -50,6 +50,18 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   async putServiceClient(client: ServiceClient) {
     this.clients.set(client.clientId, copy(client));
   }
+  async listTenantIds() {
+    return [...this.tenants.keys()];
+  }
+  async listServiceClientIds() {
+    return [...this.clients.keys()];
+  }
+  async deleteTenant(tenant: string) {
+    this.tenants.delete(tenant);
+  }
+  async deleteServiceClient(clientId: string) {
+    this.clients.delete(clientId);
+  }
   async listWarmupClients() {
     return [...this.clients.values()].filter((c) => c.warmup).map((c) => copy(c));
   }

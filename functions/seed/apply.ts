@@ -29,6 +29,8 @@ export interface SeedTarget {
 export interface SeedReport {
   tenants: string[];
   serviceClients: string[];
+  /** Tenants and service clients the seed no longer names, removed from the directory. */
+  removed: string[];
   customers: number;
   secretsRotated: boolean;
   signingKey: 'kept' | 'created' | 'rotated';
@@ -54,7 +56,7 @@ export async function applySeed(
   const secretsRotated = !sameMap(await target.clientSecrets.currentClientSecrets(), wanted);
   if (secretsRotated) await target.clientSecrets.putClientSecrets(wanted);
 
-  const report: SeedReport = { tenants: [], serviceClients: [], customers: 0, secretsRotated, signingKey: 'kept' };
+  const report: SeedReport = { tenants: [], serviceClients: [], removed: [], customers: 0, secretsRotated, signingKey: 'kept' };
   let longestCustomerToken = 0;
   for (const [tenant, spec] of Object.entries(seed.tenants)) {
     const settings = resolveSettings(spec.settings);
@@ -83,8 +85,32 @@ export async function applySeed(
       report.customers++;
     }
   }
+  report.removed = await removeUnnamed(seed, target.directory);
   report.signingKey = await ensureSigningKey(target, options, longestCustomerToken);
   return report;
+}
+
+/**
+ * A client or tenant dropped from the seed must stop working. A removed client's secret stays
+ * accepted in the previous version until the next rotation, but authentication also needs its
+ * directory entry, so deleting that is what ends it. (Customers are not listed without a table
+ * scan; removing one is left to a later version of the seed.)
+ */
+async function removeUnnamed(seed: Seed, directory: DirectoryStore): Promise<string[]> {
+  const tenants = new Set(Object.keys(seed.tenants));
+  const clients = new Set(Object.values(seed.tenants).flatMap((t) => Object.keys(t.serviceClients)));
+  const removed: string[] = [];
+  for (const clientId of await directory.listServiceClientIds()) {
+    if (clients.has(clientId)) continue;
+    await directory.deleteServiceClient(clientId);
+    removed.push(`client ${clientId}`);
+  }
+  for (const tenant of await directory.listTenantIds()) {
+    if (tenants.has(tenant)) continue;
+    await directory.deleteTenant(tenant);
+    removed.push(`tenant ${tenant}`);
+  }
+  return removed;
 }
 
 /**

@@ -184,13 +184,21 @@ describe.each([
     expect((await stores.loadLogin(family.selector, 'acme', 'b@example.com')).failures).toBeUndefined();
   });
 
-  it('keeps directory entries and published keys as written', async () => {
+  it('keeps, lists and removes directory entries, and keeps published keys as written', async () => {
     const tenant = { tenant: 'acme', settings: { refreshGraceSeconds: 5, lifetimes: { anonymousAccess: 1, anonymousRefresh: 2, customerAccess: 3, customerRefresh: 4, serviceAccess: 5, grantAccess: 6, grantRefresh: 7 } }, storefrontClients: ['web'] };
     await stores.putTenant(tenant);
     expect(await stores.getTenant('acme')).toEqual(tenant);
     await stores.putServiceClient({ clientId: 'w1', tenant: 'acme', scopes: ['a'], warmup: true, profile: 'oauth2' });
     await stores.putServiceClient({ clientId: 'w2', tenant: 'acme', scopes: ['a'], warmup: false, profile: 'emporix' });
     expect((await stores.listWarmupClients()).map((c) => c.clientId)).toEqual(['w1']);
+    expect((await stores.listServiceClientIds()).sort()).toEqual(['w1', 'w2']);
+    await stores.deleteServiceClient('w2');
+    expect(await stores.getServiceClient('w2')).toBeUndefined();
+    expect(await stores.listServiceClientIds()).toEqual(['w1']);
+    await stores.putTenant({ ...tenant, tenant: 'globex' });
+    expect((await stores.listTenantIds()).sort()).toEqual(['acme', 'globex']);
+    await stores.deleteTenant('globex');
+    expect(await stores.listTenantIds()).toEqual(['acme']);
     const keys = [{ jwk: { kty: 'EC', kid: 'k1' } }, { jwk: { kty: 'EC', kid: 'k0' }, notAfter: NOW }];
     await stores.putPublishedKeys(keys);
     expect(await stores.getPublishedKeys()).toEqual(keys);

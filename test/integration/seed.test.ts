@@ -99,6 +99,33 @@ describe('secret rotation through the seed', () => {
   });
 });
 
+describe('a seed that drops a client and a tenant', () => {
+  let broker: TestBroker;
+  beforeAll(async () => {
+    broker = await startTestBroker();
+  });
+  afterAll(() => broker.stop());
+
+  it('ends them at once: the client’s secret stays in the previous version, but it no longer authenticates', async () => {
+    const reports = () =>
+      postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials', client_id: 'reports-svc', client_secret: TEST_SECRETS.reports });
+    const globexLogin = () => fetch(`${broker.url}/customerlogin/auth/anonymous/login?tenant=globex&client_id=globex-web`);
+    expect((await reports()).status).toBe(200);
+    expect((await globexLogin()).status).toBe(200);
+
+    const smaller = testSeed() as { tenants: Record<string, any> };
+    delete smaller.tenants.acme.serviceClients['reports-svc'];
+    delete smaller.tenants.globex;
+    const report = await broker.reseed(parseSeed(JSON.stringify(smaller)));
+    expect(report.removed.sort()).toEqual(['client globex-svc', 'client reports-svc', 'tenant globex']);
+
+    expect((await reports()).status).toBe(401);
+    expect((await globexLogin()).status).toBe(401);
+    const orders = await postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials', client_id: 'orders-svc', client_secret: TEST_SECRETS.orders });
+    expect(orders.status).toBe(200);
+  });
+});
+
 describe('seeding a deployed stack', () => {
   const cfn = mockClient(CloudFormationClient);
   const sm = mockClient(SecretsManagerClient);
