@@ -59,11 +59,16 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
   }
 
   async listTenantIds(): Promise<string[]> {
-    return (await this.queryPartition('TENANT')).map((item) => str(item, 'sk'));
+    return (await this.queryPartition('TENANT', { ProjectionExpression: 'sk' })).map((item) => str(item, 'sk'));
   }
 
   async listServiceClientIds(): Promise<string[]> {
-    return (await this.queryPartition('CLIENT')).map((item) => str(item, 'sk'));
+    return (await this.queryPartition('CLIENT', { ProjectionExpression: 'sk' })).map((item) => str(item, 'sk'));
+  }
+
+  async listWarmupClients(): Promise<ServiceClient[]> {
+    const items = await this.queryPartition('CLIENT', { FilterExpression: 'warmup = :yes' }, { ':yes': { BOOL: true } });
+    return items.map(toServiceClient);
   }
 
   async deleteTenant(tenant: string): Promise<void> {
@@ -74,8 +79,12 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
     await this.call(() => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: s('CLIENT'), sk: s(clientId) } })));
   }
 
-  /** Every item of a configuration partition (keys only), all pages. */
-  private async queryPartition(pk: string): Promise<Item[]> {
+  /** Every item of a configuration partition, all pages. */
+  private async queryPartition(
+    pk: string,
+    options: { ProjectionExpression?: string; FilterExpression?: string } = {},
+    values: Item = {},
+  ): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
@@ -84,9 +93,9 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': s(pk) },
-            ProjectionExpression: 'sk',
+            ExpressionAttributeValues: { ':pk': s(pk), ...values },
             ExclusiveStartKey: startKey,
+            ...options,
           }),
         ),
       );
@@ -94,27 +103,6 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return items;
-  }
-
-  async listWarmupClients(): Promise<ServiceClient[]> {
-    const clients: ServiceClient[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.call(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            FilterExpression: 'warmup = :yes',
-            ExpressionAttributeValues: { ':pk': s('CLIENT'), ':yes': { BOOL: true } },
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      clients.push(...(page.Items ?? []).map(toServiceClient));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return clients;
   }
 
   // --- access tokens -----------------------------------------------------------------------
