@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
 import { ConfigError } from '../../functions/config.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
-import { tokenRequestEvent } from '../support/lambda-event.js';
+import { oauthFunctionEnv, tokenRequestEvent } from '../support/lambda-event.js';
 
 /**
  * The Lambda entry exactly as CDK bundles it: configuration read at cold start, DynamoDB reached
@@ -48,15 +48,7 @@ describe('the oauth Lambda entry', () => {
   });
 
   it('issues a service token from DynamoDB and Secrets Manager as configured', async () => {
-    Object.assign(process.env, {
-      TABLE_NAME: dynamo.tableName,
-      CLIENT_SECRETS_ID: 'clients',
-      KEYS_SECRET_ID: 'keys',
-      AWS_REGION: 'eu-central-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    });
+    Object.assign(process.env, oauthFunctionEnv(dynamo));
     sm.on(GetSecretValueCommand, { SecretId: 'clients', VersionStage: 'AWSCURRENT' }).resolves({
       SecretString: JSON.stringify({ 'orders-svc': 'orders-secret-0001' }),
     });

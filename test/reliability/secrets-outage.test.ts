@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
-import { tokenRequestEvent } from '../support/lambda-event.js';
+import { oauthFunctionEnv, tokenRequestEvent } from '../support/lambda-event.js';
 
 /**
  * Issue 4, Secrets Manager outage, on the oauth Lambda entry exactly as CDK bundles it
@@ -65,15 +65,7 @@ beforeAll(async () => {
     warmup: false,
     profile: 'emporix',
   });
-  Object.assign(process.env, {
-    TABLE_NAME: dynamo.tableName,
-    CLIENT_SECRETS_ID: 'clients',
-    KEYS_SECRET_ID: 'keys',
-    AWS_REGION: 'eu-central-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-  });
+  Object.assign(process.env, oauthFunctionEnv(dynamo));
   vi.spyOn(console, 'log').mockImplementation((line: unknown) => void logs.push(String(line)));
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));

@@ -24,3 +24,16 @@ export function tokenRequestEvent(body: string): APIGatewayProxyEventV2 {
     isBase64Encoded: true,
   };
 }
+
+/** The oauth function's cold-start environment, with DynamoDB pointed at a local endpoint. */
+export function oauthFunctionEnv(dynamo: { tableName: string; endpoint: string }): Record<string, string> {
+  return {
+    TABLE_NAME: dynamo.tableName,
+    CLIENT_SECRETS_ID: 'clients',
+    KEYS_SECRET_ID: 'keys',
+    AWS_REGION: 'eu-central-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+  };
+}
