@@ -17,14 +17,20 @@ export function createHttpBridge(
   log: Logger,
 ): Server {
   return createServer((req, res) => {
-    void serve(req, res).catch((error: unknown) => {
+    const fail = (error: unknown) => {
       log.error('local bridge failed', { error });
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
       res.end('{"status":500,"type":"internal_error","message":"An unexpected error occurred."}');
-    });
+    };
+    try {
+      accept(req, res, fail);
+    } catch (error) {
+      fail(error);
+    }
   });
 
-  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers what no function serves, else reads the body and forwards the request. */
+  function accept(req: IncomingMessage, res: ServerResponse, fail: (error: unknown) => void): void {
     const target = splitTarget(req.url ?? '/');
     if (!target) {
       // Absolute-form or asterisk-form targets (RFC 9112 section 3.2): no route takes them.
@@ -37,7 +43,6 @@ export function createHttpBridge(
       res.end('{"status":"ok"}');
       return;
     }
-    const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
     const method = (req.method ?? 'GET').toUpperCase();
     // Built once from the raw headers; reading req.headers would make node build a second copy.
     const headers = gatewayHeaders(req.rawHeaders);
@@ -46,17 +51,33 @@ export function createHttpBridge(
       res.end();
       return;
     }
-    const { body, truncated } = await readBody(req);
+    readBody(req, (body, truncated) => forward(req, res, target, method, headers, body, truncated).catch(fail), fail);
+  }
+
+  async function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: { path: string; query: string },
+    method: string,
+    headers: Record<string, string>,
+    body: Buffer,
+    truncated: boolean,
+  ): Promise<void> {
+    const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
     const { match } = matchRoute(method, target.path);
     const event = toEvent(req, headers, sourceIp, target, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
     const handler = match ? functions[match.route.fn] : fallback;
     const result = await handler(event);
-    let responseHeaders = result.headers as Record<string, string>;
+    const status = result.statusCode ?? 200;
+    const responseBody = result.body ?? '';
+    const responseHeaders: Record<string, string | number> = { ...(result.headers as Record<string, string>) };
+    // As API Gateway does; without it node:http would frame the body as chunks (RFC 9112 section 6.3).
+    if (status !== 204 && status !== 304) responseHeaders['Content-Length'] = Buffer.byteLength(responseBody);
     // The rest of an oversized body was never read: close rather than drain it.
-    if (truncated) responseHeaders = { ...responseHeaders, Connection: 'close' };
-    if (headers['origin']) responseHeaders = { ...responseHeaders, ...CORS_RESPONSE };
-    res.writeHead(result.statusCode ?? 200, responseHeaders);
-    res.end(result.body ?? '');
+    if (truncated) responseHeaders['Connection'] = 'close';
+    if (headers['origin']) Object.assign(responseHeaders, CORS_RESPONSE);
+    res.writeHead(status, responseHeaders);
+    res.end(responseBody);
   }
 }
 
@@ -105,23 +126,34 @@ function gatewayTime(now: number): string {
 /**
  * Reads at most MAX_BODY_BYTES + 1 bytes: enough for the handler to see the body is too large.
  * The rest is left unread (not destroyed: the response still has to go out on this socket).
+ * A callback rather than a promise: this runs for every request, and `done` is called once.
  */
-function readBody(req: IncomingMessage): Promise<{ body: Buffer; truncated: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        req.off('data', onData);
-        req.pause();
-        resolve({ body: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), truncated: true });
-      }
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve({ body: Buffer.concat(chunks), truncated: false }));
-    req.once('error', reject);
+function readBody(req: IncomingMessage, done: (body: Buffer, truncated: boolean) => void, failed: (error: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const settle = (body: Buffer, truncated: boolean) => {
+    if (settled) return;
+    settled = true;
+    done(body, truncated);
+  };
+  const onData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      req.off('data', onData);
+      req.pause();
+      settle(Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), true);
+    }
+  };
+  req.on('data', onData);
+  // A body that arrived in one chunk (nearly all of them) is used as it is, not copied.
+  req.once('end', () => settle(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), false));
+  req.once('error', (error) => {
+    if (!settled) {
+      settled = true;
+      failed(error);
+    }
   });
 }
 

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
@@ -139,6 +140,32 @@ describe('routing', () => {
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('POST');
     await expectOAuthError(response, 405, 'invalid_request', /DELETE is not allowed/);
+  });
+
+  it('frames each answer with Content-Length, as API Gateway does, not with chunks', async () => {
+    const response = await postForm(tokenUrl, good);
+    const text = await response.text();
+    expect(response.status).toBe(200);
+    expect(response.headers.get('transfer-encoding')).toBeNull();
+    expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+  });
+
+  it('reads a body that arrives in several pieces', async () => {
+    const body = new URLSearchParams(good).toString();
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const request = httpRequest(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length } }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      });
+      request.on('error', reject);
+      request.flushHeaders();
+      // The second half goes out only after the broker has seen the first.
+      request.write(body.slice(0, 20), () => setTimeout(() => request.end(body.slice(20)), 50));
+    });
+    expect(status).toBe(200);
+    expect(JSON.parse(text)).toMatchObject({ token_type: 'Bearer' });
   });
 
   it('answers /health once the broker serves', async () => {
