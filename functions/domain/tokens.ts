@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { secureRandomBytes } from './random.js';
 
 /**
@@ -50,7 +50,7 @@ export function parseToken(token: string | undefined): ParsedToken | undefined {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 /** Constant-time comparison of two base64url SHA-256 digests (or any equal-length strings). */
