@@ -6,9 +6,6 @@ import type { HttpRequest, HttpResponse, RouteHandlers } from './types.js';
 
 export type LambdaHttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** Sent with every answer unless a route sets its own: tokens must never be cached (RFC 6749 5.1). */
-const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
-
 /**
  * Turns route handlers into an API Gateway (HTTP API, payload 2.0) Lambda handler. This is the
  * one place requests are decoded, errors become responses and requests are logged; local mode
@@ -19,14 +16,13 @@ export function lambdaHttpHandler(handlers: RouteHandlers, log: Logger): LambdaH
   return async (event) => {
     const started = Date.now();
     const request = toRequest(event);
-    const shape = shapeOf(request.path);
     let response: HttpResponse;
     try {
       const handler = handlers[event.routeKey] ?? handlers[resolveRouteKey(request)];
       if (!handler) throw routingError(request);
       response = await handler(request);
     } catch (error) {
-      response = errorResponse(error, shape, (unexpected) =>
+      response = errorResponse(error, shapeOf(request.path), (unexpected) =>
         log.error('unexpected error', { requestId: request.requestId, error: describe(unexpected) }),
       );
       if (response.status === 503) {
@@ -88,7 +84,9 @@ function toRequest(event: APIGatewayProxyEventV2): HttpRequest {
 }
 
 function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
-  const headers: Record<string, string> = { ...NO_STORE, ...response.headers };
+  // Object.assign onto a fresh literal: merging by spread is several times slower in V8, and
+  // this runs on every request.
+  const headers: Record<string, string> = Object.assign({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }, response.headers);
   if (response.body === undefined) return { statusCode: response.status, headers };
   headers['Content-Type'] = 'application/json';
   return { statusCode: response.status, headers, body: JSON.stringify(response.body) };
