@@ -9,6 +9,8 @@ import type { Clock } from '../ports.js';
  */
 export class RefreshingValue<T> {
   private value: T | undefined;
+  /** `value`, already settled: a fresh read hands it out rather than wrapping it again. */
+  private settled: Promise<T> | undefined;
   private freshUntil = 0;
   private loading: Promise<T> | undefined;
 
@@ -21,8 +23,8 @@ export class RefreshingValue<T> {
     private readonly onStale: (error: unknown) => void = () => {},
   ) {}
 
-  async get(): Promise<T> {
-    if (this.value !== undefined && this.clock() < this.freshUntil) return this.value;
+  get(): Promise<T> {
+    if (this.settled !== undefined && this.clock() < this.freshUntil) return this.settled;
     this.loading ??= this.reload().finally(() => {
       this.loading = undefined;
     });
@@ -33,6 +35,7 @@ export class RefreshingValue<T> {
     try {
       const value = await this.load();
       this.value = value;
+      this.settled = Promise.resolve(value);
       this.freshUntil = this.clock() + this.ttlSeconds;
       return value;
     } catch (error) {

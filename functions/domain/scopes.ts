@@ -22,9 +22,10 @@ export function grantScopes(requested: string | undefined, clientScopes: readonl
 
 /** The wire scope of a tenant-bound token: the granted scopes plus `tenant=T`. */
 export function scopeString(granted: readonly string[], tenant: string): string {
-  return [...granted, `tenant=${tenant}`].join(' ');
+  return granted.length === 0 ? `tenant=${tenant}` : `${granted.join(' ')} tenant=${tenant}`;
 }
 
 function canonical(scopes: readonly string[]): string[] {
-  return [...new Set(scopes)].sort();
+  // One scope is the common request: it is already canonical.
+  return scopes.length < 2 ? [...scopes] : [...new Set(scopes)].sort();
 }

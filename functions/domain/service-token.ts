@@ -32,16 +32,22 @@ export interface ServiceTokenGrant {
  * `refresh_token` Emporix sends, so the `oauth2` profile leaves both refresh fields out.
  */
 export function serviceTokenBody(grant: ServiceTokenGrant, profile: ResponseProfile): Record<string, unknown> {
-  const body: Record<string, unknown> = {
+  if (profile === 'emporix') {
+    return {
+      access_token: grant.accessToken,
+      token_type: 'Bearer',
+      expires_in: grant.expiresIn,
+      refresh_token: '',
+      refresh_token_expires_in: 0,
+      session_idle_time: SESSION_IDLE_TIME,
+      scope: grant.scope,
+    };
+  }
+  return {
     access_token: grant.accessToken,
     token_type: 'Bearer',
     expires_in: grant.expiresIn,
+    session_idle_time: SESSION_IDLE_TIME,
+    scope: grant.scope,
   };
-  if (profile === 'emporix') {
-    body.refresh_token = '';
-    body.refresh_token_expires_in = 0;
-  }
-  body.session_idle_time = SESSION_IDLE_TIME;
-  body.scope = grant.scope;
-  return body;
 }
