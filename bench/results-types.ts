@@ -23,6 +23,13 @@ export interface LoadStats {
   cpuMsPerRequest?: number;
 }
 
+/** One layer of the cached-token path (bench/layers.ts), the broker itself last. */
+export interface LayerRow {
+  layer: string;
+  adds: string;
+  stats: LoadStats;
+}
+
 export interface RoundTripRow {
   route: string;
   reads: number;
@@ -51,6 +58,7 @@ export interface BenchResults {
   cores: number;
   node: string;
   throughput: ThroughputRow[];
+  layers: LayerRow[];
   roundTrips: RoundTripRow[];
   coldStart: ColdStartRow[];
   cost: { prices: Record<string, string>; rows: CostRow[]; assumptions: string[] };

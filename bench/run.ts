@@ -8,9 +8,9 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { formatColdStart, measureColdStart } from './cold-start.js';
 import { costModel, formatCost } from './cost.js';
-import type { BenchResults, ThroughputRow } from './results-types.js';
+import type { BenchResults, LayerRow, ThroughputRow } from './results-types.js';
 import { formatRoundTrips, measureRoundTrips } from './round-trips.js';
-import { measureThroughput } from './throughput.js';
+import { measureLayers, measureThroughput } from './throughput.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -33,6 +33,8 @@ const CPU_SOURCES: Record<string, string> = {
 
 log(`throughput (${quick ? 'quick' : '3 rounds of 4 s'}, 10 connections)…`);
 const throughput = await measureThroughput({ durationSeconds: quick ? 2 : 4, connections: 10, rounds: quick ? 1 : 3 }, log);
+log('layers of the cached path…');
+const layers = await measureLayers({ durationSeconds: quick ? 2 : 4, connections: 10, rounds: quick ? 1 : 3 }, log);
 log('round trips…');
 const roundTrips = await measureRoundTrips();
 log('cold start…');
@@ -41,7 +43,9 @@ const coldStart = await measureColdStart({ runs: quick ? 3 : 10 });
 // A benchmark that counted errors as throughput would lie: every request must have succeeded.
 const failed = throughput.filter((r) => r.broker.non2xx > 0 || (r.peer?.non2xx ?? 0) > 0);
 for (const r of failed) log(`!! ${r.store} ${r.scenario}: ${r.broker.non2xx} broker and ${r.peer?.non2xx ?? 0} peer responses were not 2xx`);
-if (failed.length > 0) process.exitCode = 1;
+const failedLayers = layers.filter((r) => r.stats.non2xx > 0);
+for (const r of failedLayers) log(`!! layer ${r.layer}: ${r.stats.non2xx} responses were not 2xx`);
+if (failed.length + failedLayers.length > 0) process.exitCode = 1;
 
 const memory = (scenario: string) => throughput.find((r) => r.store === 'memory' && r.scenario === scenario);
 const cpuMsPerRequest: Record<string, number> = {};
@@ -59,6 +63,7 @@ const results: BenchResults = {
   cores: cpus().length,
   node: process.version,
   throughput,
+  layers,
   roundTrips,
   coldStart,
   cost,
@@ -70,6 +75,10 @@ const markdown = [
   '**Throughput** (autocannon, 10 connections, loopback; broker and peer alternate, median of rounds):',
   '',
   ...formatThroughput(throughput),
+  '',
+  "**Where a cached token's CPU goes** (each layer answers the same request with the same bytes; alternating, median of rounds):",
+  '',
+  ...formatLayers(layers),
   '',
   '**DynamoDB round trips per request** (warm function):',
   '',
@@ -106,6 +115,18 @@ function formatThroughput(rows: readonly ThroughputRow[]): string[] {
       const efficiency =
         r.peer?.cpuMsPerRequest && r.broker.cpuMsPerRequest ? (r.peer.cpuMsPerRequest / r.broker.cpuMsPerRequest).toFixed(2) : '–';
       return `| ${r.scenario} | ${r.store} | ${stats(r.broker)} | ${stats(r.peer)} | ${r.ratio ?? '–'}${target} | ${cpu(r.broker)} | ${cpu(r.peer)} | ${efficiency} |`;
+    }),
+  ];
+}
+
+function formatLayers(rows: readonly LayerRow[]): string[] {
+  const micros = (row: LayerRow | undefined) => (row?.stats.cpuMsPerRequest ?? 0) * 1000;
+  return [
+    '| layer | adds | req/s | CPU µs/req | µs added |',
+    '|---|---|---:|---:|---:|',
+    ...rows.map((row, i) => {
+      const added = i === 0 ? '–' : (micros(row) - micros(rows[i - 1])).toFixed(0);
+      return `| ${row.layer} | ${row.adds} | ${row.stats.requestsPerSecond} | ${micros(row).toFixed(0)} | ${added} |`;
     }),
   ];
 }

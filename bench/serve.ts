@@ -1,6 +1,6 @@
 /**
  * One server under load, in its own process so the load generator never shares its event loop:
- *   tsx bench/serve.ts broker memory|dynalite   |   tsx bench/serve.ts peer
+ *   tsx bench/serve.ts broker memory|dynalite   |   tsx bench/serve.ts peer   |   tsx bench/serve.ts layer <layer>
  * Talks to bench/run.ts over IPC: announces its URL, reports its CPU time, changes the broker's
  * cache reuse share (a share near zero mints a new token on every call: "cache bypassed").
  */
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startLocalBroker } from '../functions/local/broker.js';
 import { silentLogger } from '../functions/log.js';
 import { benchSeed } from './bench-seed.js';
+import { startLayer, type Layer } from './layers.js';
 import { startPeer } from './peer.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -21,10 +22,10 @@ const dataDir = mkdtempSync(join(tmpdir(), 'token-broker-bench-'));
 let close: () => Promise<void>;
 let setReuseShare: (value: number) => void = () => {};
 
-if (kind === 'peer') {
-  const peer = await startPeer();
-  close = peer.close;
-  process.send!({ type: 'ready', url: peer.url });
+if (kind === 'peer' || kind === 'layer') {
+  const server = kind === 'peer' ? await startPeer() : await startLayer(store as Layer);
+  close = server.close;
+  process.send!({ type: 'ready', url: server.url });
 } else {
   const seedFile = join(dataDir, 'seed.json');
   writeFileSync(seedFile, JSON.stringify(benchSeed()));

@@ -4,7 +4,8 @@ import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import { BENCH_CUSTOMER } from './bench-seed.js';
 import { PEER_CLIENT } from './peer.js';
-import type { LoadStats, ThroughputRow } from './results-types.js';
+import { LAYERS } from './layers.js';
+import type { LayerRow, LoadStats, ThroughputRow } from './results-types.js';
 
 /**
  * token-broker against node-oidc-provider, side by side on loopback, loaded alternately by
@@ -179,6 +180,34 @@ export async function measureThroughput(options: ThroughputOptions, log: (line: 
     await peer.stop();
   }
   return rows;
+}
+
+/**
+ * The cached-token request against each layer under the broker (bench/layers.ts) and against
+ * the broker on its memory store, alternately, median of rounds: the CPU each layer adds.
+ */
+export async function measureLayers(options: ThroughputOptions, log: (line: string) => void = () => {}): Promise<LayerRow[]> {
+  const servers: { layer: string; adds: string; server: ServerProcess; runs: LoadStats[] }[] = [];
+  try {
+    for (const [layer, adds] of Object.entries(LAYERS)) {
+      servers.push({ layer, adds, server: await ServerProcess.start('layer', layer), runs: [] });
+    }
+    const broker = await ServerProcess.start('broker', 'memory');
+    servers.push({ layer: 'broker', adds: '+ the token route: client authentication, cache read, token body', server: broker, runs: [] });
+    await fetch(`${broker.url}/oauth/token`, form(clientCredentials));
+    const spec = { path: '/oauth/token', ...form(clientCredentials) };
+    for (const { server } of servers) await load(server, spec, { ...options, durationSeconds: 1 });
+    for (let round = 0; round < options.rounds; round++) {
+      for (const entry of servers) entry.runs.push(await load(entry.server, spec, options));
+    }
+  } finally {
+    await Promise.all(servers.map(({ server }) => server.stop()));
+  }
+  return servers.map(({ layer, adds, runs }) => {
+    const stats = median(runs);
+    log(`layer    ${layer.padEnd(30)} ${stats.requestsPerSecond} req/s, ${stats.cpuMsPerRequest} CPU ms/req`);
+    return { layer, adds, stats };
+  });
 }
 
 async function storeScenarios(
