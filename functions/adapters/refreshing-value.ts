@@ -8,9 +8,8 @@ import type { Clock } from '../ports.js';
  * value yet, the failure is a 503.
  */
 export class RefreshingValue<T> {
-  private value: T | undefined;
-  /** `value`, already settled: a fresh read hands it out rather than wrapping it again. */
-  private settled: Promise<T> | undefined;
+  /** The last good value, as a settled promise: a fresh read hands it out rather than wrapping it again. */
+  private value: Promise<T> | undefined;
   private freshUntil = 0;
   private loading: Promise<T> | undefined;
 
@@ -24,7 +23,7 @@ export class RefreshingValue<T> {
   ) {}
 
   get(): Promise<T> {
-    if (this.settled !== undefined && this.clock() < this.freshUntil) return this.settled;
+    if (this.value !== undefined && this.clock() < this.freshUntil) return this.value;
     this.loading ??= this.reload().finally(() => {
       this.loading = undefined;
     });
@@ -34,8 +33,7 @@ export class RefreshingValue<T> {
   private async reload(): Promise<T> {
     try {
       const value = await this.load();
-      this.value = value;
-      this.settled = Promise.resolve(value);
+      this.value = Promise.resolve(value);
       this.freshUntil = this.clock() + this.ttlSeconds;
       return value;
     } catch (error) {

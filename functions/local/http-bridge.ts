@@ -51,33 +51,24 @@ export function createHttpBridge(
       res.end();
       return;
     }
-    readBody(req, (body, truncated) => forward(req, res, target, method, headers, body, truncated).catch(fail), fail);
-  }
-
-  async function forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    target: { path: string; query: string },
-    method: string,
-    headers: Record<string, string>,
-    body: Buffer,
-    truncated: boolean,
-  ): Promise<void> {
-    const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
-    const { match } = matchRoute(method, target.path);
-    const event = toEvent(req, headers, sourceIp, target, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
-    const handler = match ? functions[match.route.fn] : fallback;
-    const result = await handler(event);
-    const status = result.statusCode ?? 200;
-    const responseBody = result.body ?? '';
-    const responseHeaders: Record<string, string | number> = { ...(result.headers as Record<string, string>) };
-    // As API Gateway does; without it node:http would frame the body as chunks (RFC 9112 section 6.3).
-    if (status !== 204 && status !== 304) responseHeaders['Content-Length'] = Buffer.byteLength(responseBody);
-    // The rest of an oversized body was never read: close rather than drain it.
-    if (truncated) responseHeaders['Connection'] = 'close';
-    if (headers['origin']) Object.assign(responseHeaders, CORS_RESPONSE);
-    res.writeHead(status, responseHeaders);
-    res.end(responseBody);
+    const forward = async (body: Buffer, truncated: boolean): Promise<void> => {
+      const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
+      const { match } = matchRoute(method, target.path);
+      const event = toEvent(req, headers, sourceIp, target, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
+      const handler = match ? functions[match.route.fn] : fallback;
+      const result = await handler(event);
+      const status = result.statusCode ?? 200;
+      const responseBody = result.body ?? '';
+      const responseHeaders: Record<string, string | number> = { ...(result.headers as Record<string, string>) };
+      // As API Gateway does; without it node:http would frame the body as chunks (RFC 9112 section 6.3).
+      if (status !== 204 && status !== 304) responseHeaders['Content-Length'] = Buffer.byteLength(responseBody);
+      // The rest of an oversized body was never read: close rather than drain it.
+      if (truncated) responseHeaders['Connection'] = 'close';
+      if (headers['origin']) Object.assign(responseHeaders, CORS_RESPONSE);
+      res.writeHead(status, responseHeaders);
+      res.end(responseBody);
+    };
+    readBody(req, (body, truncated) => forward(body, truncated).catch(fail), fail);
   }
 }
 
@@ -132,10 +123,10 @@ function readBody(req: IncomingMessage, done: (body: Buffer, truncated: boolean)
   const chunks: Buffer[] = [];
   let size = 0;
   let settled = false;
-  const settle = (body: Buffer, truncated: boolean) => {
+  const settle = (outcome: () => void) => {
     if (settled) return;
     settled = true;
-    done(body, truncated);
+    outcome();
   };
   const onData = (chunk: Buffer) => {
     chunks.push(chunk);
@@ -143,18 +134,13 @@ function readBody(req: IncomingMessage, done: (body: Buffer, truncated: boolean)
     if (size > MAX_BODY_BYTES) {
       req.off('data', onData);
       req.pause();
-      settle(Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), true);
+      settle(() => done(Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES + 1), true));
     }
   };
   req.on('data', onData);
   // A body that arrived in one chunk (nearly all of them) is used as it is, not copied.
-  req.once('end', () => settle(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), false));
-  req.once('error', (error) => {
-    if (!settled) {
-      settled = true;
-      failed(error);
-    }
-  });
+  req.once('end', () => settle(() => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), false)));
+  req.once('error', (error) => settle(() => failed(error)));
 }
 
 /**

@@ -21,8 +21,7 @@ export async function issueServiceToken(
   const now = deps.clock();
   const cached = await deps.tokens.getCachedServiceToken(client.clientId, scopeKey);
   if (cached && isReusable(cached, now, deps.serviceTokenReuseShare)) {
-    // Checked here first: the common case then costs no extra await.
-    const accessToken = opened.get(cached.sealed) ?? (await openCached(deps, cached));
+    const accessToken = await openCached(deps, cached);
     if (accessToken) {
       return { accessToken, expiresIn: cached.expiresAt - now, scope: scopeString(granted, client.tenant) };
     }
@@ -81,9 +80,12 @@ function remember(sealed: string, token: string): void {
   opened.set(sealed, token);
 }
 
-async function openCached(deps: BrokerDeps, cached: CachedServiceToken): Promise<string | undefined> {
-  const known = opened.get(cached.sealed);
-  if (known !== undefined) return known;
+/** The token in a cache entry. Not async when remembered: the common case then allocates nothing. */
+function openCached(deps: BrokerDeps, cached: CachedServiceToken): string | Promise<string | undefined> {
+  return opened.get(cached.sealed) ?? unsealCached(deps, cached);
+}
+
+async function unsealCached(deps: BrokerDeps, cached: CachedServiceToken): Promise<string | undefined> {
   // A value sealed under a rotated key no longer opens: the caller mints afresh.
   const token = unseal(cached.sealed, await deps.keys.cacheKey(), cacheContext(cached.clientId, cached.scopeKey));
   if (token !== undefined) remember(cached.sealed, token);
