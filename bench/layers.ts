@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serviceTokenBody } from '../functions/domain/service-token.js';
 import { lambdaHttpHandler, type LambdaHttpHandler } from '../functions/http/lambda.js';
 import { createHttpBridge } from '../functions/local/http-bridge.js';
 import { silentLogger } from '../functions/log.js';
@@ -16,16 +17,14 @@ export const LAYERS = {
   adapter: '+ the Lambda adapter: request decoding, errors, logging, JSON',
 } as const;
 
+/** What the broker itself, measured last, adds on top of the layers. */
+export const BROKER_ADDS = '+ the token route: client authentication, cache read, token body';
+
 export type Layer = keyof typeof LAYERS;
 
-/** A cached-token answer of the broker's size and headers (the token is a placeholder). */
-const TOKEN_BODY = {
-  access_token: 'x'.repeat(64),
-  token_type: 'Bearer',
-  expires_in: 14399,
-  session_idle_time: 120,
-  scope: 'order.read tenant=acme',
-};
+/** The bench client's cached-token answer (an `oauth2` profile client), with a placeholder token. */
+const TOKEN_BODY = serviceTokenBody({ accessToken: 'x'.repeat(64), expiresIn: 14399, scope: 'order.read tenant=acme' }, 'oauth2');
+const TOKEN_TEXT = JSON.stringify(TOKEN_BODY);
 const TOKEN_HEADERS = { 'Cache-Control': 'no-store', Pragma: 'no-cache', 'Content-Type': 'application/json' };
 
 export async function startLayer(layer: Layer): Promise<{ url: string; close(): Promise<void> }> {
@@ -38,19 +37,17 @@ export async function startLayer(layer: Layer): Promise<{ url: string; close(): 
   };
 }
 
-const text = JSON.stringify(TOKEN_BODY);
-
 function bareServer(): Server {
   return createServer((req, res) => {
     req.on('data', () => {});
     req.on('end', () => {
-      res.writeHead(200, { ...TOKEN_HEADERS, 'Content-Length': Buffer.byteLength(text) });
-      res.end(text);
+      res.writeHead(200, { ...TOKEN_HEADERS, 'Content-Length': Buffer.byteLength(TOKEN_TEXT) });
+      res.end(TOKEN_TEXT);
     });
   });
 }
 
-const constantResult: LambdaHttpHandler = async () => ({ statusCode: 200, headers: TOKEN_HEADERS, body: text });
+const constantResult: LambdaHttpHandler = async () => ({ statusCode: 200, headers: TOKEN_HEADERS, body: TOKEN_TEXT });
 
 function allFunctions(layer: Exclude<Layer, 'node-http'>) {
   const handler =

@@ -31,10 +31,11 @@ const CPU_SOURCES: Record<string, string> = {
   logout: 'logout',
 };
 
-log(`throughput (${quick ? 'quick' : '3 rounds of 4 s'}, 10 connections)…`);
-const throughput = await measureThroughput({ durationSeconds: quick ? 2 : 4, connections: 10, rounds: quick ? 1 : 3 }, log);
+const loadOptions = { durationSeconds: quick ? 2 : 4, connections: 10, rounds: quick ? 1 : 3 };
+log(`throughput (${loadOptions.rounds} rounds of ${loadOptions.durationSeconds} s, ${loadOptions.connections} connections)…`);
+const throughput = await measureThroughput(loadOptions, log);
 log('layers of the cached path…');
-const layers = await measureLayers({ durationSeconds: quick ? 2 : 4, connections: 10, rounds: quick ? 1 : 3 }, log);
+const layers = await measureLayers(loadOptions, log);
 log('round trips…');
 const roundTrips = await measureRoundTrips();
 log('cold start…');

@@ -4,7 +4,7 @@ import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import { BENCH_CUSTOMER } from './bench-seed.js';
 import { PEER_CLIENT } from './peer.js';
-import { LAYERS } from './layers.js';
+import { BROKER_ADDS, LAYERS } from './layers.js';
 import type { LayerRow, LoadStats, ThroughputRow } from './results-types.js';
 
 /**
@@ -128,6 +128,8 @@ const form = (fields: Record<string, string>) => ({
 });
 
 const clientCredentials = { grant_type: 'client_credentials', client_id: PEER_CLIENT.id, client_secret: PEER_CLIENT.secret, scope: PEER_CLIENT.scope };
+/** The broker's service-token request; its first answer fills the cache the cached runs read. */
+const brokerTokenRequest = { path: '/oauth/token', ...form(clientCredentials) };
 
 async function tokenFrom(url: string): Promise<string> {
   const response = await fetch(url, form(clientCredentials));
@@ -193,12 +195,11 @@ export async function measureLayers(options: ThroughputOptions, log: (line: stri
       servers.push({ layer, adds, server: await ServerProcess.start('layer', layer), runs: [] });
     }
     const broker = await ServerProcess.start('broker', 'memory');
-    servers.push({ layer: 'broker', adds: '+ the token route: client authentication, cache read, token body', server: broker, runs: [] });
+    servers.push({ layer: 'broker', adds: BROKER_ADDS, server: broker, runs: [] });
     await fetch(`${broker.url}/oauth/token`, form(clientCredentials));
-    const spec = { path: '/oauth/token', ...form(clientCredentials) };
-    for (const { server } of servers) await load(server, spec, { ...options, durationSeconds: 1 });
+    for (const { server } of servers) await load(server, brokerTokenRequest, { ...options, durationSeconds: 1 });
     for (let round = 0; round < options.rounds; round++) {
-      for (const entry of servers) entry.runs.push(await load(entry.server, spec, options));
+      for (const entry of servers) entry.runs.push(await load(entry.server, brokerTokenRequest, options));
     }
   } finally {
     await Promise.all(servers.map(({ server }) => server.stop()));
@@ -222,14 +223,13 @@ async function storeScenarios(
     rows.push(row);
     log(`${store.padEnd(8)} ${row.scenario.padEnd(30)} broker ${row.broker.requestsPerSecond} req/s` + (row.peer ? `, peer ${row.peer.requestsPerSecond} req/s, ratio ${row.ratio}` : ''));
   };
-  const tokenRequest = { path: '/oauth/token', ...form(clientCredentials) };
   const peerTokenRequest = { path: '/token', ...form(clientCredentials) };
 
   // Scenarios that write nothing run first: the memory store keeps every token it mints (the
   // peer's memory adapter is an LRU of 1000), and a grown heap would tax the later runs' GC.
   await fetch(`${broker.url}/oauth/token`, form(clientCredentials));
   // The peer has no cache: minting is all it does, which is the point of the comparison.
-  record(await compare('service token, cached', store, { server: broker, spec: tokenRequest }, { server: peer, spec: peerTokenRequest }, options));
+  record(await compare('service token, cached', store, { server: broker, spec: brokerTokenRequest }, { server: peer, spec: peerTokenRequest }, options));
 
   const credentials = { client_id: PEER_CLIENT.id, client_secret: PEER_CLIENT.secret };
   const brokerToken = await tokenFrom(`${broker.url}/oauth/token`);
@@ -246,7 +246,7 @@ async function storeScenarios(
 
   // A share near zero: every call is past its reuse point, so every call mints.
   await broker.setReuseShare(Number.MIN_VALUE);
-  record(await compare('service token, cache bypassed', store, { server: broker, spec: tokenRequest }, { server: peer, spec: peerTokenRequest }, options));
+  record(await compare('service token, cache bypassed', store, { server: broker, spec: brokerTokenRequest }, { server: peer, spec: peerTokenRequest }, options));
   await broker.setReuseShare(0.5);
 
   // Anonymous login has no peer equivalent; its responses fill the pool the refresh run uses.
