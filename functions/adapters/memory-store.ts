@@ -1,5 +1,5 @@
 import { sameHash } from '../domain/tokens.js';
-import type { SessionFamily, SessionKind, TokenSlot } from '../domain/session.js';
+import { accessSlot, type SessionFamily, type SessionKind, type TokenSlot } from '../domain/session.js';
 import type { PublishedKey } from '../domain/signing-keys.js';
 import type { ServiceClient, Tenant } from '../domain/tenant.js';
 import type {
@@ -142,10 +142,9 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     access: TokenSlot,
   ) {
     const family = this.sessions.get(selector);
-    const presented = [family?.access, family?.previousAccess].some((slot) => slot?.hash === expected.presentedHash);
     if (
       !family ||
-      !presented ||
+      !accessSlot(family, expected.presentedHash) ||
       family.kind !== 'anonymous' ||
       family.tenant !== expected.tenant ||
       family.clientId !== expected.clientId ||

@@ -86,9 +86,14 @@ export type AccessCheck = 'valid' | 'expired' | 'invalid';
  */
 export function checkAccessToken(family: SessionFamily, hash: string, tenant: string, now: number): AccessCheck {
   if (family.tenant !== tenant || family.revokedAt !== undefined) return 'invalid';
-  const slot = [family.access, family.previousAccess].find((s) => s !== undefined && sameHash(s.hash, hash));
+  const slot = accessSlot(family, hash);
   if (!slot) return 'invalid';
   return now < slot.expiresAt ? 'valid' : 'expired';
+}
+
+/** Which of the family's access tokens, the current or the previous one, `hash` is. */
+export function accessSlot(family: SessionFamily, hash: string): TokenSlot | undefined {
+  return [family.access, family.previousAccess].find((s) => s !== undefined && sameHash(s.hash, hash));
 }
 
 export type FailedRefresh =
@@ -115,9 +120,7 @@ export function classifyFailedRefresh(
   // The current refresh token only loses its write when it has expired.
   if (sameHash(family.refresh.hash, presented.hash)) return { verdict: 'invalid' };
   // An access token presented as a refresh token is a client error, not a stolen refresh token.
-  if ([family.access, family.previousAccess].some((s) => s !== undefined && sameHash(s.hash, presented.hash))) {
-    return { verdict: 'invalid' };
-  }
+  if (accessSlot(family, presented.hash)) return { verdict: 'invalid' };
   const rotation = family.rotation;
   if (rotation && sameHash(rotation.consumedHash, presented.hash) && now - rotation.rotatedAt <= graceSeconds) {
     return { verdict: 'retry', sealedSuccessor: rotation.sealedSuccessor };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidApiKey, InvalidAccessToken } from '../domain/errors.js';
 import { seal, unseal } from '../domain/seal.js';
 import {
+  accessSlot,
   checkAccessToken,
   classifyFailedRefresh,
   consumedSlot,
@@ -197,8 +198,7 @@ export async function authenticateSession(
   const now = deps.clock();
   const check = family ? checkAccessToken(family, parsed.hash, tenant, now) : 'invalid';
   if (check !== 'valid') throw new InvalidAccessToken(check === 'expired');
-  const slot = sameHash(family!.access.hash, parsed.hash) ? family!.access : family!.previousAccess!;
-  return { family: family!, expiresIn: slot.expiresAt - now };
+  return { family: family!, expiresIn: accessSlot(family!, parsed.hash)!.expiresAt - now };
 }
 
 /** Contract section 2: ends the access token and its refresh family; false if nothing matched. */

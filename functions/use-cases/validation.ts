@@ -1,5 +1,5 @@
 import { scopeString } from '../domain/scopes.js';
-import { checkAccessToken } from '../domain/session.js';
+import { accessSlot, checkAccessToken } from '../domain/session.js';
 import type { ServiceClient } from '../domain/tenant.js';
 import { parseToken, sameHash } from '../domain/tokens.js';
 import type { AccessTokenRecord } from '../ports.js';
@@ -38,7 +38,7 @@ export async function introspect(deps: BrokerDeps, caller: ServiceClient, token:
   if (found?.kind === 'session') {
     const family = found.family;
     if (checkAccessToken(family, parsed.hash, caller.tenant, now) !== 'valid') return INACTIVE;
-    const slot = sameHash(family.access.hash, parsed.hash) ? family.access : family.previousAccess!;
+    const slot = accessSlot(family, parsed.hash)!;
     const tenant = await deps.directory.getTenant(family.tenant);
     const lifetime = tenant ? lifetimesOf(tenant, family.kind).access : 0;
     const claims: Introspection = {
