@@ -1,8 +1,8 @@
-import { BadRequest, InvalidClient, OAuthError } from '../domain/errors.js';
+import { InvalidClient, OAuthError } from '../domain/errors.js';
 import { serviceTokenBody } from '../domain/service-token.js';
 import { isValidTenant, type ServiceClient } from '../domain/tenant.js';
 import { clientCredentials } from '../http/client-auth.js';
-import { bodyParams, queryParam, type Params } from '../http/params.js';
+import { bodyParams, invalidTenant, queryParam, type Params } from '../http/params.js';
 import type { HttpRequest, RouteHandlers } from '../http/types.js';
 import { authenticateServiceClient } from '../use-cases/authenticate-client.js';
 import type { BrokerDeps } from '../use-cases/deps.js';
@@ -58,10 +58,6 @@ function requiredToken(params: Params): string {
 /** The optional `tenant` query parameter; a malformed one is refused before storage is touched. */
 function tenantParam(request: HttpRequest): string | undefined {
   const tenant = queryParam(request, 'tenant');
-  if (tenant !== undefined && !isValidTenant(tenant)) {
-    throw new BadRequest('tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters', [
-      { field: 'tenant', type: 'invalid', message: 'malformed tenant' },
-    ]);
-  }
+  if (tenant !== undefined && !isValidTenant(tenant)) throw invalidTenant(tenant);
   return tenant;
 }

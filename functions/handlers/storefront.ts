@@ -8,7 +8,7 @@ import {
   withLegacyFields,
 } from '../domain/storefront-responses.js';
 import { isValidTenant } from '../domain/tenant.js';
-import { bodyParams, queryParam } from '../http/params.js';
+import { bodyParams, invalidTenant, queryParam } from '../http/params.js';
 import type { HttpRequest, HttpResponse, RouteHandlers } from '../http/types.js';
 import { customerLogin } from '../use-cases/customer-login.js';
 import type { StorefrontDeps } from '../use-cases/deps.js';
@@ -117,9 +117,7 @@ function expectRefreshed(result: RefreshResult): Extract<RefreshResult, { ok: tr
 
 function tenantFrom(tenant: string | undefined): string {
   if (isValidTenant(tenant)) return tenant;
-  throw new BadRequest('tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters', [
-    { field: 'tenant', type: tenant === undefined ? 'required' : 'invalid', message: 'malformed tenant' },
-  ]);
+  throw invalidTenant(tenant);
 }
 
 function required(request: HttpRequest, name: string): string {

@@ -53,6 +53,13 @@ function jsonParams(text: string): Params {
   return params;
 }
 
+/** A missing or malformed tenant, refused in the route's shape before storage is touched. */
+export function invalidTenant(tenant: string | undefined): BadRequest {
+  return new BadRequest('tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters', [
+    { field: 'tenant', type: tenant === undefined ? 'required' : 'invalid', message: 'malformed tenant' },
+  ]);
+}
+
 /** A single query parameter; a repeated one is a 400 rather than a silent pick. */
 export function queryParam(request: HttpRequest, name: string): string | undefined {
   const values = request.query.get(name);
