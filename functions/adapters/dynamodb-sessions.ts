@@ -1,4 +1,4 @@
-import { DeleteItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CONSUMED_SLOTS, type CustomerIdentity, type SessionContext, type SessionFamily, type SessionKind, type TokenSlot } from '../domain/session.js';
 import type { PublishedKey } from '../domain/signing-keys.js';
 import type {
@@ -10,7 +10,7 @@ import type {
   RotationWrite,
   SessionStore,
 } from '../ports.js';
-import { DynamoTable, n, num, optNum, optStr, s, str, type Item } from './dynamodb-table.js';
+import { DynamoTable, n, num, optNum, optStr, s, selectorOf, str, tokenKey, type Item } from './dynamodb-table.js';
 
 /**
  * Storefront sessions, customers and the published signing keys in the broker's one table:
@@ -27,7 +27,6 @@ import { DynamoTable, n, num, optNum, optStr, s, str, type Item } from './dynamo
  * presented token is one GetItem away. Token attributes hold SHA-256 hashes only.
  */
 
-const familyKey = (selector: string): Item => ({ pk: s(`T#${selector}`), sk: s('T') });
 const customerKey = (tenant: string, email: string): Item => ({ pk: s(`CUST#${tenant}#${email}`), sk: s('C') });
 const lockKey = (tenant: string, email: string): Item => ({ pk: s(`LOCK#${tenant}#${email}`), sk: s('L') });
 const JWKS_KEY: Item = { pk: s('JWKS'), sk: s('K') };
@@ -42,19 +41,11 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
   // --- sessions --------------------------------------------------------------------------------
 
   async createSession(family: SessionFamily): Promise<void> {
-    await this.table.call(() =>
-      this.table.client.send(
-        new PutItemCommand({
-          TableName: this.table.tableName,
-          Item: toFamilyItem(family),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+    await this.table.create(toFamilyItem(family));
   }
 
   async findSession(selector: string): Promise<SessionFamily | undefined> {
-    const item = await this.table.get(familyKey(selector));
+    const item = await this.table.get(tokenKey(selector));
     return item && str(item, 'kind') === 'session' ? fromFamilyItem(item) : undefined;
   }
 
@@ -116,7 +107,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
       const result = await this.table.client.send(
         new UpdateItemCommand({
           TableName: this.table.tableName,
-          Key: familyKey(selector),
+          Key: tokenKey(selector),
           UpdateExpression: `SET ${updates.join(', ')}`,
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
@@ -139,7 +130,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
       const result = await this.table.client.send(
         new UpdateItemCommand({
           TableName: this.table.tableName,
-          Key: familyKey(selector),
+          Key: tokenKey(selector),
           UpdateExpression: 'SET paccH = accH, paccExp = accExp, accH = :at, accExp = :atExp',
           ConditionExpression:
             'kind = :session AND sessionKind = :anonymous AND tenant = :tenant AND clientId = :client AND ' +
@@ -175,7 +166,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
       this.table.client.send(
         new UpdateItemCommand({
           TableName: this.table.tableName,
-          Key: familyKey(selector),
+          Key: tokenKey(selector),
           UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
           ConditionExpression: condition,
           ExpressionAttributeValues: values,
@@ -187,7 +178,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
   // --- customers and login failures ------------------------------------------------------------
 
   async loadLogin(sessionSelector: string, tenant: string, email: string): Promise<LoginContext> {
-    const items = await this.table.getMany([familyKey(sessionSelector), customerKey(tenant, email), lockKey(tenant, email)]);
+    const items = await this.table.getMany([tokenKey(sessionSelector), customerKey(tenant, email), lockKey(tenant, email)]);
     const context: LoginContext = {};
     for (const item of items) {
       const pk = str(item, 'pk');
@@ -230,9 +221,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
   }
 
   async clearLoginFailures(tenant: string, email: string): Promise<void> {
-    await this.table.call(() =>
-      this.table.client.send(new DeleteItemCommand({ TableName: this.table.tableName, Key: lockKey(tenant, email) })),
-    );
+    await this.table.delete(lockKey(tenant, email));
   }
 
   // --- published signing keys ------------------------------------------------------------------
@@ -249,7 +238,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
 
 function toFamilyItem(family: SessionFamily): Item {
   const item: Item = {
-    ...familyKey(family.selector),
+    ...tokenKey(family.selector),
     kind: s('session'),
     sessionKind: s(family.kind),
     tenant: s(family.tenant),
@@ -275,7 +264,7 @@ function toFamilyItem(family: SessionFamily): Item {
 
 export function fromFamilyItem(item: Item): SessionFamily {
   const family: SessionFamily = {
-    selector: str(item, 'pk').slice(2),
+    selector: selectorOf(item),
     kind: str(item, 'sessionKind') as SessionFamily['kind'],
     tenant: str(item, 'tenant'),
     clientId: str(item, 'clientId'),

@@ -1,8 +1,8 @@
-import { DeleteItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveSettings, type ServiceClient, type Tenant } from '../domain/tenant.js';
 import type { AccessTokenRecord, CachedServiceToken, DirectoryStore, FoundToken, TokenStore } from '../ports.js';
 import { fromFamilyItem } from './dynamodb-sessions.js';
-import { DynamoTable, n, num, optNum, s, str, type Item } from './dynamodb-table.js';
+import { DynamoTable, n, num, optNum, s, selectorOf, str, tokenKey, type Item } from './dynamodb-table.js';
 
 /**
  * The single-table DynamoDB adapter. Keys (`pk`, `sk`):
@@ -72,11 +72,11 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
   }
 
   async deleteTenant(tenant: string): Promise<void> {
-    await this.call(() => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: s('TENANT'), sk: s(tenant) } })));
+    await this.table.delete({ pk: s('TENANT'), sk: s(tenant) });
   }
 
   async deleteServiceClient(clientId: string): Promise<void> {
-    await this.call(() => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: s('CLIENT'), sk: s(clientId) } })));
+    await this.table.delete({ pk: s('CLIENT'), sk: s(clientId) });
   }
 
   /** Every item of a configuration partition, all pages. */
@@ -108,31 +108,21 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
   // --- access tokens -----------------------------------------------------------------------
 
   async putAccessToken(record: AccessTokenRecord): Promise<void> {
-    await this.call(() =>
-      this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: s(`T#${record.selector}`),
-            sk: s('T'),
-            kind: s('access'),
-            hash: s(record.hash),
-            tenant: s(record.tenant),
-            clientId: s(record.clientId),
-            scopes: s(record.scopes.join(' ')),
-            iat: n(record.issuedAt),
-            exp: n(record.expiresAt),
-            ttl: n(record.expiresAt),
-          },
-          // A selector is 128 random bits; a collision would be a broken RNG, never an overwrite.
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+    await this.table.create({
+      ...tokenKey(record.selector),
+      kind: s('access'),
+      hash: s(record.hash),
+      tenant: s(record.tenant),
+      clientId: s(record.clientId),
+      scopes: s(record.scopes.join(' ')),
+      iat: n(record.issuedAt),
+      exp: n(record.expiresAt),
+      ttl: n(record.expiresAt),
+    });
   }
 
   async findToken(selector: string): Promise<FoundToken | undefined> {
-    const item = await this.get({ pk: s(`T#${selector}`), sk: s('T') });
+    const item = await this.get(tokenKey(selector));
     if (!item) return undefined;
     const kind = str(item, 'kind');
     if (kind === 'access') return { kind, record: toAccessToken(item) };
@@ -146,7 +136,7 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
       const result = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk: s(`T#${selector}`), sk: s('T') },
+          Key: tokenKey(selector),
           UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
           ConditionExpression: 'attribute_exists(pk) AND kind = :access AND #hash = :hash AND tenant = :tenant',
           ExpressionAttributeNames: { '#hash': 'hash' },
@@ -221,7 +211,7 @@ function toServiceClient(item: Item): ServiceClient {
 function toAccessToken(item: Item): AccessTokenRecord {
   const scopes = str(item, 'scopes');
   const record: AccessTokenRecord = {
-    selector: str(item, 'pk').slice(2),
+    selector: selectorOf(item),
     hash: str(item, 'hash'),
     tenant: str(item, 'tenant'),
     clientId: str(item, 'clientId'),

@@ -1,6 +1,7 @@
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   type AttributeValue,
@@ -20,6 +21,13 @@ export const num = (item: Item, name: string): number => Number(item[name]?.N ??
 export const optNum = (item: Item, name: string): number | undefined =>
   item[name]?.N === undefined ? undefined : Number(item[name]!.N);
 
+/**
+ * The item a token lives in, by its selector: a standalone access token (dynamodb-store.ts) or a
+ * session family (dynamodb-sessions.ts). They share it so any presented token is one GetItem away.
+ */
+export const tokenKey = (selector: string): Item => ({ pk: s(`T#${selector}`), sk: s('T') });
+export const selectorOf = (tokenItem: Item): string => str(tokenItem, 'pk').slice(2);
+
 export class DynamoTable {
   constructor(
     readonly client: DynamoDBClient,
@@ -35,6 +43,20 @@ export class DynamoTable {
 
   async put(item: Item): Promise<void> {
     await this.call(() => this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item })));
+  }
+
+  /**
+   * Puts an item whose key must be new. Token selectors are 128 random bits: a collision would be
+   * a broken RNG, and must fail rather than overwrite.
+   */
+  async create(item: Item): Promise<void> {
+    await this.call(() =>
+      this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' })),
+    );
+  }
+
+  async delete(key: Item): Promise<void> {
+    await this.call(() => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key })));
   }
 
   /** Several items in one round trip; retries what DynamoDB left unprocessed. */
