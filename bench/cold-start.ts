@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { build } from 'esbuild';
 import { buildApp } from '../lib/app.js';
+import { ESM_REQUIRE_BANNER } from '../lib/constructs/broker-functions.js';
 import type { ColdStartRow } from './results-types.js';
 
 const run = promisify(execFile);
@@ -29,10 +30,8 @@ const FLOOR_CLIENTS: Record<string, readonly ('dynamodb' | 'secretsManager')[]> 
   fallback: [],
 };
 
-/** The banner lib/constructs/broker-functions.ts gives esbuild; checked against each real bundle. */
-const BANNER =
-  "import { createRequire as __topLevelCreateRequire } from 'node:module'; " +
-  'const require = __topLevelCreateRequire(import.meta.url);';
+/** The floors get the banner the real bundles get; each real bundle is checked to start with it. */
+const BANNER = ESM_REQUIRE_BANNER;
 
 /** Set on top of each function's own template environment; nothing here reaches the network. */
 const LAMBDA_LIKE_ENV: Record<string, string> = {
@@ -76,7 +75,7 @@ function synthBundles(outdir: string): Bundle[] {
     if (!hash) throw new Error(`${fn}: unexpected Code.S3Key ${JSON.stringify(s3Key)}`);
     const file = join(outdir, `asset.${hash}`, 'index.mjs');
     if (!readFileSync(file, 'utf8').startsWith(BANNER)) {
-      throw new Error(`${fn}: the bundle does not start with the expected banner; update BANNER in bench/cold-start.ts`);
+      throw new Error(`${fn}: the bundle does not start with the expected banner; check ESM_REQUIRE_BANNER in lib/constructs/broker-functions.ts`);
     }
     const variables = (resource.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
     const env: Record<string, string> = {};

@@ -26,6 +26,11 @@ interface FunctionSpec {
   readonly environment?: Readonly<Record<string, string>>;
 }
 
+/** CommonJS dependencies call `require`, which an ES module does not have; every bundle starts with this. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __topLevelCreateRequire } from 'node:module'; " +
+  'const require = __topLevelCreateRequire(import.meta.url);';
+
 /** Share of a service token's life after which the cache mints anew (contract section 3). */
 const SERVICE_TOKEN_REUSE_SHARE = '0.5';
 
@@ -135,10 +140,7 @@ export class BrokerFunctions extends Construct {
         // Bundle the AWS SDK too: one pinned, tested version, and a faster cold start than
         // loading the runtime's copy.
         externalModules: [],
-        // CommonJS dependencies call `require`, which an ES module does not have.
-        banner:
-          "import { createRequire as __topLevelCreateRequire } from 'node:module'; " +
-          'const require = __topLevelCreateRequire(import.meta.url);',
+        banner: ESM_REQUIRE_BANNER,
         mainFields: ['module', 'main'],
         // Bundle with the project's esbuild; no Docker needed.
         forceDockerBundling: false,

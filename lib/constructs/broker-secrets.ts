@@ -54,7 +54,7 @@ export class BrokerSecrets extends Construct {
         'The cache key only seals cached service tokens; rotating it (by hand) makes cached tokens unreadable, ' +
         'which costs one re-mint each and nothing else. Scheduled rotation adds no protection worth a rotation Lambda.',
     });
-  
+
     this.signingKeys = new Secret(this, 'SigningKeys', {
       description: 'token-broker: private ES256 signing keys for saas_token (JSON); written by the seed CLI',
       // An empty key list, no secret: the seed CLI generates the key pair outside the template.
