@@ -175,8 +175,8 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   async loadLogin(sessionSelector: string, tenant: string, email: string): Promise<LoginContext> {
     const context: LoginContext = {};
     const session = this.sessions.get(sessionSelector);
-    const customer = this.customers.get(`${tenant}#${email}`);
-    const failures = this.failures.get(`${tenant}#${email}`);
+    const customer = this.customers.get(customerKey(tenant, email));
+    const failures = this.failures.get(customerKey(tenant, email));
     if (session) context.session = copy(session);
     if (customer) context.customer = copy(customer);
     if (failures) context.failures = copy(failures);
@@ -184,18 +184,18 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   }
 
   async getCustomer(tenant: string, email: string) {
-    return copy(this.customers.get(`${tenant}#${email}`));
+    return copy(this.customers.get(customerKey(tenant, email)));
   }
   async putCustomer(customer: CustomerRecord) {
-    this.customers.set(`${customer.tenant}#${customer.email}`, copy(customer));
+    this.customers.set(customerKey(customer.tenant, customer.email), copy(customer));
   }
   async recordLoginFailure(tenant: string, email: string, now: number, restart: boolean) {
-    const key = `${tenant}#${email}`;
+    const key = customerKey(tenant, email);
     const before = this.failures.get(key);
     this.failures.set(key, { failures: restart || !before ? 1 : before.failures + 1, lastFailureAt: now });
   }
   async clearLoginFailures(tenant: string, email: string) {
-    this.failures.delete(`${tenant}#${email}`);
+    this.failures.delete(customerKey(tenant, email));
   }
 
   // --- published keys ----------------------------------------------------------------------
@@ -220,6 +220,11 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
 /** Access token records are flat but for the scopes array: copied by hand, they are the hot path. */
 function copyRecord(record: AccessTokenRecord): AccessTokenRecord {
   return { ...record, scopes: [...record.scopes] };
+}
+
+/** Customers and their login failures are both kept per tenant and email. */
+function customerKey(tenant: string, email: string): string {
+  return `${tenant}#${email}`;
 }
 
 function cacheKey(clientId: string, scopeKey: string): string {
