@@ -2,7 +2,7 @@ import type { InitializeMiddleware } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../functions/domain/tokens.js';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
-import { INVALID_REFRESH, INVALID_TOKEN, Storefront } from '../support/storefront.js';
+import { INVALID_REFRESH, INVALID_TOKEN, selectorOf, Storefront } from '../support/storefront.js';
 
 /**
  * Contract section 6: refresh tokens are one-time. Concurrency, the grace window, theft, and a
@@ -18,8 +18,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => broker.stop());
-
-const selectorOf = (token: string) => Buffer.from(token, 'base64url').subarray(0, 16).toString('base64url');
 
 describe('concurrent refreshes with one token', () => {
   it('produce exactly one successor: 50 customer refreshes in parallel all get the same new pair', async () => {

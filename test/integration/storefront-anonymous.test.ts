@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
-import { INVALID_REFRESH, Storefront } from '../support/storefront.js';
+import { INVALID_REFRESH, selectorOf, Storefront } from '../support/storefront.js';
 
 /** Contract section 1: anonymous tokens for storefronts, over HTTP against local mode. */
 
@@ -34,7 +34,7 @@ describe('anonymous login', () => {
 
   it('keeps the session’s currency, site and language', async () => {
     const { body } = await storefront.anonymousLogin({ currency: 'CHF', siteCode: 'ch', language: 'fr', targetLocation: 'CH' });
-    const selector = Buffer.from(body.access_token, 'base64url').subarray(0, 16).toString('base64url');
+    const selector = selectorOf(body.access_token);
     const session = await broker.storefront.sessions.findSession(selector);
     expect(session?.context).toEqual({ currency: 'CHF', siteCode: 'ch', language: 'fr', targetLocation: 'CH' });
   });

@@ -3,7 +3,7 @@ import { hashToken } from '../../functions/domain/tokens.js';
 import { parseSeed } from '../../functions/seed/schema.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS, testSeed } from '../support/seed.js';
-import { INVALID_REFRESH, Storefront, type Answer } from '../support/storefront.js';
+import { INVALID_REFRESH, selectorOf, Storefront, type Answer } from '../support/storefront.js';
 
 /**
  * Issue 4, refresh race: RACERS concurrent refreshes with one refresh token, over HTTP against
@@ -27,8 +27,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => broker.stop());
-
-const selectorOf = (token: string) => Buffer.from(token, 'base64url').subarray(0, 16).toString('base64url');
 
 const introspect = (token: string) =>
   postForm(`${broker.url}/oauth/introspect`, { token }, { authorization: basic('reports-svc', TEST_SECRETS.reports) }).then(

@@ -6,7 +6,7 @@ import { hashToken } from '../../functions/domain/tokens.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { Histogram, pick, seededRandom, size } from '../support/reliability-util.js';
 import { TEST_SECRETS } from '../support/seed.js';
-import { Storefront, type Answer } from '../support/storefront.js';
+import { selectorOf, Storefront, type Answer } from '../support/storefront.js';
 
 /**
  * Issue 4, store faults under load. An SDK middleware on the running broker's DynamoDB client
@@ -136,8 +136,6 @@ afterAll(async () => {
   broker.dynamoClient.middlewareStack.remove('reliabilityFaults');
   await broker.stop();
 });
-
-const selectorOf = (token: string) => Buffer.from(token, 'base64url').subarray(0, 16).toString('base64url');
 
 const introspect = (token: string, tenant: string) => {
   const caller = callerOf(tenant);

@@ -11,6 +11,9 @@ async function answer(response: Response): Promise<Answer> {
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
 }
 
+/** A token's selector, its first 16 bytes: the key of its item in the table. */
+export const selectorOf = (token: string): string => Buffer.from(token, 'base64url').subarray(0, 16).toString('base64url');
+
 export class Storefront {
   constructor(
     readonly url: string,
