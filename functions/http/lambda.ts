@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { errorResponse, MethodNotAllowed, NotFound } from '../domain/errors.js';
+import { withRequestContext } from '../audit.js';
 import type { Logger } from '../log.js';
 import { matchRoute, shapeOf } from './routes.js';
 import type { HttpRequest, HttpResponse, RouteHandlers } from './types.js';
@@ -23,7 +24,7 @@ export function lambdaHttpHandler(handlers: RouteHandlers, log: Logger): LambdaH
     try {
       const handler = handlers[event.routeKey] ?? handlers[resolveRouteKey(request)];
       if (!handler) throw routingError(request);
-      response = await handler(request);
+      response = await withRequestContext({ requestId: request.requestId, sourceIp: request.sourceIp }, () => handler(request));
     } catch (error) {
       response = errorResponse(error, shapeOf(request.path), (unexpected) =>
         log.error('unexpected error', { requestId: request.requestId, error: describe(unexpected) }),
@@ -82,6 +83,7 @@ function toRequest(event: APIGatewayProxyEventV2): HttpRequest {
     headers,
     body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
     requestId: event.requestContext.requestId,
+    sourceIp: event.requestContext.http.sourceIp,
     origin: `${proto}://${headers['host'] ?? event.requestContext.domainName}`,
   };
 }

@@ -10,6 +10,8 @@ export interface HttpRequest {
   headers: Record<string, string>;
   body: Buffer;
   requestId: string;
+  /** The caller's address as API Gateway saw it; for audit events. */
+  sourceIp: string;
   /** scheme://host the caller used; the issuer in discovery. */
   origin: string;
 }
