@@ -38,13 +38,17 @@ export function secretsManagerCacheKey(client: SecretsManagerClient, secretId: s
   };
 }
 
-/** The signing key in use, from `{ "keys": [newest, ...] }` (written by the seed CLI). */
-export function secretsManagerSigningKey(client: SecretsManagerClient, secretId: string) {
-  return async (): Promise<PrivateSigningKey> => {
+/**
+ * The private signing keys, `{ "keys": [...] }` (written by the seed CLI); the caller picks the one
+ * to sign with (`signingKeyAt`). A key without `activatesAt` (stored before rotations were timed)
+ * is read as it is: active.
+ */
+export function secretsManagerSigningKeys(client: SecretsManagerClient, secretId: string) {
+  return async (): Promise<PrivateSigningKey[]> => {
     const { keys } = await readJson(client, secretId, 'AWSCURRENT');
-    const key = Array.isArray(keys) ? (keys[0] as PrivateSigningKey | undefined) : undefined;
-    if (!key?.kid || !key.privateJwk) throw new Error(`secret ${secretId} holds no signing key: apply a seed first`);
-    return key;
+    const valid = Array.isArray(keys) ? (keys as PrivateSigningKey[]).filter((key) => key?.kid && key.privateJwk) : [];
+    if (valid.length === 0) throw new Error(`secret ${secretId} holds no signing key: apply a seed first`);
+    return valid;
   };
 }
 

@@ -1,3 +1,4 @@
+import { JWKS_MAX_AGE_SECONDS } from '../domain/signing-keys.js';
 import type { RouteHandlers } from '../http/types.js';
 
 export interface DiscoveryOptions {
@@ -9,6 +10,8 @@ export interface DiscoveryOptions {
 
 /** Public metadata is cacheable, unlike everything else the broker answers. */
 const CACHEABLE = { 'Cache-Control': 'public, max-age=300' };
+/** The JWK Set's max-age is one of the caches a signing-key rotation waits out (domain/signing-keys.ts). */
+const JWKS_CACHEABLE = { 'Cache-Control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` };
 
 /**
  * `/.well-known/*`: RFC 8414 metadata that lists only what really works, and the JWK Set.
@@ -39,7 +42,7 @@ export function discoveryRoutes(options: DiscoveryOptions = {}): RouteHandlers {
 
     'GET /.well-known/jwks.json': async () => ({
       status: 200,
-      headers: CACHEABLE,
+      headers: JWKS_CACHEABLE,
       body: { keys: options.publicKeys ? await options.publicKeys() : [] },
     }),
   };

@@ -5,9 +5,9 @@ import { VersionedClientSecrets } from '../adapters/client-secrets.js';
 import { DynamoDbSessions } from '../adapters/dynamodb-sessions.js';
 import { DynamoDbStore } from '../adapters/dynamodb-store.js';
 import { RefreshingValue } from '../adapters/refreshing-value.js';
-import { secretsManagerCacheKey, secretsManagerClientSecrets, secretsManagerSigningKey } from '../adapters/secrets-manager.js';
+import { secretsManagerCacheKey, secretsManagerClientSecrets, secretsManagerSigningKeys } from '../adapters/secrets-manager.js';
 import type { FunctionConfig } from '../config.js';
-import { liveKeys } from '../domain/signing-keys.js';
+import { DISCOVERY_KEYS_CACHE_SECONDS, liveKeys, SIGNING_KEYS_CACHE_SECONDS, signingKeyAt } from '../domain/signing-keys.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { systemClock } from '../ports.js';
 import type { BrokerDeps, StorefrontDeps } from '../use-cases/deps.js';
@@ -51,11 +51,11 @@ export function awsStorefrontDeps(config: Pick<FunctionConfig, 'tableName' | 'si
   const dynamo = new DynamoDBClient(SDK_OPTIONS);
   const sessions = new DynamoDbSessions(dynamo, config.tableName);
   const secretsManager = new SecretsManagerClient(SDK_OPTIONS);
-  const signingKey = new RefreshingValue(
+  const signingKeys = new RefreshingValue(
     'Secrets Manager',
-    secretsManagerSigningKey(secretsManager, config.signingKeysSecretId),
+    secretsManagerSigningKeys(secretsManager, config.signingKeysSecretId),
     systemClock,
-    300,
+    SIGNING_KEYS_CACHE_SECONDS,
     30,
     staleWarning(log),
   );
@@ -63,7 +63,7 @@ export function awsStorefrontDeps(config: Pick<FunctionConfig, 'tableName' | 'si
     directory: new CachedDirectory(new DynamoDbStore(dynamo, config.tableName), systemClock),
     sessions,
     customers: sessions,
-    signingKeys: { current: () => signingKey.get() },
+    signingKeys: { current: async () => signingKeyAt(await signingKeys.get(), systemClock()) },
     clock: systemClock,
     log,
   };
@@ -72,6 +72,6 @@ export function awsStorefrontDeps(config: Pick<FunctionConfig, 'tableName' | 'si
 /** The discovery function: the published public keys, read from the table and held a minute. */
 export function awsPublicKeys(config: Pick<FunctionConfig, 'tableName'>): () => Promise<unknown[]> {
   const sessions = new DynamoDbSessions(new DynamoDBClient(SDK_OPTIONS), config.tableName);
-  const published = new RefreshingValue('DynamoDB', () => sessions.getPublishedKeys(), systemClock, 60);
+  const published = new RefreshingValue('DynamoDB', () => sessions.getPublishedKeys(), systemClock, DISCOVERY_KEYS_CACHE_SECONDS);
   return async () => liveKeys(await published.get(), systemClock());
 }

@@ -11,7 +11,7 @@ import { RefreshingValue } from '../adapters/refreshing-value.js';
 import { discoveryRoutes } from '../handlers/discovery.js';
 import { oauthRoutes } from '../handlers/oauth.js';
 import { storefrontRoutes } from '../handlers/storefront.js';
-import { liveKeys } from '../domain/signing-keys.js';
+import { liveKeys, SIGNING_KEYS_CACHE_SECONDS, signingKeyAt } from '../domain/signing-keys.js';
 import { lambdaHttpHandler } from '../http/lambda.js';
 import { jsonLogger, type Logger } from '../log.js';
 import {
@@ -93,12 +93,12 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     log,
     serviceTokenReuseShare: options.serviceTokenReuseShare ?? 0.5,
   };
-  const signingKey = new RefreshingValue('local secrets file', secretsFile.readSigningKey, clock, 60);
+  const signingKeys = new RefreshingValue('local secrets file', secretsFile.readSigningKeys, clock, SIGNING_KEYS_CACHE_SECONDS);
   const storefront: StorefrontDeps = {
     directory,
     sessions,
     customers: sessions,
-    signingKeys: { current: () => signingKey.get() },
+    signingKeys: { current: async () => signingKeyAt(await signingKeys.get(), clock()) },
     clock,
     log,
   };

@@ -31,11 +31,11 @@ export class LocalSecretsFile implements ClientSecretsWriter, SigningKeyWriter {
 
   readCacheKey = async (): Promise<Buffer> => Buffer.from(this.read().keys.cacheKey, 'utf8');
 
-  /** The key in use; none until a seed has been applied. */
-  readSigningKey = async (): Promise<PrivateSigningKey> => {
-    const key = this.read().signingKeys?.[0];
-    if (!key) throw new Error('no signing key yet: apply a seed first');
-    return key;
+  /** The private signing keys (the caller picks the one in use); none until a seed has been applied. */
+  readSigningKeys = async (): Promise<PrivateSigningKey[]> => {
+    const keys = this.read().signingKeys ?? [];
+    if (keys.length === 0) throw new Error('no signing key yet: apply a seed first');
+    return keys;
   };
 
   async currentSigningKeys(): Promise<PrivateSigningKey[]> {

@@ -1,5 +1,5 @@
 import { hashPassword, verifyPassword } from '../domain/passwords.js';
-import { newSigningKey, rotatePublished, type PrivateSigningKey } from '../domain/signing-keys.js';
+import { newSigningKey, retireSigningKeys, rotateSigningKeys, type PrivateSigningKey } from '../domain/signing-keys.js';
 import { resolveSettings } from '../domain/tenant.js';
 import type { CustomerStore, DirectoryStore, PublicKeyStore } from '../ports.js';
 import type { SecretMap } from '../adapters/client-secrets.js';
@@ -12,7 +12,7 @@ export interface ClientSecretsWriter {
   putClientSecrets(secrets: SecretMap): Promise<void>;
 }
 
-/** Where the private signing keys are kept, newest (the one in use) first. */
+/** Where the private signing keys are kept, newest (latest activation) first. */
 export interface SigningKeyWriter {
   currentSigningKeys(): Promise<PrivateSigningKey[]>;
   putSigningKeys(keys: PrivateSigningKey[]): Promise<void>;
@@ -114,22 +114,28 @@ async function removeUnnamed(seed: Seed, directory: DirectoryStore): Promise<str
 }
 
 /**
- * A signing key exists after every seed; `rotateSigningKey` replaces it. The new public key is
- * published before the private key is put to use, so every token ever signed can be verified.
+ * A signing key exists after every seed; `rotateSigningKey` adds one that activates once every
+ * cached JWK Set has it (domain/signing-keys.ts), and every seed prunes the keys no longer needed.
+ * The public keys are written before the private ones, so a key is never used unpublished; each is
+ * written only when it changed (a Secrets Manager write is a new version).
  */
 async function ensureSigningKey(
   target: SeedTarget,
   options: { now: number; rotateSigningKey?: boolean },
   longestTokenLifetime: number,
 ): Promise<SeedReport['signingKey']> {
-  const existing = await target.signingKeys.currentSigningKeys();
-  if (existing.length > 0 && !options.rotateSigningKey) return 'kept';
-  const { privateKey, published } = await newSigningKey(options.now);
-  const publishedKeys = await target.publicKeys.getPublishedKeys();
-  await target.publicKeys.putPublishedKeys(rotatePublished(publishedKeys, published, options.now, longestTokenLifetime));
-  // Only the key in use is kept: a retired private key signs nothing more.
-  await target.signingKeys.putSigningKeys([privateKey]);
-  return existing.length > 0 ? 'rotated' : 'created';
+  const current = {
+    privateKeys: await target.signingKeys.currentSigningKeys(),
+    published: await target.publicKeys.getPublishedKeys(),
+  };
+  const create = current.privateKeys.length === 0 || options.rotateSigningKey;
+  const next = create
+    ? rotateSigningKeys(current, await newSigningKey(options.now), options.now, longestTokenLifetime)
+    : retireSigningKeys(current, options.now, longestTokenLifetime);
+  if (JSON.stringify(next.published) !== JSON.stringify(current.published)) await target.publicKeys.putPublishedKeys(next.published);
+  if (JSON.stringify(next.privateKeys) !== JSON.stringify(current.privateKeys)) await target.signingKeys.putSigningKeys(next.privateKeys);
+  if (!create) return 'kept';
+  return current.privateKeys.length > 0 ? 'rotated' : 'created';
 }
 
 function sameMap(a: SecretMap, b: SecretMap): boolean {
