@@ -20,7 +20,7 @@ export interface TokenBrokerStackProps extends StackProps {
    * login costs ~1.4 s of Lambda. @default 50 requests per second
    */
   readonly loginRateLimit?: number;
-  /** Customer login's burst bucket. @default 100 */
+  /** Customer login's burst bucket. @default 50 */
   readonly loginBurstLimit?: number;
   /**
    * Reserved concurrency per function; a function left out keeps its default

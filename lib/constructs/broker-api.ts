@@ -29,14 +29,14 @@ export interface BrokerApiProps {
   readonly corsOrigins?: string[];
   /** Customer login's own steady-state requests per second. @default 50 */
   readonly loginRateLimit?: number;
-  /** Customer login's own burst bucket. @default 100 */
+  /** Customer login's own burst bucket. @default 50 */
   readonly loginBurstLimit?: number;
 }
 
 /** The route that costs ~1.4 s of Lambda per request (scrypt), throttled below the stage. */
 export const LOGIN_ROUTE_KEY = 'POST /customer/{tenant}/login';
 /** Login throttle defaults; why these numbers: README, "Deploy". */
-export const DEFAULT_LOGIN_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
+export const DEFAULT_LOGIN_THROTTLE = { rateLimit: 50, burstLimit: 50 } as const;
 
 /**
  * Access log fields. Never headers or the query string: they carry credentials and tokens

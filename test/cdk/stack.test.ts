@@ -321,10 +321,10 @@ describe('HTTP API', () => {
     });
   });
 
-  it('throttles customer login on its own, below the stage: 50 per second, burst 100', () => {
+  it('throttles customer login on its own, below the stage: 50 per second, burst 50', () => {
     const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
     expect(stage.Properties.RouteSettings).toEqual({
-      'POST /customer/{tenant}/login': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      'POST /customer/{tenant}/login': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 50 },
     });
     // CloudFormation refuses route settings for a route it has not created yet.
     const loginRoute = Object.entries(template.findResources('AWS::ApiGatewayV2::Route')).find(
