@@ -15,6 +15,23 @@ export interface TokenBrokerStackProps extends StackProps {
   readonly burstLimit?: number;
   /** Browser origins allowed to call the storefront paths. @default ['*'] */
   readonly corsOrigins?: string[];
+  /**
+   * Customer login's own throttle (`POST /customer/{tenant}/login`), below the stage's: each
+   * login costs ~1.4 s of Lambda. @default 50 requests per second
+   */
+  readonly loginRateLimit?: number;
+  /** Customer login's burst bucket. @default 50 */
+  readonly loginBurstLimit?: number;
+  /**
+   * Reserved concurrency per function; a function left out keeps its default
+   * (`DEFAULT_RESERVED_CONCURRENCY`: oauth 200, storefront 200, discovery 20, fallback 10, warmup 2).
+   */
+  readonly reservedConcurrency?: Partial<Record<BrokerFunctionName, number>>;
+  /**
+   * The issuer: `iss` of every saas_token and the base of the discovery metadata's URLs. Set it
+   * when a custom domain fronts the API. @default the HTTP API's endpoint (`ApiUrl`)
+   */
+  readonly issuer?: string;
 }
 
 export class TokenBrokerStack extends Stack {
@@ -32,6 +49,7 @@ export class TokenBrokerStack extends Stack {
     this.functions = new BrokerFunctions(this, 'Functions', {
       table: this.table,
       secrets: { clientSecrets: this.secrets.clientSecrets, keys: this.secrets.keys, signingKeys: this.secrets.signingKeys },
+      reservedConcurrency: props.reservedConcurrency,
     }).functions;
     this.api = new BrokerApi(this, 'Http', {
       routeHandlers: this.functions,
@@ -39,7 +57,14 @@ export class TokenBrokerStack extends Stack {
       rateLimit: props.rateLimit,
       burstLimit: props.burstLimit,
       corsOrigins: props.corsOrigins,
+      loginRateLimit: props.loginRateLimit,
+      loginBurstLimit: props.loginBurstLimit,
     });
+    // Fixed at deploy time, never taken from a request's Host header (metadata poisoning). Added
+    // after the API exists: the variable references the HttpApi resource only, while the API's
+    // integrations reference the functions, so no dependency cycle arises.
+    const issuer = props.issuer ?? this.api.api.apiEndpoint;
+    for (const name of ['oauth', 'discovery', 'storefront'] as const) this.functions[name].addEnvironment('ISSUER', issuer);
     this.warmup = new WarmupSchedule(this, 'Warmup', { handler: this.functions.warmup });
 
     // The seed CLI finds the deployed resources by these output keys: keep them stable.

@@ -10,7 +10,7 @@ import type { FunctionConfig } from '../config.js';
 import { DISCOVERY_KEYS_CACHE_SECONDS, liveKeys, SIGNING_KEYS_CACHE_SECONDS, signingKeyAt } from '../domain/signing-keys.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { systemClock } from '../ports.js';
-import type { BrokerDeps, StorefrontDeps } from '../use-cases/deps.js';
+import type { BrokerDeps, ServiceTokenDeps, StorefrontDeps } from '../use-cases/deps.js';
 
 /**
  * A bounded budget per AWS call: two attempts of at most 0.5 s to connect and 1.5 s to answer
@@ -21,28 +21,56 @@ const SDK_OPTIONS = { maxAttempts: 2, requestHandler: { connectionTimeout: 500, 
 
 const staleWarning = (log: Logger) => (error: unknown) => log.warn('serving cached secret after a failed reload', { error });
 
-/** The oauth and warm-up functions: service tokens, introspection, revocation. */
+/** The oauth function: service tokens, introspection, revocation. */
 export function awsDeps(
   config: Pick<FunctionConfig, 'tableName' | 'clientSecretsId' | 'keysSecretId' | 'serviceTokenReuseShare'>,
 ): BrokerDeps {
+  const { deps, dynamo, secretsManager } = serviceTokenDeps(config);
+  return {
+    ...deps,
+    sessions: new DynamoDbSessions(dynamo, config.tableName),
+    secrets: new VersionedClientSecrets(
+      new RefreshingValue(
+        'Secrets Manager',
+        secretsManagerClientSecrets(secretsManager, config.clientSecretsId),
+        systemClock,
+        300,
+        30,
+        staleWarning(deps.log),
+      ),
+    ),
+  };
+}
+
+/** The warm-up function: mints and caches service tokens; no client secrets (it is granted none). */
+export function awsWarmupDeps(
+  config: Pick<FunctionConfig, 'tableName' | 'keysSecretId' | 'serviceTokenReuseShare'>,
+): ServiceTokenDeps {
+  return serviceTokenDeps(config).deps;
+}
+
+function serviceTokenDeps(config: Pick<FunctionConfig, 'tableName' | 'keysSecretId' | 'serviceTokenReuseShare'>) {
   const log = jsonLogger();
   const dynamo = new DynamoDBClient(SDK_OPTIONS);
   const store = new DynamoDbStore(dynamo, config.tableName);
   const secretsManager = new SecretsManagerClient(SDK_OPTIONS);
-  const onStale = staleWarning(log);
-  const cacheKey = new RefreshingValue('Secrets Manager', secretsManagerCacheKey(secretsManager, config.keysSecretId), systemClock, 3600, 30, onStale);
-  return {
+  const cacheKey = new RefreshingValue(
+    'Secrets Manager',
+    secretsManagerCacheKey(secretsManager, config.keysSecretId),
+    systemClock,
+    3600,
+    30,
+    staleWarning(log),
+  );
+  const deps: ServiceTokenDeps = {
     directory: new CachedDirectory(store, systemClock),
     tokens: store,
-    sessions: new DynamoDbSessions(dynamo, config.tableName),
-    secrets: new VersionedClientSecrets(
-      new RefreshingValue('Secrets Manager', secretsManagerClientSecrets(secretsManager, config.clientSecretsId), systemClock, 300, 30, onStale),
-    ),
     keys: { cacheKey: () => cacheKey.get() },
     clock: systemClock,
     log,
     serviceTokenReuseShare: config.serviceTokenReuseShare,
   };
+  return { deps, dynamo, secretsManager };
 }
 
 /** The storefront function: sessions and customers; the signing key, no client secrets. */

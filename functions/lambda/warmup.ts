@@ -1,22 +1,16 @@
 import { readConfig } from '../config.js';
 import { warmUp } from '../use-cases/service-tokens.js';
-import { awsDeps } from './aws-deps.js';
+import { awsWarmupDeps } from './aws-deps.js';
 
 /** Run by the EventBridge schedule: keeps the cached tokens of `warmup` clients fresh. */
-const config = readConfig(process.env, [
-  'tableName',
-  'clientSecretsId',
-  'keysSecretId',
-  'serviceTokenReuseShare',
-  'warmupIntervalSeconds',
-]);
-const deps = awsDeps(config);
+const config = readConfig(process.env, ['tableName', 'keysSecretId', 'serviceTokenReuseShare', 'warmupIntervalSeconds']);
+const deps = awsWarmupDeps(config);
 
 export async function handler(): Promise<{ refreshed: number; stillFresh: number; failed: number }> {
   const report = await warmUp(deps, config.warmupIntervalSeconds);
   deps.log.info('warm-up done', { ...report });
   // One client's failure is logged and counted, not thrown: retrying the whole run would re-mint
-  // every other client. warmUp throws only when secrets or the client list cannot be read,
+  // every other client. warmUp throws only when the client list cannot be read,
   // and then EventBridge's retry is what we want.
   return { refreshed: report.refreshed.length, stillFresh: report.stillFresh.length, failed: report.failed.length };
 }

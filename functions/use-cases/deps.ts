@@ -24,6 +24,12 @@ export interface BrokerDeps {
   serviceTokenReuseShare: number;
 }
 
+/**
+ * What minting and caching service tokens needs, and all the warm-up has: no client secrets
+ * (it authenticates nobody) and no sessions.
+ */
+export type ServiceTokenDeps = Omit<BrokerDeps, 'secrets' | 'sessions'>;
+
 /** The storefront function's needs: no client secrets, no cache key. */
 export interface StorefrontDeps {
   directory: DirectoryStore;

@@ -5,7 +5,7 @@ import { isReusable, type ServiceTokenGrant } from '../domain/service-token.js';
 import { DEFAULT_LIFETIMES, type ServiceClient } from '../domain/tenant.js';
 import { mintToken } from '../domain/tokens.js';
 import type { CachedServiceToken } from '../ports.js';
-import type { BrokerDeps } from './deps.js';
+import type { BrokerDeps, ServiceTokenDeps } from './deps.js';
 
 /**
  * `client_credentials` (contract section 3): the same client asking for the same scopes gets the
@@ -31,7 +31,7 @@ export async function issueServiceToken(
 
 /** Mints, stores durably, then caches. A failed cache write does not cost the caller its token. */
 export async function mintServiceToken(
-  deps: BrokerDeps,
+  deps: ServiceTokenDeps,
   client: ServiceClient,
   granted: string[],
 ): Promise<ServiceTokenGrant> {
@@ -81,11 +81,11 @@ function remember(sealed: string, token: string): void {
 }
 
 /** The token in a cache entry. Not async when remembered: the common case then allocates nothing. */
-function openCached(deps: BrokerDeps, cached: CachedServiceToken): string | Promise<string | undefined> {
+function openCached(deps: ServiceTokenDeps, cached: CachedServiceToken): string | Promise<string | undefined> {
   return opened.get(cached.sealed) ?? unsealCached(deps, cached);
 }
 
-async function unsealCached(deps: BrokerDeps, cached: CachedServiceToken): Promise<string | undefined> {
+async function unsealCached(deps: ServiceTokenDeps, cached: CachedServiceToken): Promise<string | undefined> {
   // A value sealed under a rotated key no longer opens: the caller mints afresh.
   const token = unseal(cached.sealed, await deps.keys.cacheKey(), cacheContext(cached.clientId, cached.scopeKey));
   if (token !== undefined) remember(cached.sealed, token);
@@ -98,11 +98,10 @@ function cacheContext(clientId: string, scopeKey: string): string {
 
 /**
  * The warm-up (contract section 3): for every client marked `warmup`, makes sure its all-scopes
- * token is still reusable at the next run, so those clients never wait for a mint; it also loads
- * the client secrets into memory.
+ * token is still reusable at the next run, so those clients never wait for a mint. It needs no
+ * client secret (it authenticates nobody), and the warm-up function is not granted any.
  */
-export async function warmUp(deps: BrokerDeps, intervalSeconds: number): Promise<WarmUpReport> {
-  await deps.secrets.preload();
+export async function warmUp(deps: ServiceTokenDeps, intervalSeconds: number): Promise<WarmUpReport> {
   const report: WarmUpReport = { refreshed: [], stillFresh: [], failed: [] };
   const clients = await deps.directory.listWarmupClients();
   const nextRun = deps.clock() + intervalSeconds;

@@ -1,6 +1,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CfnStage,
   CorsHttpMethod,
   HttpApi,
   HttpMethod,
@@ -26,7 +27,16 @@ export interface BrokerApiProps {
   readonly burstLimit?: number;
   /** Browser origins allowed by CORS. @default ['*'] */
   readonly corsOrigins?: string[];
+  /** Customer login's own steady-state requests per second. @default 50 */
+  readonly loginRateLimit?: number;
+  /** Customer login's own burst bucket. @default 50 */
+  readonly loginBurstLimit?: number;
 }
+
+/** The route that costs ~1.4 s of Lambda per request (scrypt), throttled below the stage. */
+export const LOGIN_ROUTE_KEY = 'POST /customer/{tenant}/login';
+/** Login throttle defaults; why these numbers: README, "Deploy". */
+export const DEFAULT_LOGIN_THROTTLE = { rateLimit: 50, burstLimit: 50 } as const;
 
 /**
  * Access log fields. Never headers or the query string: they carry credentials and tokens
@@ -81,15 +91,16 @@ export class BrokerApi extends Construct {
       return integrations.get(fn)!;
     };
 
+    let loginRoute: HttpRoute | undefined;
     for (const route of ROUTES) {
-      this.routes.push(
-        // Construct ids may not contain '/'; the id stays stable as long as the route key does.
-        new HttpRoute(this, routeKey(route).replace(/[^A-Za-z0-9]/g, ''), {
-          httpApi: this.api,
-          routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
-          integration: integrationFor(props.routeHandlers[route.fn], route.fn),
-        }),
-      );
+      // Construct ids may not contain '/'; the id stays stable as long as the route key does.
+      const httpRoute = new HttpRoute(this, routeKey(route).replace(/[^A-Za-z0-9]/g, ''), {
+        httpApi: this.api,
+        routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
+        integration: integrationFor(props.routeHandlers[route.fn], route.fn),
+      });
+      this.routes.push(httpRoute);
+      if (routeKey(route) === LOGIN_ROUTE_KEY) loginRoute = httpRoute;
     }
     this.routes.push(
       new HttpRoute(this, 'DefaultRoute', {
@@ -103,6 +114,8 @@ export class BrokerApi extends Construct {
       Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: NO_AUTHORIZER_REASON });
     }
 
+    if (!loginRoute) throw new Error(`the route table has no ${LOGIN_ROUTE_KEY}`);
+
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
@@ -114,5 +127,14 @@ export class BrokerApi extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
+    // Route settings override the stage's default throttle for one route key. CloudFormation
+    // refuses settings for a route that does not exist yet, hence the explicit dependency.
+    (this.stage.node.defaultChild as CfnStage).routeSettings = {
+      [LOGIN_ROUTE_KEY]: {
+        ThrottlingRateLimit: props.loginRateLimit ?? DEFAULT_LOGIN_THROTTLE.rateLimit,
+        ThrottlingBurstLimit: props.loginBurstLimit ?? DEFAULT_LOGIN_THROTTLE.burstLimit,
+      },
+    };
+    this.stage.node.addDependency(loginRoute);
   }
 }

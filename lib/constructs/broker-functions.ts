@@ -1,17 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { FunctionName } from '../../functions/http/routes.js';
+import { TABLE_GRANTS, type BrokerFunctionName, type KeyPattern, type TableAction } from './table-grants.js';
 import { WARMUP_INTERVAL } from './warmup-schedule.js';
 
-/** Every function the stack deploys: the routed ones, the `$default` fallback and the warm-up. */
-export type BrokerFunctionName = FunctionName | 'fallback' | 'warmup';
+export type { BrokerFunctionName } from './table-grants.js';
 
 type SecretName = 'clientSecrets' | 'keys' | 'signingKeys';
 
@@ -19,8 +18,6 @@ interface FunctionSpec {
   /** File under `functions/lambda/` that exports `handler`. */
   readonly entry: string;
   readonly description: string;
-  /** Exactly the DynamoDB actions the code issues; absent: no TABLE_NAME and no table access. */
-  readonly tableActions?: readonly string[];
   /** Secrets the function reads (any stage); each comes with its id in the environment. */
   readonly secrets?: readonly SecretName[];
   readonly environment?: Readonly<Record<string, string>>;
@@ -42,7 +39,6 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
   oauth: {
     entry: 'oauth.ts',
     description: 'token-broker: POST /oauth/token, /oauth/introspect, /oauth/revoke',
-    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     secrets: ['clientSecrets', 'keys'],
     environment: { SERVICE_TOKEN_REUSE_SHARE },
   },
@@ -50,13 +46,10 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
     entry: 'discovery.ts',
     description: 'token-broker: GET /.well-known/* (public metadata and keys)',
     // The published public keys live in the table; the private ones are out of its reach.
-    tableActions: ['dynamodb:GetItem'],
   },
   storefront: {
     entry: 'storefront.ts',
     description: 'token-broker: storefront paths (anonymous and customer tokens)',
-    // BatchGetItem: login reads session, customer and failure count in one round trip.
-    tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     secrets: ['signingKeys'],
   },
   fallback: {
@@ -66,8 +59,8 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
   warmup: {
     entry: 'warmup.ts',
     description: 'token-broker: scheduled warm-up of cached service tokens',
-    tableActions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem'],
-    secrets: ['clientSecrets', 'keys'],
+    // The cache key seals what it mints; it authenticates no client, so no client secrets.
+    secrets: ['keys'],
     environment: { SERVICE_TOKEN_REUSE_SHARE, WARMUP_INTERVAL_SECONDS: String(WARMUP_INTERVAL.toSeconds()) },
   },
 };
@@ -80,9 +73,24 @@ const SECRET_ENV: Record<SecretName, string> = {
 
 const projectFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 
+/**
+ * Reserved concurrency per function: each function can use this much of the account's
+ * concurrency and never more, so a flood on one (login's scrypt, a scanner on `$default`) cannot
+ * take the concurrency `/oauth/token` needs. Why these numbers: README, "Deploy".
+ */
+export const DEFAULT_RESERVED_CONCURRENCY: Readonly<Record<BrokerFunctionName, number>> = {
+  oauth: 200,
+  storefront: 200,
+  discovery: 20,
+  fallback: 10,
+  warmup: 2,
+};
+
 export interface BrokerFunctionsProps {
   readonly table: ITable;
   readonly secrets: Readonly<Record<SecretName, ISecret>>;
+  /** Overrides of {@link DEFAULT_RESERVED_CONCURRENCY}, per function. */
+  readonly reservedConcurrency?: Partial<Record<BrokerFunctionName, number>>;
 }
 
 export class BrokerFunctions extends Construct {
@@ -111,7 +119,8 @@ export class BrokerFunctions extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
       ...spec.environment,
     };
-    if (spec.tableActions) environment.TABLE_NAME = props.table.tableName;
+    const grants = Object.entries(TABLE_GRANTS[name]) as [TableAction, readonly KeyPattern[]][];
+    if (grants.length > 0) environment.TABLE_NAME = props.table.tableName;
     for (const secret of spec.secrets ?? []) environment[SECRET_ENV[secret]] = props.secrets[secret].secretArn;
 
     const fn = new NodejsFunction(scope, 'Function', {
@@ -127,6 +136,7 @@ export class BrokerFunctions extends Construct {
       // the calls one request makes, so a stalled store ends as the broker's 503 with
       // Retry-After, never as a Lambda timeout (which API Gateway would turn into a 500).
       timeout: Duration.seconds(25),
+      reservedConcurrentExecutions: props.reservedConcurrency?.[name] ?? DEFAULT_RESERVED_CONCURRENCY[name],
       role,
       logGroup,
       environment,
@@ -154,8 +164,23 @@ export class BrokerFunctions extends Construct {
         'runtime is a deliberate change, not something a new Lambda release should force.',
     });
 
-    if (spec.tableActions) props.table.grant(fn, ...spec.tableActions);
+    for (const [action, keys] of grants) role.addToPolicy(tableStatement(props.table, action, keys));
     for (const secret of spec.secrets ?? []) props.secrets[secret].grantRead(fn);
     return fn;
   }
+}
+
+/**
+ * One action on the table, limited to the partition keys it may name. StringLike also matches the
+ * exact keys (a pattern without `*` matches only itself); StringEquals where no pattern has one.
+ */
+function tableStatement(table: ITable, action: TableAction, keys: readonly KeyPattern[]): PolicyStatement {
+  if (keys.length === 0) throw new Error(`grant of dynamodb:${action} names no partition key`);
+  const operator = keys.some((k) => k.includes('*')) ? 'ForAllValues:StringLike' : 'ForAllValues:StringEquals';
+  return new PolicyStatement({
+    effect: Effect.ALLOW,
+    actions: [`dynamodb:${action}`],
+    resources: [table.tableArn],
+    conditions: { [operator]: { 'dynamodb:LeadingKeys': [...keys] } },
+  });
 }

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/http/routes.js';
 import { buildApp } from '../../lib/app.js';
 import type { BrokerFunctionName } from '../../lib/constructs/broker-functions.js';
-import { TokenBrokerStack } from '../../lib/token-broker-stack.js';
+import { TokenBrokerStack, type TokenBrokerStackProps } from '../../lib/token-broker-stack.js';
 
 /** The same feature flags `cdk synth` uses, so the test checks what gets deployed. */
 const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
@@ -27,6 +27,8 @@ beforeAll(() => {
   // every test at synthesis.
   const context = { ...cdkJson.context, [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false };
   ({ app, stack } = buildApp({ context }));
+  // Template.fromStack refuses a template with a dependency cycle ("Template is undeployable"):
+  // ISSUER, which references the API whose integrations reference the functions, is checked here.
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
 });
@@ -87,32 +89,58 @@ describe('functions', () => {
   const clientSecrets = () => ({ Ref: id(stack.secrets.clientSecrets) });
   const keys = () => ({ Ref: id(stack.secrets.keys) });
   const signingKeys = () => ({ Ref: id(stack.secrets.signingKeys) });
-  const backend = () => ({
-    NODE_OPTIONS: '--enable-source-maps',
-    TABLE_NAME: table(),
-    CLIENT_SECRETS_ID: clientSecrets(),
-    KEYS_SECRET_ID: keys(),
-    SERVICE_TOKEN_REUSE_SHARE: '0.5',
-  });
+  const issuer = () => ({ 'Fn::GetAtt': [id(stack.api.api), 'ApiEndpoint'] });
   const expectedEnv: Record<BrokerFunctionName, () => Json> = {
-    oauth: backend,
-    warmup: () => ({ ...backend(), WARMUP_INTERVAL_SECONDS: '300' }),
-    discovery: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table() }),
-    storefront: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table(), SIGNING_KEYS_SECRET_ID: signingKeys() }),
+    oauth: () => ({
+      NODE_OPTIONS: '--enable-source-maps',
+      TABLE_NAME: table(),
+      CLIENT_SECRETS_ID: clientSecrets(),
+      KEYS_SECRET_ID: keys(),
+      SERVICE_TOKEN_REUSE_SHARE: '0.5',
+      ISSUER: issuer(),
+    }),
+    // No CLIENT_SECRETS_ID: the warm-up authenticates nobody.
+    warmup: () => ({
+      NODE_OPTIONS: '--enable-source-maps',
+      TABLE_NAME: table(),
+      KEYS_SECRET_ID: keys(),
+      SERVICE_TOKEN_REUSE_SHARE: '0.5',
+      WARMUP_INTERVAL_SECONDS: '300',
+    }),
+    discovery: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table(), ISSUER: issuer() }),
+    storefront: () => ({
+      NODE_OPTIONS: '--enable-source-maps',
+      TABLE_NAME: table(),
+      SIGNING_KEYS_SECRET_ID: signingKeys(),
+      ISSUER: issuer(),
+    }),
     fallback: () => ({ NODE_OPTIONS: '--enable-source-maps' }),
   };
-  const expectedTableActions: Record<BrokerFunctionName, string[]> = {
-    oauth: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    warmup: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-    discovery: ['dynamodb:GetItem'],
-    storefront: [
-      'dynamodb:BatchGetItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-    ],
-    fallback: [],
+  /**
+   * Per function, per action, exactly the partition keys (IAM patterns) it may name. Written out
+   * here, not imported from lib/constructs/table-grants.ts: this is the reviewed expectation.
+   */
+  const expectedTableGrants: Record<BrokerFunctionName, Record<string, string[]>> = {
+    oauth: {
+      'dynamodb:GetItem': ['T#*', 'CACHE#*', 'TENANT', 'CLIENT'],
+      'dynamodb:PutItem': ['T#*', 'CACHE#*'],
+      'dynamodb:UpdateItem': ['T#*'],
+      'dynamodb:DeleteItem': ['CACHE#*'],
+    },
+    storefront: {
+      'dynamodb:GetItem': ['T#*', 'TENANT'],
+      'dynamodb:BatchGetItem': ['T#*', 'CUST#*', 'LOCK#*'],
+      'dynamodb:PutItem': ['T#*', 'CSESS#*'],
+      'dynamodb:UpdateItem': ['T#*', 'LOCK#*'],
+      'dynamodb:DeleteItem': ['LOCK#*'],
+    },
+    discovery: { 'dynamodb:GetItem': ['JWKS'] },
+    warmup: {
+      'dynamodb:Query': ['CLIENT'],
+      'dynamodb:GetItem': ['CACHE#*', 'TENANT', 'CLIENT'],
+      'dynamodb:PutItem': ['T#*', 'CACHE#*'],
+    },
+    fallback: {},
   };
   const names = Object.keys(expectedEnv) as BrokerFunctionName[];
 
@@ -139,20 +167,50 @@ describe('functions', () => {
     expect(functionResource(name).Properties.Environment.Variables).toEqual(expectedEnv[name]());
   });
 
-  it.each(names)('%s: may use exactly its DynamoDB actions, on the table only', (name) => {
+  it.each(names)('%s: may use exactly its DynamoDB actions, each on exactly its partition keys', (name) => {
     const dynamo = statementsOf(name).filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
-    expect(dynamo.flatMap(actions).sort()).toEqual(expectedTableActions[name]);
+    const granted: Record<string, string[]> = {};
     for (const statement of dynamo) {
+      expect(statement.Effect).toBe('Allow');
       expect(statement.Resource).toEqual({ 'Fn::GetAtt': [id(stack.table), 'Arn'] });
+      // Exactly one condition: every partition key the request names must match a pattern.
+      const [operator, ...others] = Object.keys(statement.Condition ?? {});
+      expect(others).toEqual([]);
+      expect(['ForAllValues:StringLike', 'ForAllValues:StringEquals']).toContain(operator);
+      expect(Object.keys(statement.Condition[operator!])).toEqual(['dynamodb:LeadingKeys']);
+      const keys = [statement.Condition[operator!]['dynamodb:LeadingKeys']].flat() as string[];
+      if (operator === 'ForAllValues:StringEquals') expect(keys.filter((k) => /[*?]/.test(k))).toEqual([]);
+      for (const action of actions(statement)) {
+        expect(granted[action], `${action} in two statements`).toBeUndefined();
+        granted[action] = keys;
+      }
+    }
+    const sorted = (grants: Record<string, string[]>) =>
+      Object.fromEntries(Object.entries(grants).map(([action, keys]) => [action, [...keys].sort()]));
+    expect(sorted(granted)).toEqual(sorted(expectedTableGrants[name]));
+  });
+
+  it('no function may Scan, or touch the table without a partition-key condition', () => {
+    for (const name of names) {
+      for (const statement of statementsOf(name).filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')))) {
+        // ForAllValues over the empty key set of a Scan is true: a Scan grant would read everything.
+        expect(actions(statement).filter((a) => /Scan|\*/.test(a)), name).toEqual([]);
+        expect(JSON.stringify(statement.Condition ?? {}), name).toContain('dynamodb:LeadingKeys');
+      }
     }
   });
 
-  it.each(['oauth', 'warmup'] as const)('%s: reads both secrets, any version stage', (name) => {
-    const reads = statementsOf(name).filter((s) => actions(s).includes('secretsmanager:GetSecretValue'));
+  it('oauth: reads the client secrets and the cache key, any version stage', () => {
+    const reads = statementsOf('oauth').filter((s) => actions(s).includes('secretsmanager:GetSecretValue'));
     expect(reads).toHaveLength(1);
-    // No VersionStage condition: during a rotation the AWSPREVIOUS secrets must stay readable.
     expect(reads[0]!.Condition).toBeUndefined();
     expect(reads[0]!.Resource).toEqual([clientSecrets(), keys()]);
+  });
+
+  it('warmup: reads the cache key and no client secret', () => {
+    const reads = statementsOf('warmup').filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
+    expect(reads).toHaveLength(1);
+    expect(reads[0]!.Resource).toEqual(keys());
   });
 
   it('storefront: reads the signing keys and no other secret', () => {
@@ -166,6 +224,29 @@ describe('functions', () => {
       .filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')))
       .flatMap((s) => [s.Resource].flat());
     expect(resources).not.toContainEqual(signingKeys());
+  });
+
+  it('each function has its reserved concurrency: oauth 200, storefront 200, discovery 20, fallback 10, warmup 2', () => {
+    const reserved = Object.fromEntries(names.map((name) => [name, functionResource(name).Properties.ReservedConcurrentExecutions]));
+    expect(reserved).toEqual({ oauth: 200, storefront: 200, discovery: 20, fallback: 10, warmup: 2 });
+    // The account keeps at least 100 unreserved out of its default 1000.
+    expect(Object.values(reserved).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(900);
+  });
+
+  it('takes reserved concurrency from stack props, keeping the defaults of the others', () => {
+    const other = unbundledStack({ reservedConcurrency: { storefront: 40, oauth: 500 } });
+    const reserved = Object.fromEntries(
+      names.map((name) => [name, resourceOf(other, other.functions[name]).Properties.ReservedConcurrentExecutions]),
+    );
+    expect(reserved).toEqual({ oauth: 500, storefront: 40, discovery: 20, fallback: 10, warmup: 2 });
+  });
+
+  it('ISSUER comes from the issuer stack prop when given', () => {
+    const other = unbundledStack({ issuer: 'https://auth.example.com' });
+    for (const name of ['oauth', 'discovery', 'storefront'] as const) {
+      expect(resourceOf(other, other.functions[name]).Properties.Environment.Variables.ISSUER, name).toBe('https://auth.example.com');
+    }
+    expect(resourceOf(other, other.functions.warmup).Properties.Environment.Variables.ISSUER).toBeUndefined();
   });
 
   it('discovery: holds no secret at all', () => {
@@ -240,6 +321,25 @@ describe('HTTP API', () => {
     });
   });
 
+  it('throttles customer login on its own, below the stage: 50 per second, burst 50', () => {
+    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    expect(stage.Properties.RouteSettings).toEqual({
+      'POST /customer/{tenant}/login': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 50 },
+    });
+    // CloudFormation refuses route settings for a route it has not created yet.
+    const loginRoute = Object.entries(template.findResources('AWS::ApiGatewayV2::Route')).find(
+      ([, r]) => r.Properties.RouteKey === 'POST /customer/{tenant}/login',
+    )![0];
+    expect(stage.DependsOn).toContain(loginRoute);
+  });
+
+  it('takes the login throttle from stack props', () => {
+    const other = unbundledStack({ loginRateLimit: 7, loginBurstLimit: 9 });
+    Template.fromStack(other).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      RouteSettings: { 'POST /customer/{tenant}/login': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 } },
+    });
+  });
+
   it('writes JSON access logs without headers or query strings', () => {
     const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
     const { DestinationArn, Format } = stage.Properties.AccessLogSettings;
@@ -259,11 +359,7 @@ describe('HTTP API', () => {
   });
 
   it('takes its throttling from stack props', () => {
-    // Bundling skipped: this stack is only inspected for the stage.
-    const other = new TokenBrokerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Throttled', {
-      rateLimit: 5,
-      burstLimit: 10,
-    });
+    const other = unbundledStack({ rateLimit: 5, burstLimit: 10 });
     Template.fromStack(other).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
@@ -332,6 +428,15 @@ describe('cdk-nag (AwsSolutions)', () => {
 function id(construct: IConstruct): string {
   const element = (construct.node.defaultChild ?? construct) as CfnElement;
   return Stack.of(construct).getLogicalId(element);
+}
+
+/** A stack with other props; bundling skipped, it is only inspected. */
+function unbundledStack(props: TokenBrokerStackProps): TokenBrokerStack {
+  return new TokenBrokerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Other', props);
+}
+
+function resourceOf(owner: Stack, construct: IConstruct): Json {
+  return Template.fromStack(owner).toJSON().Resources[id(construct)];
 }
 
 function functionResource(name: BrokerFunctionName): Json {

@@ -1,0 +1,422 @@
+import { join } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { IConstruct } from 'constructs';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LocalSecretsFile } from '../../functions/local/secrets-file.js';
+import type { BrokerFunctionName } from '../../lib/constructs/broker-functions.js';
+import { TokenBrokerStack } from '../../lib/token-broker-stack.js';
+import { httpEvent } from '../support/lambda-event.js';
+import { startTestBroker, type TestBroker } from '../support/local-broker.js';
+import { TEST_SECRETS } from '../support/seed.js';
+
+/**
+ * Grant drift: every function's real Lambda entry, cold-started with the environment the
+ * synthesized template gives it, is driven through its flows against dynalite; every DynamoDB and
+ * Secrets Manager call it makes is recorded and checked against the IAM statements of that
+ * function's role in the template. The checker evaluates the template (actions, resources,
+ * `dynamodb:LeadingKeys` conditions), not the grant table in lib/, so a call the code starts
+ * making and the policy does not allow fails here, whichever of the two changed.
+ */
+
+type Json = Record<string, any>;
+type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** One request a function makes, as IAM sees it. */
+interface Call {
+  /** The IAM action, e.g. `dynamodb:GetItem`. */
+  action: string;
+  /** The resource, as the template names it: `{ 'Fn::GetAtt': [table, 'Arn'] }` or `{ Ref: secret }`. */
+  resource: unknown;
+  /** `dynamodb:LeadingKeys`: every partition key the request names (none for a Scan). */
+  leadingKeys?: string[];
+  /** For the failure message. */
+  describe: string;
+}
+
+const ISSUER = 'https://broker.example';
+const CACHE_KEY = 'drift-test-cache-key-'.padEnd(64, 'x');
+
+const sm = mockClient(SecretsManagerClient);
+const savedEnv = { ...process.env };
+let broker: TestBroker;
+let stack: TokenBrokerStack;
+let resources: Record<string, Json>;
+let tableName: string;
+let endpoint: string;
+
+/** Which function the calls being made belong to; undefined: not recorded (seeding, the local broker). */
+let recording: BrokerFunctionName | undefined;
+const recorded: Call[] = [];
+const originalSend = DynamoDBClient.prototype.send;
+
+beforeAll(async () => {
+  // Bundling skipped: only the roles and environments are read.
+  stack = new TokenBrokerStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'GrantDrift');
+  resources = Template.fromStack(stack).toJSON().Resources;
+
+  // Local mode applies the test seed (tenants, clients, customers, the published signing key) to
+  // dynalite; the Lambda entries then reach that dynalite through the SDK's endpoint variable.
+  broker = await startTestBroker();
+  const [name, ...others] = (await broker.dynamoClient.send(new ListTablesCommand({}))).TableNames ?? [];
+  expect(others).toEqual([]);
+  tableName = name!;
+  const { protocol, hostname, port } = await broker.dynamoClient.config.endpoint!();
+  endpoint = `${protocol}//${hostname}:${port}`;
+
+  const localBrokerClient = broker.dynamoClient;
+  DynamoDBClient.prototype.send = function (this: DynamoDBClient, command: any, ...rest: any[]) {
+    if (recording && this !== localBrokerClient) recorded.push(...dynamoCalls(command));
+    return (originalSend as any).call(this, command, ...rest);
+  } as typeof originalSend;
+
+  // Secrets Manager exists only in AWS: answered by the mock, which records each call.
+  const signingKeys = await new LocalSecretsFile(join(broker.dataDir, 'secrets.json')).currentSigningKeys();
+  const clientSecrets = { 'orders-svc': TEST_SECRETS.orders, 'reports-svc': TEST_SECRETS.reports, 'globex-svc': TEST_SECRETS.globex };
+  const answer = (value: unknown) => ({ SecretString: JSON.stringify(value) });
+  const { clientSecrets: clientSecretsId, keys, signingKeys: signingKeysId } = stack.secrets;
+  sm.on(GetSecretValueCommand, { SecretId: secretId(clientSecretsId), VersionStage: 'AWSCURRENT' }).resolves(answer(clientSecrets));
+  sm.on(GetSecretValueCommand, { SecretId: secretId(clientSecretsId), VersionStage: 'AWSPREVIOUS' }).resolves(answer({}));
+  // Not the local broker's cache key: the token it cached at start cannot be opened, so the
+  // first token request and the warm-up mint, and the cache-hit path is exercised after that.
+  sm.on(GetSecretValueCommand, { SecretId: secretId(keys) }).resolves(answer({ cacheKey: CACHE_KEY }));
+  sm.on(GetSecretValueCommand, { SecretId: secretId(signingKeysId) }).resolves(answer({ keys: signingKeys }));
+});
+
+afterAll(async () => {
+  DynamoDBClient.prototype.send = originalSend;
+  sm.restore();
+  await broker?.stop();
+});
+
+afterEach(() => {
+  process.env = { ...savedEnv };
+  vi.resetModules();
+});
+
+describe('every call a function makes is allowed by its own role', () => {
+  it('oauth: token (minted, then cached), failed authentication, introspect, revoke', async () => {
+    const calls = await run('oauth', async (handler) => {
+      const post = (path: string, body: Record<string, string>) =>
+        handler(
+          httpEvent('POST', path, {
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams(body).toString(),
+          }),
+        );
+      const orders = { client_id: 'orders-svc', client_secret: TEST_SECRETS.orders };
+      const tokenRequest = { grant_type: 'client_credentials', ...orders };
+
+      const minted = await json(post('/oauth/token', tokenRequest), 200);
+      const cached = await json(post('/oauth/token', tokenRequest), 200);
+      expect(cached.access_token).toBe(minted.access_token);
+      await json(post('/oauth/token', { ...tokenRequest, client_secret: 'wrong-secret' }), 401);
+
+      expect(await json(post('/oauth/introspect', { ...orders, token: minted.access_token }), 200)).toMatchObject({ active: true });
+      await json(post('/oauth/revoke', { ...orders, token: minted.access_token }), 200);
+      expect(await json(post('/oauth/introspect', { ...orders, token: minted.access_token }), 200)).toMatchObject({ active: false });
+    });
+    expect(actionsOf(calls)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue']));
+  });
+
+  it('storefront: anonymous login and refresh, failed and good customer login, validate, refresh, legal entity, logout', async () => {
+    const calls = await run('storefront', async (handler) => {
+      const get = (path: string, query: Record<string, string>, headers: Record<string, string> = {}) =>
+        handler(httpEvent('GET', `${path}?${new URLSearchParams(query)}`, { headers }));
+      const storefront = { tenant: 'acme', client_id: 'storefront-web' };
+      const anonymous = await json(get('/customerlogin/auth/anonymous/login', storefront), 200);
+      const refreshed = await json(
+        get('/customerlogin/auth/anonymous/refresh', { ...storefront, refresh_token: anonymous.refresh_token }),
+        200,
+      );
+      const login = (password: string) =>
+        handler(
+          httpEvent('POST', '/customer/acme/login', {
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${refreshed.access_token}` },
+            body: JSON.stringify({ email: 'ann@example.com', password }),
+          }),
+        );
+      await json(login('wrong-password'), 401);
+      const customer = await json(login('correct-horse'), 200);
+      await json(get('/customer/acme/validateauthtoken', {}, { authorization: `Bearer ${customer.access_token}` }), 200);
+      const next = await json(get('/customer/acme/refreshauthtoken', { refreshToken: customer.refresh_token }), 200);
+      const switched = await json(
+        get('/customer/acme/refreshauthtoken', { refreshToken: next.refresh_token, legalEntityId: 'LE-2' }),
+        200,
+      );
+      const logout = await get('/customer/acme/logout', { accessToken: switched.access_token });
+      expect(logout.statusCode).toBeLessThan(300);
+    });
+    expect(actionsOf(calls)).toEqual(
+      expect.arrayContaining([
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'secretsmanager:GetSecretValue',
+      ]),
+    );
+  });
+
+  it('discovery: metadata and JWKS', async () => {
+    const calls = await run('discovery', async (handler) => {
+      expect(await json(handler(httpEvent('GET', '/.well-known/oauth-authorization-server')), 200)).toMatchObject({ issuer: ISSUER });
+      expect((await json(handler(httpEvent('GET', '/.well-known/jwks.json')), 200)).keys.length).toBeGreaterThan(0);
+    });
+    expect(actionsOf(calls)).toEqual(['dynamodb:GetItem']);
+  });
+
+  it('warmup: one run', async () => {
+    const calls = await run('warmup', async (_, module) => {
+      const report = await module.handler();
+      expect(report).toMatchObject({ failed: 0 });
+      expect(report.refreshed).toBeGreaterThan(0);
+    });
+    expect(actionsOf(calls)).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue']));
+  });
+
+  it('fallback: an unknown path, without touching anything', async () => {
+    const calls = await run('fallback', async (handler) => {
+      await json(handler(httpEvent('GET', '/nowhere')), 404);
+    });
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('the checker reads the policy as IAM would', () => {
+  const table = () => ({ 'Fn::GetAtt': [logicalId(stack.table), 'Arn'] });
+  const get = (action: string, ...keys: string[]): Call => ({
+    action: `dynamodb:${action}`,
+    resource: table(),
+    leadingKeys: keys,
+    describe: `${action} ${keys}`,
+  });
+
+  it.each([
+    ['oauth', 'PutItem', ['JWKS'], 'publish its own signing key'],
+    ['oauth', 'PutItem', ['CUST#acme#ann@example.com'], "overwrite a customer's password hash"],
+    ['warmup', 'PutItem', ['JWKS'], 'publish its own signing key'],
+    ['warmup', 'UpdateItem', ['T#abc'], 'revoke tokens'],
+    ['discovery', 'GetItem', ['CUST#acme#ann@example.com'], 'read password hashes'],
+    ['discovery', 'Scan', [], 'scan the table'],
+    ['storefront', 'PutItem', ['CUST#acme#ann@example.com'], "overwrite a customer's password hash"],
+    ['storefront', 'UpdateItem', ['JWKS'], 'publish its own signing key'],
+    ['storefront', 'GetItem', ['CLIENT'], 'read service clients'],
+    ['storefront', 'BatchGetItem', ['T#abc', 'CACHE#orders-svc'], 'read cached service tokens in a batch'],
+    ['fallback', 'GetItem', ['TENANT'], 'read anything'],
+  ] as [BrokerFunctionName, string, string[], string][])('%s: %s %j is refused (it may not %s)', (name, action, keys) => {
+    expect(violations(name, [get(action, ...keys)])).toHaveLength(1);
+  });
+
+  it('warmup may not read the client secrets', () => {
+    const call = secretCall({ SecretId: secretId(stack.secrets.clientSecrets) });
+    expect(violations('warmup', [call])).toHaveLength(1);
+    expect(violations('oauth', [call])).toEqual([]);
+  });
+
+  it('allows a batch only when one statement covers every key', () => {
+    expect(violations('storefront', [get('BatchGetItem', 'T#abc', 'CUST#acme#ann@example.com', 'LOCK#acme#ann@example.com')])).toEqual([]);
+  });
+});
+
+// --- running a function ---------------------------------------------------------------------
+
+/** The Lambda entries, exactly as CDK bundles them. */
+const ENTRIES: Record<BrokerFunctionName, () => Promise<any>> = {
+  oauth: () => import('../../functions/lambda/oauth.js'),
+  storefront: () => import('../../functions/lambda/storefront.js'),
+  discovery: () => import('../../functions/lambda/discovery.js'),
+  warmup: () => import('../../functions/lambda/warmup.js'),
+  fallback: () => import('../../functions/lambda/fallback.js'),
+};
+
+/**
+ * Cold-starts the function's Lambda entry with the environment its template gives it, runs the
+ * flows, and returns (after checking them) the calls it made.
+ */
+async function run(name: BrokerFunctionName, flows: (handler: Handler, module: any) => Promise<void>): Promise<Call[]> {
+  Object.assign(process.env, {
+    AWS_REGION: 'eu-central-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    ...functionEnvironment(name),
+  });
+  // A fresh module graph, as in a new Lambda instance: nothing shared with the local broker.
+  vi.resetModules();
+  recorded.length = 0;
+  sm.resetHistory();
+  vi.spyOn(console, 'log').mockImplementation(() => {});
+  recording = name;
+  try {
+    const module = await ENTRIES[name]();
+    await flows(module.handler as Handler, module);
+  } finally {
+    recording = undefined;
+    vi.restoreAllMocks();
+  }
+  const calls = [...recorded, ...sm.commandCalls(GetSecretValueCommand).map((c) => secretCall(c.args[0].input))];
+  expect(violations(name, calls)).toEqual([]);
+  return calls;
+}
+
+async function json(result: Promise<APIGatewayProxyStructuredResultV2>, status: number): Promise<Json> {
+  const { statusCode, body } = await result;
+  expect(statusCode, String(body)).toBe(status);
+  return body ? JSON.parse(body as string) : {};
+}
+
+/** The function's environment from the template, with references resolved to the test's stand-ins. */
+function functionEnvironment(name: BrokerFunctionName): Record<string, string> {
+  const variables = resourceOf(stack.functions[name]).Properties.Environment.Variables as Record<string, unknown>;
+  const resolve = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const ref = (value as Json).Ref as string | undefined;
+    if (ref === logicalId(stack.table)) return tableName;
+    if (ref && resources[ref]?.Type === 'AWS::SecretsManager::Secret') return `arn:secret:${ref}`;
+    const getAtt = (value as Json)['Fn::GetAtt'];
+    if (getAtt?.[0] === logicalId(stack.api.api) && getAtt[1] === 'ApiEndpoint') return ISSUER;
+    throw new Error(`no stand-in for ${JSON.stringify(value)}`);
+  };
+  return Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, resolve(value)]));
+}
+
+const secretId = (secret: IConstruct) => `arn:secret:${logicalId(secret)}`;
+
+// --- recording ------------------------------------------------------------------------------
+
+/** The IAM requests one SDK command amounts to: transactions are checked item by item. */
+function dynamoCalls(command: { constructor: { name: string }; input: Json }): Call[] {
+  const operation = command.constructor.name.replace(/Command$/, '');
+  const input = command.input;
+  const call = (action: string, table: string, keys: Json[]): Call => {
+    const leadingKeys = keys.map((key) => key?.pk?.S as string);
+    const describe = `${action} on ${table} ${JSON.stringify(leadingKeys)}`;
+    return { action: `dynamodb:${action}`, resource: tableResource(table), leadingKeys, describe };
+  };
+  switch (operation) {
+    case 'GetItem':
+    case 'DeleteItem':
+    case 'UpdateItem':
+      return [call(operation, input.TableName, [input.Key])];
+    case 'PutItem':
+      return [call(operation, input.TableName, [input.Item])];
+    case 'BatchGetItem':
+      return Object.entries(input.RequestItems as Json).map(([table, request]) => call(operation, table, request.Keys));
+    case 'BatchWriteItem':
+      return Object.entries(input.RequestItems as Json).map(([table, requests]) =>
+        call(operation, table, (requests as Json[]).map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key)),
+      );
+    case 'Query':
+      return [call(operation, input.TableName, [{ pk: queriedPartition(input) }])];
+    case 'TransactGetItems':
+    case 'TransactWriteItems': {
+      const kinds: Record<string, string> = {
+        Get: 'GetItem',
+        Put: 'PutItem',
+        Update: 'UpdateItem',
+        Delete: 'DeleteItem',
+        ConditionCheck: 'ConditionCheckItem',
+      };
+      return (input.TransactItems as Json[]).flatMap((item) =>
+        Object.entries(item).map(([kind, op]) => call(kinds[kind] ?? kind, op.TableName, [op.Key ?? op.Item])),
+      );
+    }
+    default:
+      // Scan and anything else: no partition key, so ForAllValues conditions hold vacuously.
+      return [call(operation, input.TableName, [])];
+  }
+}
+
+/** The partition key value of `pk = :value` in a Query's key condition. */
+function queriedPartition(input: Json): Json {
+  const names: Record<string, string> = input.ExpressionAttributeNames ?? {};
+  for (const [, name, value] of String(input.KeyConditionExpression).matchAll(/([#\w]+)\s*=\s*(:\w+)/g)) {
+    if ((names[name!] ?? name) === 'pk') return input.ExpressionAttributeValues[value!];
+  }
+  throw new Error(`Query without a partition key condition: ${input.KeyConditionExpression}`);
+}
+
+function tableResource(name: string): unknown {
+  return name === tableName ? { 'Fn::GetAtt': [logicalId(stack.table), 'Arn'] } : `unknown table ${name}`;
+}
+
+function secretCall(input: Json): Call {
+  const id = String(input.SecretId);
+  const ref = id.startsWith('arn:secret:') ? { Ref: id.slice('arn:secret:'.length) } : `unknown secret ${id}`;
+  const describe = `GetSecretValue ${id} (${input.VersionStage ?? 'AWSCURRENT'})`;
+  return { action: 'secretsmanager:GetSecretValue', resource: ref, describe };
+}
+
+const actionsOf = (calls: Call[]) => [...new Set(calls.map((c) => c.action))].sort();
+
+// --- the checker ----------------------------------------------------------------------------
+
+/** The calls no Allow statement of the function's role permits (or a Deny forbids). */
+function violations(name: BrokerFunctionName, calls: Call[]): string[] {
+  const statements = statementsOf(name);
+  const matches = (statement: Json, call: Call) =>
+    [statement.Action].flat().some((pattern: string) => glob(pattern, call.action, true)) &&
+    [statement.Resource].flat().some((resource) => resource === '*' || JSON.stringify(resource) === JSON.stringify(call.resource)) &&
+    conditionsHold(statement.Condition ?? {}, call);
+  return calls
+    .filter((call) => {
+      const allowed = statements.some((s) => s.Effect === 'Allow' && matches(s, call));
+      const denied = statements.some((s) => s.Effect === 'Deny' && matches(s, call));
+      return !allowed || denied;
+    })
+    .map((call) => `${name}: ${call.describe}`);
+}
+
+/**
+ * The condition operators the broker's policies use, evaluated as IAM does; any other operator
+ * or key fails closed, so a policy this checker cannot read never passes by accident.
+ */
+function conditionsHold(condition: Json, call: Call): boolean {
+  return Object.entries(condition).every(([operator, keys]) =>
+    Object.entries(keys as Json).every(([key, patterns]) => {
+      if (key !== 'dynamodb:LeadingKeys') return false;
+      const values = call.leadingKeys ?? [];
+      const list = [patterns].flat() as string[];
+      const one = (value: string) =>
+        list.some((p) => (operator.endsWith('StringLike') ? glob(p, value, false) : operator.endsWith('StringEquals') && p === value));
+      if (operator === 'ForAllValues:StringLike' || operator === 'ForAllValues:StringEquals') return values.every(one);
+      if (operator === 'ForAnyValue:StringLike' || operator === 'ForAnyValue:StringEquals') return values.some(one);
+      return false;
+    }),
+  );
+}
+
+/** IAM wildcards: `*` any run of characters, `?` one character. */
+function glob(pattern: string, value: string, ignoreCase: boolean): boolean {
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${source}$`, ignoreCase ? 'i' : '').test(value);
+}
+
+// --- the template ---------------------------------------------------------------------------
+
+function logicalId(construct: IConstruct): string {
+  const element = (construct.node.defaultChild ?? construct) as CfnElement;
+  return Stack.of(construct).getLogicalId(element);
+}
+
+function resourceOf(construct: IConstruct): Json {
+  return resources[logicalId(construct)]!;
+}
+
+/** Every statement of every policy of the function's role: inline in the role, or attached to it. */
+function statementsOf(name: BrokerFunctionName): Json[] {
+  const roleId = resourceOf(stack.functions[name]).Properties.Role['Fn::GetAtt'][0];
+  const role = resources[roleId]!;
+  // A managed policy's statements are not in the template: refuse rather than check half a role.
+  expect(role.Properties.ManagedPolicyArns ?? []).toEqual([]);
+  const inline = (role.Properties.Policies ?? []) as Json[];
+  const attached = Object.values(resources).filter(
+    (r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles ?? []).some((ref: Json) => ref.Ref === roleId),
+  );
+  return [...inline, ...attached.map((p) => p.Properties)].flatMap((p) => [p.PolicyDocument.Statement].flat());
+}
