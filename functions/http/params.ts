@@ -1,4 +1,5 @@
 import { BadRequest } from '../domain/errors.js';
+import { MAX_LENGTH, tooLong, type IdentifierKind } from '../domain/identifiers.js';
 import type { HttpRequest } from './types.js';
 
 /** Larger bodies are refused before parsing; no legitimate token request comes close. */
@@ -66,4 +67,14 @@ export function queryParam(request: HttpRequest, name: string): string | undefin
   if (!values || values.length === 0) return undefined;
   if (values.length > 1) throw new BadRequest(`query parameter ${name} is repeated`);
   return values[0] === '' ? undefined : values[0];
+}
+
+/**
+ * An identifier from a request, refused in the route's shape (invalid_request, or the Emporix
+ * bad_request naming the field) when it is longer than any valid one (domain/identifiers.ts).
+ */
+export function bounded(kind: IdentifierKind, field: string, value: string): string {
+  if (!tooLong(kind, value)) return value;
+  const limit = `at most ${MAX_LENGTH[kind]} characters`;
+  throw new BadRequest(`${field} is too long (${limit})`, [{ field, type: 'invalid', message: limit }]);
 }
