@@ -1,5 +1,6 @@
 import { BadRequest } from '../domain/errors.js';
 import { MAX_LENGTH, tooLong, type IdentifierKind } from '../domain/identifiers.js';
+import { scanJson } from '../domain/json-scan.js';
 import type { HttpRequest } from './types.js';
 
 /** Larger bodies are refused before parsing; no legitimate token request comes close. */
@@ -9,8 +10,8 @@ export type Params = Record<string, string>;
 
 /**
  * The body parameters of a form (`application/x-www-form-urlencoded`) or JSON request.
- * RFC 6749 section 3.1: a parameter must not repeat, and one sent without a value counts as
- * omitted. Any other content type, a malformed body or a non-string value is a 400.
+ * RFC 6749 section 3.1: a parameter must not repeat (in a form or as a JSON member), and one
+ * sent without a value counts as omitted. Any other content type, a malformed body or a non-string value is a 400.
  */
 export function bodyParams(request: HttpRequest): Params {
   if (request.body.length > MAX_BODY_BYTES) {
@@ -45,6 +46,9 @@ function jsonParams(text: string): Params {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new BadRequest('JSON body must be an object');
   }
+  // JSON.parse keeps the last of repeated members; a parameter must not repeat (as in a form).
+  const scan = scanJson(text);
+  if (scan.ok && scan.duplicate) throw new BadRequest(`parameter ${scan.duplicate.key} is repeated`);
   const params: Params = {};
   for (const [name, value] of Object.entries(parsed)) {
     if (value === null || value === '') continue;
