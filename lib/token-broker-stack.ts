@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
@@ -32,6 +32,10 @@ export class TokenBrokerStack extends Stack {
     this.functions = new BrokerFunctions(this, 'Functions', {
       table: this.table,
       secrets: { clientSecrets: this.secrets.clientSecrets, keys: this.secrets.keys, signingKeys: this.secrets.signingKeys },
+      // The functions need ISSUER (functions/config.ts). Until the stack has an issuer property,
+      // it is the API's own URL, the same value the ApiUrl output names. Lazy: the API is built
+      // after the functions, and its URL does not depend on them, so there is no cycle.
+      issuer: Lazy.string({ produce: () => this.api.api.apiEndpoint }),
     }).functions;
     this.api = new BrokerApi(this, 'Http', {
       routeHandlers: this.functions,

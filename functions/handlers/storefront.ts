@@ -16,7 +16,8 @@ import type { StorefrontDeps } from '../use-cases/deps.js';
 import { anonymousLogin, authenticateSession, logout, refreshSession, renewAnonymousAccess, type RefreshResult } from '../use-cases/sessions.js';
 
 /** Storefront (Emporix) routes: contract sections 1 and 2. */
-export function storefrontRoutes(deps: StorefrontDeps, options: { issuer?: string } = {}): RouteHandlers {
+/** `issuer`: the configured one (functions/config.ts), the `iss` of every saas_token. */
+export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string }): RouteHandlers {
   return {
     'GET /customerlogin/auth/anonymous/login': async (request) => {
       const tenant = tenantFrom(queryParam(request, 'tenant'));
@@ -53,7 +54,7 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer?: strin
         bearer: bearerToken(request),
         email,
         password,
-        issuer: options.issuer ?? request.origin,
+        issuer: options.issuer,
       });
       const body = customerLoginBody(result.pair, result.saasToken, result.sessionId, result.initialPassword);
       return legacy(body, result.tenant.settings.legacyTokenFieldsUntil, deps.clock());

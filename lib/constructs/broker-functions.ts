@@ -24,6 +24,8 @@ interface FunctionSpec {
   /** Secrets the function reads (any stage); each comes with its id in the environment. */
   readonly secrets?: readonly SecretName[];
   readonly environment?: Readonly<Record<string, string>>;
+  /** Gets ISSUER: the function names the issuer (metadata, saas_token `iss`). */
+  readonly issuer?: boolean;
 }
 
 /** CommonJS dependencies call `require`, which an ES module does not have; every bundle starts with this. */
@@ -51,6 +53,7 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
     description: 'token-broker: GET /.well-known/* (public metadata and keys)',
     // The published public keys live in the table; the private ones are out of its reach.
     tableActions: ['dynamodb:GetItem'],
+    issuer: true,
   },
   storefront: {
     entry: 'storefront.ts',
@@ -58,6 +61,7 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
     // BatchGetItem: login reads session, customer and failure count in one round trip.
     tableActions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     secrets: ['signingKeys'],
+    issuer: true,
   },
   fallback: {
     entry: 'fallback.ts',
@@ -83,6 +87,8 @@ const projectFile = (relative: string) => fileURLToPath(new URL(`../../${relativ
 export interface BrokerFunctionsProps {
   readonly table: ITable;
   readonly secrets: Readonly<Record<SecretName, ISecret>>;
+  /** The issuer URL (functions/config.ts validates it at cold start); never the request's Host. */
+  readonly issuer: string;
 }
 
 export class BrokerFunctions extends Construct {
@@ -112,6 +118,7 @@ export class BrokerFunctions extends Construct {
       ...spec.environment,
     };
     if (spec.tableActions) environment.TABLE_NAME = props.table.tableName;
+    if (spec.issuer) environment.ISSUER = props.issuer;
     for (const secret of spec.secrets ?? []) environment[SECRET_ENV[secret]] = props.secrets[secret].secretArn;
 
     const fn = new NodejsFunction(scope, 'Function', {

@@ -87,6 +87,7 @@ describe('functions', () => {
   const clientSecrets = () => ({ Ref: id(stack.secrets.clientSecrets) });
   const keys = () => ({ Ref: id(stack.secrets.keys) });
   const signingKeys = () => ({ Ref: id(stack.secrets.signingKeys) });
+  const apiUrl = () => template.toJSON().Outputs.ApiUrl.Value;
   const backend = () => ({
     NODE_OPTIONS: '--enable-source-maps',
     TABLE_NAME: table(),
@@ -97,8 +98,9 @@ describe('functions', () => {
   const expectedEnv: Record<BrokerFunctionName, () => Json> = {
     oauth: backend,
     warmup: () => ({ ...backend(), WARMUP_INTERVAL_SECONDS: '300' }),
-    discovery: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table() }),
-    storefront: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table(), SIGNING_KEYS_SECRET_ID: signingKeys() }),
+    // The issuer is configuration (functions/config.ts): the API's URL, as the ApiUrl output.
+    discovery: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table(), ISSUER: apiUrl() }),
+    storefront: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table(), SIGNING_KEYS_SECRET_ID: signingKeys(), ISSUER: apiUrl() }),
     fallback: () => ({ NODE_OPTIONS: '--enable-source-maps' }),
   };
   const expectedTableActions: Record<BrokerFunctionName, string[]> = {

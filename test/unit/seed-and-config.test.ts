@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readConfig } from '../../functions/config.js';
+import { ConfigError, issuerUrl, readConfig } from '../../functions/config.js';
 import { parseSeed, SeedError } from '../../functions/seed/schema.js';
 
 const demo = readFileSync(new URL('../../bin/demo-seed.json', import.meta.url), 'utf8');
@@ -112,6 +112,18 @@ describe('parseSeed', () => {
 describe('readConfig', () => {
   it('fails loudly, naming the variable, when one is missing', () => {
     expect(() => readConfig({}, ['tableName'])).toThrow(new ConfigError('environment variable TABLE_NAME is required'));
+  });
+
+  it('requires ISSUER, an absolute http(s) URL written as clients compare it', () => {
+    expect(() => readConfig({}, ['issuer'])).toThrow(new ConfigError('environment variable ISSUER is required'));
+    expect(readConfig({ ISSUER: 'https://login.example.com' }, ['issuer'])).toEqual({ issuer: 'https://login.example.com' });
+    expect(issuerUrl('https://example.com/tenants/acme')).toBe('https://example.com/tenants/acme');
+    expect(issuerUrl('http://127.0.0.1:3000')).toBe('http://127.0.0.1:3000');
+    expect(issuerUrl('http://[::1]:3000')).toBe('http://[::1]:3000');
+    for (const bad of ['example.com', '/relative', 'https://example.com/', 'ftp://example.com', 'https://user:pw@example.com',
+      'https://example.com?x=1', 'https://example.com#f', 'https://Example.com', 'https://example.com:443']) {
+      expect(() => issuerUrl(bad), bad).toThrow(ConfigError);
+    }
   });
 
   it('validates numbers and applies defaults', () => {
