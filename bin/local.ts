@@ -26,6 +26,7 @@ try {
     ...(process.env.ISSUER ? { issuer: process.env.ISSUER } : {}),
   });
   printWelcome(broker.url, broker.seed, seedFile === demoSeed);
+  if (broker.issuer !== broker.url) console.error(`\nIssuer (metadata and saas_token iss): ${broker.issuer}`);
   const stop = () => void broker.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
