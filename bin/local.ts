@@ -1,12 +1,15 @@
 /**
  * `npm start`: token-broker in local mode (shared/spec/operating.md).
- *   PORT (3000), HOST (127.0.0.1), DATA_DIR (.data), SEED_FILE (the demo seed beside this file).
+ *   PORT (3000), HOST (127.0.0.1), DATA_DIR (.data), SEED_FILE (the demo seed beside this file),
+ *   ISSUER (http://HOST:PORT, with the bound port when PORT=0).
  */
 import { fileURLToPath } from 'node:url';
 import { positiveInteger } from '../functions/config.js';
 import { startLocalBroker } from '../functions/local/broker.js';
 import { ServiceUnavailable } from '../functions/domain/errors.js';
 import { SeedError } from '../functions/seed/schema.js';
+import { ConfigError } from '../functions/config.js';
+import { StoreError } from '../functions/local/embedded-dynamodb.js';
 
 // The SDK warns that its 2027 releases need Node 22; Lambda runs 22, local mode may run 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -20,8 +23,10 @@ try {
     host: process.env.HOST || '127.0.0.1',
     dataDir: process.env.DATA_DIR || '.data',
     seedFile,
+    ...(process.env.ISSUER ? { issuer: process.env.ISSUER } : {}),
   });
   printWelcome(broker.url, broker.seed, seedFile === demoSeed);
+  if (broker.issuer !== broker.url) console.error(`\nIssuer (metadata and saas_token iss): ${broker.issuer}`);
   const stop = () => void broker.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -47,7 +52,7 @@ function printWelcome(url: string, seed: Awaited<ReturnType<typeof startLocalBro
 }
 
 function explain(error: unknown): string {
-  if (error instanceof SeedError) return error.message;
+  if (error instanceof SeedError || error instanceof StoreError || error instanceof ConfigError) return error.message;
   if (error instanceof ServiceUnavailable) return `${error.message}: ${explain(error.cause)}`;
   const code = (error as { code?: string }).code;
   if (code === 'EADDRINUSE') return 'the port is in use (set PORT to another one)';

@@ -13,8 +13,12 @@ export interface FunctionConfig {
   serviceTokenReuseShare: number;
   /** How often the warm-up runs; it renews tokens that would go stale before the next run. */
   warmupIntervalSeconds: number;
-  /** Fixed issuer for discovery; by default the origin the caller used. */
-  issuer?: string;
+  /**
+   * The issuer: `iss` of every JWT and the base of every URL in the metadata. Configuration only,
+   * never the request's Host or X-Forwarded-* headers (contract, conventions): discovery is
+   * publicly cacheable, so a Host-derived issuer would let one forged request poison it.
+   */
+  issuer: string;
 }
 
 export class ConfigError extends Error {
@@ -31,7 +35,7 @@ export function readConfig<K extends keyof FunctionConfig>(env: Env, needed: rea
     signingKeysSecretId: () => required(env, 'SIGNING_KEYS_SECRET_ID'),
     serviceTokenReuseShare: () => share(env, 'SERVICE_TOKEN_REUSE_SHARE', 0.5),
     warmupIntervalSeconds: () => positiveInteger(env, 'WARMUP_INTERVAL_SECONDS', 300),
-    issuer: () => env.ISSUER || undefined,
+    issuer: () => issuerUrl(required(env, 'ISSUER')),
   };
   const config: Partial<FunctionConfig> = {};
   for (const key of needed) (config as Record<string, unknown>)[key] = all[key]!();
@@ -42,6 +46,28 @@ function required(env: Env, name: string): string {
   const value = env[name];
   if (!value) throw new ConfigError(`environment variable ${name} is required`);
   return value;
+}
+
+/**
+ * An issuer URL as RFC 8414 clients compare it, by string equality: absolute http(s), no
+ * trailing slash, query, fragment or credentials, and written canonically (lower-case host, no
+ * default port), so the one configured is the one every token and document carries.
+ */
+export function issuerUrl(raw: string, name = 'ISSUER'): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  if (url.username || url.password || url.search || url.hash || raw.includes('?') || raw.includes('#')) {
+    throw new ConfigError(`${name} must not have credentials, a query or a fragment, got "${raw}"`);
+  }
+  if (raw.endsWith('/')) throw new ConfigError(`${name} must not end with a slash, got "${raw}"`);
+  const canonical = url.pathname === '/' ? url.href.slice(0, -1) : url.href;
+  if (raw !== canonical) throw new ConfigError(`${name} must be written as "${canonical}", got "${raw}"`);
+  return raw;
 }
 
 export function share(env: Env, name: string, fallback: number): number {

@@ -1,4 +1,5 @@
 import { OAuthError } from './errors.js';
+import { MAX_LENGTH } from './identifiers.js';
 
 /** RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -10,6 +11,7 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
  */
 export function grantScopes(requested: string | undefined, clientScopes: readonly string[]): string[] {
   if (requested === undefined || requested.trim() === '') return canonical(clientScopes);
+  if (requested.length > MAX_LENGTH.scope) throw new OAuthError('invalid_scope', `scope is longer than ${MAX_LENGTH.scope} characters`);
   const asked = requested.split(' ').filter((s) => s !== '');
   for (const scope of asked) {
     if (!SCOPE_TOKEN.test(scope)) throw new OAuthError('invalid_scope', 'scope is malformed');

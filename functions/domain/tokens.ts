@@ -1,4 +1,5 @@
 import { hash, timingSafeEqual } from 'node:crypto';
+import { MAX_LENGTH } from './identifiers.js';
 import { secureRandomBytes } from './random.js';
 
 /**
@@ -43,7 +44,8 @@ export function mintToken(selector: string = newSelector(), generation?: number)
 
 /** Parses a presented token without touching storage; anything malformed is `undefined`. */
 export function parseToken(token: string | undefined): ParsedToken | undefined {
-  if (token === undefined || !TOKEN_PATTERN.test(token)) return undefined;
+  // Longer than any token the broker issues: invalid, and never looked up.
+  if (token === undefined || token.length !== MAX_LENGTH.token || !TOKEN_PATTERN.test(token)) return undefined;
   const bytes = Buffer.from(token, 'base64url');
   const selector = bytes.subarray(0, SELECTOR_BYTES).toString('base64url');
   return { token, selector, hash: hashToken(token), generation: bytes[SELECTOR_BYTES]! };

@@ -2,8 +2,8 @@ import { JWKS_MAX_AGE_SECONDS } from '../domain/signing-keys.js';
 import type { RouteHandlers } from '../http/types.js';
 
 export interface DiscoveryOptions {
-  /** Fixed issuer; when absent, the origin the caller used (what RFC 8414 clients compare with). */
-  issuer?: string;
+  /** The configured issuer (functions/config.ts); never derived from the request. */
+  issuer: string;
   /** The public signing keys (JWK Set), once signed tokens exist. */
   publicKeys?: () => Promise<unknown[]>;
 }
@@ -16,10 +16,10 @@ const JWKS_CACHEABLE = { 'Cache-Control': `public, max-age=${JWKS_MAX_AGE_SECOND
 /**
  * `/.well-known/*`: RFC 8414 metadata that lists only what really works, and the JWK Set.
  */
-export function discoveryRoutes(options: DiscoveryOptions = {}): RouteHandlers {
+export function discoveryRoutes(options: DiscoveryOptions): RouteHandlers {
+  const { issuer } = options;
   return {
-    'GET /.well-known/oauth-authorization-server': async (request) => {
-      const issuer = options.issuer ?? request.origin;
+    'GET /.well-known/oauth-authorization-server': async () => {
       const authMethods = ['client_secret_basic', 'client_secret_post'];
       return {
         status: 200,

@@ -8,25 +8,27 @@ import {
   withLegacyFields,
 } from '../domain/storefront-responses.js';
 import { isValidTenant } from '../domain/tenant.js';
-import { bodyParams, invalidTenant, queryParam } from '../http/params.js';
+import { MAX_LENGTH } from '../domain/identifiers.js';
+import { bodyParams, bounded, invalidTenant, queryParam } from '../http/params.js';
 import type { HttpRequest, HttpResponse, RouteHandlers } from '../http/types.js';
 import { customerLogin } from '../use-cases/customer-login.js';
 import type { StorefrontDeps } from '../use-cases/deps.js';
 import { anonymousLogin, authenticateSession, logout, refreshSession, renewAnonymousAccess, type RefreshResult } from '../use-cases/sessions.js';
 
 /** Storefront (Emporix) routes: contract sections 1 and 2. */
-export function storefrontRoutes(deps: StorefrontDeps, options: { issuer?: string } = {}): RouteHandlers {
+/** `issuer`: the configured one (functions/config.ts), the `iss` of every saas_token. */
+export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string }): RouteHandlers {
   return {
     'GET /customerlogin/auth/anonymous/login': async (request) => {
       const tenant = tenantFrom(queryParam(request, 'tenant'));
-      const clientId = required(request, 'client_id');
+      const clientId = bounded('clientId', 'client_id', required(request, 'client_id'));
       const result = await anonymousLogin(deps, { tenant, clientId, context: sessionContext(request) });
       return { status: 200, body: anonymousBody(result.pair, result.sessionId, tenant) };
     },
 
     'GET /customerlogin/auth/anonymous/refresh': async (request) => {
       const tenant = tenantFrom(queryParam(request, 'tenant'));
-      const clientId = required(request, 'client_id');
+      const clientId = bounded('clientId', 'client_id', required(request, 'client_id'));
       const refreshToken = queryParam(request, 'refresh_token');
       const anonymousToken = queryParam(request, 'anonymous_token');
       if (refreshToken === undefined && anonymousToken !== undefined) {
@@ -52,7 +54,7 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer?: strin
         bearer: bearerToken(request),
         email,
         password,
-        issuer: options.issuer ?? request.origin,
+        issuer: options.issuer,
       });
       const body = customerLoginBody(result.pair, result.saasToken, result.sessionId, result.initialPassword);
       return legacy(body, result.tenant.settings.legacyTokenFieldsUntil, deps.clock());
@@ -61,7 +63,7 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer?: strin
     'GET /customer/{tenant}/refreshauthtoken': async (request) => {
       const tenant = tenantFrom(request.pathParameters.tenant);
       const refreshToken = required(request, 'refreshToken');
-      const legalEntityId = queryParam(request, 'legalEntityId');
+      const legalEntityId = optionalBounded(request, 'legalEntityId', 'legalEntityId');
       // The Authorization header may carry an expired token: the refresh token is the credential.
       const result = expectRefreshed(
         await refreshSession(deps, { tenant, kind: 'customer', refreshToken, ...(legalEntityId !== undefined ? { legalEntityId } : {}) }),
@@ -126,6 +128,11 @@ function required(request: HttpRequest, name: string): string {
   return value;
 }
 
+function optionalBounded(request: HttpRequest, name: string, kind: 'legalEntityId'): string | undefined {
+  const value = queryParam(request, name);
+  return value === undefined ? undefined : bounded(kind, name, value);
+}
+
 function missing(name: string): BadRequest {
   return new BadRequest(`${name} is required`, [{ field: name, type: 'required', message: `${name} is required` }]);
 }
@@ -157,7 +164,7 @@ function credentials(request: HttpRequest): { email: string; password: string } 
   const email = params.email?.trim().toLowerCase();
   const password = params.password;
   if (email === undefined) problems.push({ field: 'email', type: 'required', message: 'email is required' });
-  else if (email.length > 254 || !EMAIL.test(email)) problems.push({ field: 'email', type: 'invalid', message: 'not an email address' });
+  else if (email.length > MAX_LENGTH.email || !EMAIL.test(email)) problems.push({ field: 'email', type: 'invalid', message: 'not an email address' });
   if (password === undefined) problems.push({ field: 'password', type: 'required', message: 'password is required' });
   else if (password.length < 6) problems.push({ field: 'password', type: 'invalid', message: 'at least 6 characters' });
   else if (password.length > 1024) problems.push({ field: 'password', type: 'invalid', message: 'at most 1024 characters' });

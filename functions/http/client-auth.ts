@@ -1,6 +1,6 @@
 import { BadRequest, InvalidClient } from '../domain/errors.js';
 import type { ClientCredentials } from '../use-cases/authenticate-client.js';
-import type { Params } from './params.js';
+import { bounded, type Params } from './params.js';
 import type { HttpRequest } from './types.js';
 
 /**
@@ -8,6 +8,14 @@ import type { HttpRequest } from './types.js';
  * A client must use one method only (section 2.3), and never the query string.
  */
 export function clientCredentials(request: HttpRequest, params: Params): ClientCredentials {
+  const credentials = presentedCredentials(request, params);
+  // Bounded before the directory or the secrets are asked: an over-long id is no DynamoDB key.
+  bounded('clientId', 'client_id', credentials.clientId);
+  bounded('clientSecret', 'client_secret', credentials.clientSecret);
+  return credentials;
+}
+
+function presentedCredentials(request: HttpRequest, params: Params): ClientCredentials {
   if (request.query.has('client_secret')) {
     throw new BadRequest('client_secret must not be sent in the query string');
   }

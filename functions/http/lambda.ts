@@ -74,7 +74,6 @@ function toRequest(event: APIGatewayProxyEventV2): HttpRequest {
     }
   }
   const raw = event.body ?? '';
-  const proto = headers['x-forwarded-proto'] ?? 'https';
   return {
     method: event.requestContext.http.method.toUpperCase(),
     path: event.rawPath,
@@ -84,7 +83,6 @@ function toRequest(event: APIGatewayProxyEventV2): HttpRequest {
     body: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8'),
     requestId: event.requestContext.requestId,
     sourceIp: event.requestContext.http.sourceIp,
-    origin: `${proto}://${headers['host'] ?? event.requestContext.domainName}`,
   };
 }
 

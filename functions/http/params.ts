@@ -1,4 +1,6 @@
 import { BadRequest } from '../domain/errors.js';
+import { MAX_LENGTH, tooLong, type IdentifierKind } from '../domain/identifiers.js';
+import { scanJson } from '../domain/json-scan.js';
 import type { HttpRequest } from './types.js';
 
 /** Larger bodies are refused before parsing; no legitimate token request comes close. */
@@ -8,8 +10,8 @@ export type Params = Record<string, string>;
 
 /**
  * The body parameters of a form (`application/x-www-form-urlencoded`) or JSON request.
- * RFC 6749 section 3.1: a parameter must not repeat, and one sent without a value counts as
- * omitted. Any other content type, a malformed body or a non-string value is a 400.
+ * RFC 6749 section 3.1: a parameter must not repeat (in a form or as a JSON member), and one
+ * sent without a value counts as omitted. Any other content type, a malformed body or a non-string value is a 400.
  */
 export function bodyParams(request: HttpRequest): Params {
   if (request.body.length > MAX_BODY_BYTES) {
@@ -44,6 +46,9 @@ function jsonParams(text: string): Params {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new BadRequest('JSON body must be an object');
   }
+  // JSON.parse keeps the last of repeated members; a parameter must not repeat (as in a form).
+  const scan = scanJson(text);
+  if (scan.ok && scan.duplicate) throw new BadRequest(`parameter ${scan.duplicate.key} is repeated`);
   const params: Params = {};
   for (const [name, value] of Object.entries(parsed)) {
     if (value === null || value === '') continue;
@@ -66,4 +71,14 @@ export function queryParam(request: HttpRequest, name: string): string | undefin
   if (!values || values.length === 0) return undefined;
   if (values.length > 1) throw new BadRequest(`query parameter ${name} is repeated`);
   return values[0] === '' ? undefined : values[0];
+}
+
+/**
+ * An identifier from a request, refused in the route's shape (invalid_request, or the Emporix
+ * bad_request naming the field) when it is longer than any valid one (domain/identifiers.ts).
+ */
+export function bounded(kind: IdentifierKind, field: string, value: string): string {
+  if (!tooLong(kind, value)) return value;
+  const limit = `at most ${MAX_LENGTH[kind]} characters`;
+  throw new BadRequest(`${field} is too long (${limit})`, [{ field, type: 'invalid', message: limit }]);
 }

@@ -12,8 +12,6 @@ export interface HttpRequest {
   requestId: string;
   /** The caller's address as API Gateway saw it; for audit events. */
   sourceIp: string;
-  /** scheme://host the caller used; the issuer in discovery. */
-  origin: string;
 }
 
 export interface HttpResponse {

@@ -8,6 +8,6 @@ import { awsPublicKeys } from './aws-deps.js';
 const { issuer, tableName } = readConfig(process.env, ['issuer', 'tableName']);
 
 export const handler = lambdaHttpHandler(
-  discoveryRoutes({ ...(issuer ? { issuer } : {}), publicKeys: awsPublicKeys({ tableName }) }),
+  discoveryRoutes({ issuer, publicKeys: awsPublicKeys({ tableName }) }),
   jsonLogger(),
 );

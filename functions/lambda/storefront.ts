@@ -7,4 +7,4 @@ import { awsStorefrontDeps } from './aws-deps.js';
 const config = readConfig(process.env, ['tableName', 'signingKeysSecretId', 'issuer']);
 const deps = awsStorefrontDeps(config);
 
-export const handler = lambdaHttpHandler(storefrontRoutes(deps, config.issuer ? { issuer: config.issuer } : {}), deps.log);
+export const handler = lambdaHttpHandler(storefrontRoutes(deps, { issuer: config.issuer }), deps.log);

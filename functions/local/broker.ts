@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,9 @@ import { discoveryRoutes } from '../handlers/discovery.js';
 import { oauthRoutes } from '../handlers/oauth.js';
 import { storefrontRoutes } from '../handlers/storefront.js';
 import { liveKeys, SIGNING_KEYS_CACHE_SECONDS, signingKeyAt } from '../domain/signing-keys.js';
-import { lambdaHttpHandler } from '../http/lambda.js';
+import { issuerUrl } from '../config.js';
+import { lambdaHttpHandler, type LambdaHttpHandler } from '../http/lambda.js';
+import type { FunctionName } from '../http/routes.js';
 import { jsonLogger, type Logger } from '../log.js';
 import {
   systemClock,
@@ -28,7 +31,7 @@ import { parseSeed, type Seed } from '../seed/schema.js';
 import type { BrokerDeps, StorefrontDeps } from '../use-cases/deps.js';
 import { warmUp } from '../use-cases/service-tokens.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
-import { createHttpBridge } from './http-bridge.js';
+import { createHttpBridge, type Health } from './http-bridge.js';
 import { LocalSecretsFile } from './secrets-file.js';
 
 export interface LocalBrokerOptions {
@@ -37,6 +40,8 @@ export interface LocalBrokerOptions {
   /** Where dynalite and the secrets file live; they survive restarts. */
   dataDir: string;
   seedFile: string;
+  /** The issuer in metadata and saas_tokens; by default `http://HOST:PORT` with the bound port. */
+  issuer?: string;
   warmupIntervalSeconds?: number;
   serviceTokenReuseShare?: number;
   /**
@@ -50,6 +55,8 @@ export interface LocalBrokerOptions {
 
 export interface LocalBroker {
   url: string;
+  /** The configured issuer (by default equal to `url`). */
+  issuer: string;
   seed: Seed;
   seedReport: SeedReport;
   deps: BrokerDeps;
@@ -68,10 +75,13 @@ export interface LocalBroker {
 export async function startLocalBroker(options: LocalBrokerOptions): Promise<LocalBroker> {
   // Validate before anything is started or written: a bad seed stops the start.
   const seed = parseSeed(readFileSync(options.seedFile, 'utf8'), options.seedFile);
+  const configuredIssuer = options.issuer === undefined ? undefined : issuerUrl(options.issuer);
   const log = options.log ?? jsonLogger();
   const clock = options.clock ?? systemClock;
   const warmupIntervalSeconds = options.warmupIntervalSeconds ?? 300;
 
+  // Only the owner may read the store and the secrets file (0700; mkdir honours the umask too).
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const dynamo = options.store === 'memory' ? undefined : await startEmbeddedDynamoDb(join(options.dataDir, 'dynamodb'));
   const secretsFile = new LocalSecretsFile(join(options.dataDir, 'secrets.json'));
   secretsFile.ensure();
@@ -83,11 +93,12 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const seedReport = await applySeed(seed, seedTarget, { now: clock() });
 
   const cacheKey = new RefreshingValue('local secrets file', secretsFile.readCacheKey, clock, 3600);
+  const clientSecrets = new RefreshingValue('local secrets file', secretsFile.readClientSecrets, clock, 5);
   const deps: BrokerDeps = {
     directory,
     tokens: store,
     sessions,
-    secrets: new VersionedClientSecrets(new RefreshingValue('local secrets file', secretsFile.readClientSecrets, clock, 5)),
+    secrets: new VersionedClientSecrets(clientSecrets),
     keys: { cacheKey: () => cacheKey.get() },
     clock,
     log,
@@ -103,21 +114,39 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     log,
   };
 
-  const server = createHttpBridge(
-    {
-      oauth: lambdaHttpHandler(oauthRoutes(deps), log),
-      discovery: lambdaHttpHandler(discoveryRoutes({ publicKeys: async () => liveKeys(await sessions.getPublishedKeys(), clock()) }), log),
-      storefront: lambdaHttpHandler(storefrontRoutes(storefront), log),
-    },
-    lambdaHttpHandler({}, log),
-    log,
-  );
+  /**
+   * What "can serve" means for /health: what every token request needs can be loaded (the cache
+   * key, the client secrets, the signing key; each is cached, so a healthy broker reads nothing)
+   * and the store answers one GetItem.
+   */
+  const health: Health = async () => {
+    const checks: [string, () => Promise<unknown>][] = [
+      ['cache key', () => cacheKey.get()],
+      ['client secrets', () => clientSecrets.get()],
+      ['signing key', () => storefront.signingKeys.current()],
+      ['store', () => sessions.getPublishedKeys()],
+    ];
+    const results = await Promise.allSettled(checks.map(([, check]) => check()));
+    return checks.filter((_, i) => results[i]!.status === 'rejected').map(([name]) => name);
+  };
+
+  // The handlers need the issuer, which by default names the port, known only once bound. No
+  // request is read before they are in place (the bridge answers 503 until then).
+  const functions: Partial<Record<FunctionName, LambdaHttpHandler>> = {};
+  const server = createHttpBridge(functions, lambdaHttpHandler({}, log), log, health);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const issuer = configuredIssuer ?? `http://${host}:${port}`;
+  functions.oauth = lambdaHttpHandler(oauthRoutes(deps), log);
+  functions.discovery = lambdaHttpHandler(
+    discoveryRoutes({ issuer, publicKeys: async () => liveKeys(await sessions.getPublishedKeys(), clock()) }),
+    log,
+  );
+  functions.storefront = lambdaHttpHandler(storefrontRoutes(storefront, { issuer }), log);
 
   const runWarmUp = () =>
     warmUp(deps, warmupIntervalSeconds)
@@ -129,6 +158,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
 
   return {
     url: `http://${host}:${port}`,
+    issuer,
     seed,
     seedReport,
     deps,

@@ -1,22 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { LambdaHttpHandler } from '../http/lambda.js';
 import type { Logger } from '../log.js';
 import { MAX_BODY_BYTES } from '../http/params.js';
 import { matchRoute, routeKey, type FunctionName } from '../http/routes.js';
 
+/** What keeps the broker from serving right now, by name; empty when it can serve. */
+export type Health = () => Promise<string[]>;
+
 /**
  * Local mode's stand-in for API Gateway: turns a node:http request into the HTTP API payload 2.0
  * event, picks the function by the shared route table (the fallback for anything else) and
- * writes back what the Lambda handler returned. `/health` is local mode's own.
+ * writes back what the Lambda handler returned. `/health` is local mode's own: 200 when the
+ * broker can serve, else 503 naming what fails. A function not yet in `functions` answers 503.
  */
 export function createHttpBridge(
-  functions: Record<FunctionName, LambdaHttpHandler>,
+  functions: Partial<Record<FunctionName, LambdaHttpHandler>>,
   fallback: LambdaHttpHandler,
   log: Logger,
+  health: Health = async () => [],
 ): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const fail = (error: unknown) => {
       log.error('local bridge failed', { error });
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
@@ -28,6 +34,10 @@ export function createHttpBridge(
       fail(error);
     }
   });
+  // Requests node:http cannot parse never reach the handler; answer them in JSON too (an
+  // over-long header section is a 431, RFC 6585 section 5) rather than node's plain text.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket));
+  return server;
 
   /** Answers what no function serves, else reads the body and forwards the request. */
   function accept(req: IncomingMessage, res: ServerResponse, fail: (error: unknown) => void): void {
@@ -39,8 +49,19 @@ export function createHttpBridge(
       return;
     }
     if (target.path === '/health' && req.method === 'GET') {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-      res.end('{"status":"ok"}');
+      health().then(
+        (failing) => {
+          if (failing.length === 0) {
+            res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+            res.end('{"status":"ok"}');
+            return;
+          }
+          log.warn('health check failed', { failing });
+          res.writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': '1' });
+          res.end(JSON.stringify({ status: 'unavailable', failing }));
+        },
+        fail,
+      );
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
@@ -56,7 +77,7 @@ export function createHttpBridge(
       const { match } = matchRoute(method, target.path);
       const event = toEvent(req, headers, sourceIp, target, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
       const handler = match ? functions[match.route.fn] : fallback;
-      const result = await handler(event);
+      const result = handler ? await handler(event) : STARTING;
       const status = result.statusCode ?? 200;
       const responseBody = result.body ?? '';
       const responseHeaders: Record<string, string | number> = { ...(result.headers as Record<string, string>) };
@@ -70,6 +91,31 @@ export function createHttpBridge(
     };
     readBody(req, (body, truncated) => forward(body, truncated).catch(fail), fail);
   }
+}
+
+const STARTING = {
+  statusCode: 503,
+  headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': '1' },
+  body: '{"status":503,"type":"service_unavailable","message":"The broker is starting; retry shortly.","details":[]}',
+};
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  // The statuses node's own handler would send, each with a JSON body.
+  const [status, type, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'request_header_fields_too_large', 'The request header fields are too large.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'The request did not arrive in time.']
+        : [400, 'bad_request', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ status, type, message, details: [] });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**

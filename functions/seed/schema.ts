@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MAX_LENGTH } from '../domain/identifiers.js';
+import { lineAndColumn, scanJson } from '../domain/json-scan.js';
 import { isValidTenant } from '../domain/tenant.js';
 
 /**
@@ -33,18 +35,42 @@ const settings = z.strictObject({
     .optional(),
 });
 
+const scope = z
+  .string()
+  .regex(SCOPE, 'must be an RFC 6749 scope token')
+  .max(MAX_LENGTH.scopeToken, `must be at most ${MAX_LENGTH.scopeToken} characters`)
+  // The broker adds `tenant=T` to every token itself; a seeded one would name another tenant.
+  .refine((value) => !value.startsWith('tenant='), 'must not start with tenant= (the broker adds the tenant itself)');
+
 const serviceClient = z.strictObject({
-  secret: z.string().min(12, 'must be at least 12 characters'),
-  scopes: z.array(z.string().regex(SCOPE, 'must be an RFC 6749 scope token')).min(1),
+  secret: z
+    .string()
+    .min(12, 'must be at least 12 characters')
+    .max(MAX_LENGTH.clientSecret, `must be at most ${MAX_LENGTH.clientSecret} characters`),
+  scopes: z
+    .array(scope)
+    .min(1)
+    // The scopes joined are the service-token cache key, a DynamoDB sort key.
+    .refine((scopes) => scopes.join(' ').length <= MAX_LENGTH.scope, `joined by spaces, must be at most ${MAX_LENGTH.scope} characters`),
   warmup: z.boolean().default(false),
   profile: z.enum(['emporix', 'oauth2']).default('emporix'),
 });
 
 const customer = z.strictObject({
-  email: z.email(),
+  email: z.email().max(MAX_LENGTH.email, `must be at most ${MAX_LENGTH.email} characters`),
   password: z.string().min(6, 'must be at least 6 characters'),
-  customerNumber: z.string().min(1),
-  legalEntities: z.array(z.string().min(1)).default([]),
+  customerNumber: z.string().min(1).max(MAX_LENGTH.customerNumber, `must be at most ${MAX_LENGTH.customerNumber} characters`),
+  legalEntities: z
+    .array(z.string().min(1).max(MAX_LENGTH.legalEntityId, `must be at most ${MAX_LENGTH.legalEntityId} characters`))
+    .default([])
+    // Two equal entries make every login of the customer fail; name the repeated one.
+    .superRefine((entities, context) => {
+      entities.forEach((entity, index) => {
+        if (entities.indexOf(entity) !== index) {
+          context.addIssue({ code: 'custom', path: [index], message: `legal entity ${entity} is listed twice` });
+        }
+      });
+    }),
   initialPassword: z.boolean().default(false),
 });
 
@@ -52,7 +78,19 @@ const tenant = z.strictObject({
   settings: settings.default({}),
   storefrontClients: z.array(z.string().regex(CLIENT_ID, 'must be 1-64 of A-Z a-z 0-9 . _ -')).default([]),
   serviceClients: z.record(z.string().regex(CLIENT_ID, 'must be 1-64 of A-Z a-z 0-9 . _ -'), serviceClient).default({}),
-  customers: z.array(customer).default([]),
+  customers: z
+    .array(customer)
+    .default([])
+    // Emails are stored trimmed and lower-cased (seed/apply.ts), so Ann@x and ann@x are one customer.
+    .superRefine((customers, context) => {
+      const first = new Map<string, number>();
+      customers.forEach((entry, index) => {
+        const email = entry.email.trim().toLowerCase();
+        const earlier = first.get(email);
+        if (earlier === undefined) first.set(email, index);
+        else context.addIssue({ code: 'custom', path: [index, 'email'], message: `same email as customers[${earlier}] (emails are case-insensitive)` });
+      });
+    }),
 });
 
 export const seedSchema = z
@@ -86,13 +124,27 @@ export class SeedError extends Error {
   override readonly name = 'SeedError';
 }
 
-/** Parses and validates a seed; the error names every offending field by its path. */
+/**
+ * Parses and validates a seed; the error names every offending field by its path. A syntax error
+ * or a repeated member is located by line and column and never quoted: the file holds secrets,
+ * and JSON.parse's own message would print a piece of it.
+ */
 export function parseSeed(text: string, source = 'seed'): Seed {
+  const scan = scanJson(text);
+  if (!scan.ok) {
+    const { line, column } = lineAndColumn(text, scan.offset);
+    throw new SeedError(`${source}: not valid JSON at line ${line}, column ${column} (${scan.reason})`);
+  }
+  if (scan.duplicate) {
+    // JSON.parse would keep the last of the two silently (a tenant or client defined twice).
+    const { line, column } = lineAndColumn(text, scan.duplicate.offset);
+    throw new SeedError(`${source}: a member name is repeated in its object at line ${line}, column ${column}`);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (error) {
-    throw new SeedError(`${source}: not valid JSON (${(error as Error).message})`);
+  } catch {
+    throw new SeedError(`${source}: not valid JSON`);
   }
   const result = seedSchema.safeParse(json);
   if (result.success) return result.data;

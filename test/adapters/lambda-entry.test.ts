@@ -47,6 +47,33 @@ describe('the oauth Lambda entry', () => {
     await expect(import('../../functions/lambda/storefront.js')).rejects.toThrow(/SIGNING_KEYS_SECRET_ID is required/);
   });
 
+  it('fails the discovery and storefront cold starts without a valid ISSUER', async () => {
+    Object.assign(process.env, { TABLE_NAME: 'table', SIGNING_KEYS_SECRET_ID: 'signing' });
+    delete process.env.ISSUER;
+    await expect(import('../../functions/lambda/discovery.js')).rejects.toThrow(/ISSUER is required/);
+    vi.resetModules();
+    await expect(import('../../functions/lambda/storefront.js')).rejects.toThrow(/ISSUER is required/);
+    vi.resetModules();
+    process.env.ISSUER = 'https://login.example.com/';
+    await expect(import('../../functions/lambda/discovery.js')).rejects.toThrow(/ISSUER must not end with a slash/);
+  });
+
+  it('answers discovery with the configured issuer, whatever Host and X-Forwarded-Proto say', async () => {
+    Object.assign(process.env, oauthFunctionEnv(dynamo), { ISSUER: 'https://login.example.com' });
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+    const { handler } = await import('../../functions/lambda/discovery.js');
+    const event = tokenRequestEvent('');
+    Object.assign(event, { routeKey: 'GET /.well-known/oauth-authorization-server', rawPath: '/.well-known/oauth-authorization-server', body: undefined });
+    event.requestContext.http.method = 'GET';
+    event.headers = { host: 'evil.example', 'x-forwarded-proto': 'http' };
+    event.requestContext.domainName = 'evil.example';
+    const result = await handler(event);
+    expect(result.statusCode).toBe(200);
+    const body = JSON.parse(result.body as string);
+    expect(body.issuer).toBe('https://login.example.com');
+    expect(body.token_endpoint).toBe('https://login.example.com/oauth/token');
+  });
+
   it('issues a service token from DynamoDB and Secrets Manager as configured', async () => {
     Object.assign(process.env, oauthFunctionEnv(dynamo));
     sm.on(GetSecretValueCommand, { SecretId: 'clients', VersionStage: 'AWSCURRENT' }).resolves({

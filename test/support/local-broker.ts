@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startLocalBroker, type LocalBroker } from '../../functions/local/broker.js';
+import { startLocalBroker, type LocalBroker, type LocalBrokerOptions } from '../../functions/local/broker.js';
 import { jsonLogger } from '../../functions/log.js';
 import { testSeed } from './seed.js';
 
@@ -29,7 +29,7 @@ export interface TestBroker extends LocalBroker {
  * Local mode exactly as `npm start` runs it, on a random port and a fresh DATA_DIR, with a clock
  * the test controls and every log line captured (for the no-secrets-in-logs checks).
  */
-export async function startTestBroker(seed: object = testSeed()): Promise<TestBroker> {
+export async function startTestBroker(seed: object = testSeed(), options: Pick<LocalBrokerOptions, 'issuer'> = {}): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'token-broker-test-'));
   const seedFile = join(dataDir, 'seed.json');
   writeFileSync(seedFile, JSON.stringify(seed));
@@ -42,6 +42,7 @@ export async function startTestBroker(seed: object = testSeed()): Promise<TestBr
     seedFile,
     clock: clock.read,
     log: jsonLogger((line) => logLines.push(line)),
+    ...options,
   });
   if (!broker.dynamoClient) throw new Error('test brokers run on dynalite');
   return {

@@ -8,7 +8,7 @@ import type { HttpRequest } from '../../functions/http/types.js';
 function request(body: string, headers: Record<string, string> = {}, query = ''): HttpRequest {
   const params = new Map<string, string[]>();
   for (const [k, v] of new URLSearchParams(query)) params.set(k, [...(params.get(k) ?? []), v]);
-  return { method: 'POST', path: '/oauth/token', pathParameters: {}, query: params, headers, body: Buffer.from(body), requestId: 'r', sourceIp: '127.0.0.1', origin: 'http://x' };
+  return { method: 'POST', path: '/oauth/token', pathParameters: {}, query: params, headers, body: Buffer.from(body), requestId: 'r', sourceIp: '127.0.0.1' };
 }
 
 const form = (body: string, headers: Record<string, string> = {}) =>

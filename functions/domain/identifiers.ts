@@ -1,0 +1,39 @@
+/**
+ * The length bounds of every identifier the broker takes from a request or a seed, in one place
+ * (contract, conventions: bounded and checked before storage). DynamoDB refuses a sort key over
+ * 1,024 bytes and a partition key over 2,048 with an error that would otherwise surface as a 500;
+ * every bound here keeps a key far below that, whatever characters it holds.
+ *
+ * Lengths count UTF-16 code units (String.length); at most 3 UTF-8 bytes each, so 64 code units
+ * are at most 192 bytes.
+ */
+export const MAX_LENGTH = {
+  /** A service or storefront client id; the seed allows `[A-Za-z0-9._-]{1,64}`. */
+  clientId: 64,
+  /** A client secret as presented; longer than any the seed accepts. */
+  clientSecret: 512,
+  /** RFC 5321 section 4.5.3.1.3: a path is at most 256 octets, an address at most 254. */
+  email: 254,
+  /** Contract: `^[a-z][a-z0-9]+$`, 3 to 16 characters. */
+  tenant: 16,
+  /** A legal entity id of a customer. */
+  legalEntityId: 128,
+  /** A customer number (the saas_token's `sub`). */
+  customerNumber: 64,
+  /** One RFC 6749 scope-token. */
+  scopeToken: 128,
+  /** A whole scope parameter, and a client's scopes joined by spaces (the service-token cache key). */
+  scope: 1000,
+  /**
+   * An opaque token: base64url of 48 bytes is exactly 64 characters. No token the broker issues
+   * is longer, so a longer one is invalid without a lookup.
+   */
+  token: 64,
+} as const;
+
+export type IdentifierKind = keyof typeof MAX_LENGTH;
+
+/** True when `value` is longer than any valid identifier of its kind. */
+export function tooLong(kind: IdentifierKind, value: string): boolean {
+  return value.length > MAX_LENGTH[kind];
+}
