@@ -35,8 +35,12 @@ export function awsDeps(
     directory: new CachedDirectory(store, systemClock),
     tokens: store,
     sessions: new DynamoDbSessions(dynamo, config.tableName),
+    // Refreshed every 60 s, so revoking a previous secret takes effect within the same 60 s as
+    // the directory cache (operating.md "Incident response"): one GetSecretValue a minute per
+    // warm instance.
     secrets: new VersionedClientSecrets(
-      new RefreshingValue('Secrets Manager', secretsManagerClientSecrets(secretsManager, config.clientSecretsId), systemClock, 300, 30, onStale),
+      new RefreshingValue('Secrets Manager', secretsManagerClientSecrets(secretsManager, config.clientSecretsId), systemClock, 60, 30, onStale),
+      systemClock,
     ),
     keys: { cacheKey: () => cacheKey.get() },
     clock: systemClock,

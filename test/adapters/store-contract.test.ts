@@ -185,7 +185,7 @@ describe.each([
   });
 
   it('keeps, lists and removes directory entries, and keeps published keys as written', async () => {
-    const tenant = { tenant: 'acme', settings: { refreshGraceSeconds: 5, lifetimes: { anonymousAccess: 1, anonymousRefresh: 2, customerAccess: 3, customerRefresh: 4, serviceAccess: 5, grantAccess: 6, grantRefresh: 7 } }, storefrontClients: ['web'] };
+    const tenant = { tenant: 'acme', settings: { refreshGraceSeconds: 5, lifetimes: { anonymousAccess: 1, anonymousRefresh: 2, customerAccess: 3, customerRefresh: 4, serviceAccess: 5, grantAccess: 6, grantRefresh: 7 }, secretRotationOverlapSeconds: 8 }, storefrontClients: ['web'] };
     await stores.putTenant(tenant);
     expect(await stores.getTenant('acme')).toEqual(tenant);
     await stores.putServiceClient({ clientId: 'w1', tenant: 'acme', scopes: ['a'], warmup: true, profile: 'oauth2' });
