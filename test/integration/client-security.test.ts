@@ -61,8 +61,8 @@ describe('secret rotation ends (item 2)', () => {
   const past = (seconds: number) => broker.clock.advance(seconds);
 
   it('accepts the previous secret for secretRotationOverlapSeconds after a change, then refuses it', async () => {
+    const rotatedAt = broker.clock.now;
     const report = await reseed(seed({ overlap: OVERLAP, ordersSecret: NEW_ORDERS_SECRET }));
-    expect(report.rotatedSecrets).toEqual([{ clientId: 'orders-svc', previousUntil: broker.clock.now + OVERLAP }]);
     past(6); // past the in-memory secrets cache
     expect((await tokenFor(broker, 'orders-svc', NEW_ORDERS_SECRET)).status).toBe(200);
     expect((await tokenFor(broker, 'orders-svc', TEST_SECRETS.orders)).status).toBe(200);
@@ -71,6 +71,7 @@ describe('secret rotation ends (item 2)', () => {
     past(1);
     expect((await tokenFor(broker, 'orders-svc', TEST_SECRETS.orders)).status).toBe(401);
     expect((await tokenFor(broker, 'orders-svc', NEW_ORDERS_SECRET)).status).toBe(200);
+    expect(report.rotatedSecrets).toEqual([{ clientId: 'orders-svc', previousUntil: rotatedAt + OVERLAP }]);
     // The rotation is audited, once, without either secret.
     const rotated = audits(broker.logLines, 'secret_rotated');
     expect(rotated).toHaveLength(1);
@@ -87,12 +88,12 @@ describe('secret rotation ends (item 2)', () => {
     past(OVERLAP - 100);
     const before = readFileSync(secretsFile, 'utf8');
     const again = await reseed(seed({ overlap: OVERLAP, ordersSecret: TEST_SECRETS.orders }));
-    expect(again).toMatchObject({ secretsRotated: false, rotatedSecrets: [] });
-    expect(readFileSync(secretsFile, 'utf8')).toBe(before);
     expect((await tokenFor(broker, 'orders-svc', NEW_ORDERS_SECRET)).status).toBe(200);
     broker.clock.now = rotatedAt + OVERLAP;
     expect((await tokenFor(broker, 'orders-svc', NEW_ORDERS_SECRET)).status).toBe(401);
     expect((await tokenFor(broker, 'orders-svc', TEST_SECRETS.orders)).status).toBe(200);
+    expect(again).toMatchObject({ secretsRotated: false, rotatedSecrets: [] });
+    expect(readFileSync(secretsFile, 'utf8')).toBe(before);
   });
 
   it('defaults to one day of overlap', async () => {
@@ -180,10 +181,11 @@ describe('incident response through the seed CLI (item 2)', () => {
   });
 
   it('--revoke-client-tokens makes every token issued to the client inactive, the cached one included', async () => {
+    const secret = (JSON.parse(readFileSync(broker.seedFile, 'utf8')) as ReturnType<typeof seed>).tenants.acme.serviceClients['orders-svc'].secret as string;
     let local = await restart();
-    const before = await accessToken(local, 'orders-svc', NEW_ORDERS_SECRET);
+    const before = await accessToken(local, 'orders-svc', secret);
     // The shared cached token: the same token comes back.
-    expect(await accessToken(local, 'orders-svc', NEW_ORDERS_SECRET)).toBe(before);
+    expect(await accessToken(local, 'orders-svc', secret)).toBe(before);
     expect(await introspect(local, before)).toMatchObject({ active: true, client_id: 'orders-svc' });
     await local.close();
     running = undefined;
@@ -194,10 +196,10 @@ describe('incident response through the seed CLI (item 2)', () => {
     // In the same second as the revocation: the old token is dead, a new one is minted and lives.
     local = await restart();
     expect(await introspect(local, before)).toEqual({ active: false });
-    const after = await accessToken(local, 'orders-svc', NEW_ORDERS_SECRET);
+    const after = await accessToken(local, 'orders-svc', secret);
     expect(after).not.toBe(before);
     expect(await introspect(local, after)).toMatchObject({ active: true, client_id: 'orders-svc' });
-    expect(await accessToken(local, 'orders-svc', NEW_ORDERS_SECRET)).toBe(after);
+    expect(await accessToken(local, 'orders-svc', secret)).toBe(after);
     // Another client is untouched; a seed applied again keeps the revocation.
     const reports = await accessToken(local, 'reports-svc', TEST_SECRETS.reports);
     await local.reseed(parseSeed(readFileSync(broker.seedFile, 'utf8')));
