@@ -140,10 +140,9 @@ export interface SessionStore {
   ): Promise<SessionFamily | undefined>;
   /**
    * Ends the family. With `matching`, only if the family is still live, that hash is one of its
-   * tokens (access, previous access, refresh), the tenant matches and, when `clientId` is given,
-   * the family was issued to that client; returns whether it did. One conditional write.
+   * tokens (access, previous access, refresh) and the tenant matches; returns whether it did.
    */
-  revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string; clientId?: string }): Promise<boolean>;
+  revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }): Promise<boolean>;
 }
 
 export interface CustomerRecord {

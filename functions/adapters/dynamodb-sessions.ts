@@ -153,7 +153,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
     return renewed && updated ? fromFamilyItem(updated) : undefined;
   }
 
-  async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string; clientId?: string }): Promise<boolean> {
+  async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }): Promise<boolean> {
     const values: Item = { ':now': n(now), ':session': s('session') };
     let condition = 'kind = :session';
     if (matching) {
@@ -161,10 +161,6 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
       condition += ' AND attribute_not_exists(revokedAt) AND tenant = :tenant AND (accH = :hash OR paccH = :hash OR refH = :hash)';
       values[':tenant'] = s(matching.tenant);
       values[':hash'] = s(matching.hash);
-      if (matching.clientId !== undefined) {
-        condition += ' AND clientId = :client';
-        values[':client'] = s(matching.clientId);
-      }
     }
     return this.table.conditional(() =>
       this.table.client.send(

@@ -167,13 +167,12 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     return copy(family);
   }
 
-  async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string; clientId?: string }) {
+  async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }) {
     const family = this.sessions.get(selector);
     if (!family) return false;
     if (matching) {
       const tokens = [family.access, family.previousAccess, family.refresh].filter((t) => t !== undefined);
       if (family.revokedAt !== undefined || family.tenant !== matching.tenant) return false;
-      if (matching.clientId !== undefined && family.clientId !== matching.clientId) return false;
       if (!tokens.some((t) => sameHash(t.hash, matching.hash))) return false;
     }
     family.revokedAt ??= now;

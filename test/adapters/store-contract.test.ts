@@ -178,14 +178,6 @@ describe.each([
     expect((await stores.findSession(family.selector))?.revokedAt).toBe(NOW);
   });
 
-  it('revokes a session for its own client only, when asked to check the client', async () => {
-    const { family, refresh } = newFamily();
-    await stores.createSession(family);
-    expect(await stores.revokeSession(family.selector, NOW, { hash: refresh.hash, tenant: 'acme', clientId: 'orders-svc' })).toBe(false);
-    expect((await stores.findSession(family.selector))?.revokedAt).toBeUndefined();
-    expect(await stores.revokeSession(family.selector, NOW, { hash: refresh.hash, tenant: 'acme', clientId: 'web' })).toBe(true);
-  });
-
   it('loads a login’s session, customer and failures together, and counts failures', async () => {
     const { family } = newFamily({ kind: 'anonymous', customer: undefined });
     await stores.createSession(family);

@@ -243,8 +243,12 @@ describe('a running broker sees a client-token revocation within the directory c
 describe('revocation rights (item 4, RFC 7009 section 2.1)', () => {
   let broker: TestBroker;
   const storefront = () => new Storefront(broker.url);
+  // A service client that shares its id with the storefront client: it was still issued no session.
+  const TWIN = { id: 'storefront-web', secret: 'twin-secret-0001' };
   beforeAll(async () => {
-    broker = await startTestBroker(seed());
+    const value = seed() as { tenants: Record<string, any> };
+    value.tenants.acme.serviceClients[TWIN.id] = { secret: TWIN.secret, scopes: ['order.order_read'] };
+    broker = await startTestBroker(value);
   });
   afterAll(() => broker.stop());
 
@@ -267,6 +271,8 @@ describe('revocation rights (item 4, RFC 7009 section 2.1)', () => {
   it('a storefront session needs broker.token_revoke: without it the session stays alive', async () => {
     const { login } = await storefront().customer();
     expect((await revoke(broker, login.refresh_token, 'reports-svc', TEST_SECRETS.reports)).status).toBe(200);
+    expect(await introspect(broker, login.access_token)).toMatchObject({ active: true });
+    expect((await revoke(broker, login.access_token, TWIN.id, TWIN.secret)).status).toBe(200);
     expect(await introspect(broker, login.access_token)).toMatchObject({ active: true });
     expect((await storefront().validate(login.access_token)).status).toBe(200);
 
