@@ -88,7 +88,7 @@ describe('secret rotation through the seed', () => {
     await broker.reseed(parseSeed(JSON.stringify(testSeed())));
   });
 
-  it('accepts the previous secret until the next rotation, then only the newer ones', async () => {
+  it('accepts the previous secret within its overlap, and only the latest previous one after a second rotation', async () => {
     await rotateTo('orders-secret-0002');
     expect((await token('orders-secret-0002')).status).toBe(200);
     expect((await token(TEST_SECRETS.orders)).status).toBe(200);
@@ -107,7 +107,7 @@ describe('a seed that drops a client and a tenant', () => {
   });
   afterAll(() => broker.stop());
 
-  it('ends them at once: the client’s secret stays in the previous version, but it no longer authenticates', async () => {
+  it('ends them at once: the client’s secret is dropped and its directory entry deleted, so it no longer authenticates', async () => {
     const reports = () =>
       postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials', client_id: 'reports-svc', client_secret: TEST_SECRETS.reports });
     const globexLogin = () => fetch(`${broker.url}/customerlogin/auth/anonymous/login?tenant=globex&client_id=globex-web`);
