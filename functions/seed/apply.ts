@@ -118,8 +118,8 @@ export async function applySeed(
 /**
  * A client or tenant dropped from the seed must stop working: its secret leaves the client
  * secrets, and authentication also needs its directory entry, so deleting that ends it within
- * the directory cache time (and introspection of its tokens says inactive). (Customers are not listed without a table
- * scan; removing one is left to a later version of the seed.)
+ * the directory cache time (and introspection of its tokens says inactive). (Customers are not
+ * listed without a table scan; removing one is left to a later version of the seed.)
  */
 async function removeUnnamed(seed: Seed, directory: DirectoryStore): Promise<string[]> {
   const tenants = new Set(Object.keys(seed.tenants));
