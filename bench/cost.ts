@@ -222,9 +222,10 @@ export function costModel(input: CostInput): CostModel {
       'started KB; service-token record and cache entry < 1 KB = 1 WRU each; a storefront session item with ' +
       'sealed successor is 1–2 KB, counted as 2 WRU for every session write (PutItem, conditional UpdateItem). ' +
       'A failed login adds an UpdateItem of the failure count, a login after failures a DeleteItem: not in the session.',
-    'Secrets Manager: secrets are cached per warm function (5 min client secrets and signing key, 1 h cache ' +
-      'key), at most ~13 GetSecretValue calls per warm instance-hour ($0.000065), independent of request ' +
-      'count: 0 per million. Fixed: 3 secrets × $0.40 = $1.20 a month.',
+    'Secrets Manager: secrets are cached per warm function (1 min client secrets, so an incident revocation of a ' +
+      'previous secret lands within a minute; 5 min signing key; 1 h cache key), at most ~61 GetSecretValue calls ' +
+      'per warm instance-hour ($0.0003), independent of request count: 0 per million. Fixed: 3 secrets × $0.40 = ' +
+      '$1.20 a month.',
     `CloudWatch Logs: ${a.logBytesPerRequest} bytes ingested per request (API access log line, the broker's ` +
       'request log line, Lambda START/END/REPORT); storage at $0.03/GB-month for a month\'s retention not included.',
     'Not included: data transfer out (~1 KB per response, $0.09/GB: ~$0.09 per million), CORS preflights, the ' +

@@ -8,8 +8,15 @@
  * seed is validated in full before anything is written. A signing key is created when there is
  * none; --rotate-signing-key replaces it (the old public key stays published until the tokens
  * it signed have expired).
+ *
+ * Incident response (operating.md), instead of a seed file, on the same --local / --stack target:
+ *
+ *   npm run seed -- --revoke-previous-secret <client id> (--local [--data-dir D] | --stack NAME [--region R])
+ *   npm run seed -- --revoke-client-tokens <client id>   (--local [--data-dir D] | --stack NAME [--region R])
+ *
+ * Each takes effect within the broker's 60 s directory and secrets caches and is audited.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -17,18 +24,34 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbSessions } from '../functions/adapters/dynamodb-sessions.js';
 import { DynamoDbStore } from '../functions/adapters/dynamodb-store.js';
-import { systemClock } from '../functions/ports.js';
+import { audit } from '../functions/audit.js';
+import { endRotationOverlap } from '../functions/domain/client-secrets.js';
+import { jsonLogger, type Logger } from '../functions/log.js';
+import { systemClock, type Clock, type DirectoryStore } from '../functions/ports.js';
 import { startEmbeddedDynamoDb } from '../functions/local/embedded-dynamodb.js';
 import { LocalSecretsFile } from '../functions/local/secrets-file.js';
-import { applySeed, type SeedReport } from '../functions/seed/apply.js';
+import { applySeed, type ClientSecretsWriter, type SeedReport } from '../functions/seed/apply.js';
 import { parseSeed, type Seed } from '../functions/seed/schema.js';
 import { SecretsManagerSigningKeyWriter, SecretsManagerWriter } from '../functions/seed/secrets-manager-writer.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const USAGE = 'usage: seed <seed.json> (--local [--data-dir DIR] | --stack NAME [--region REGION]) [--rotate-signing-key]';
+const TARGET = '(--local [--data-dir DIR] | --stack NAME [--region REGION])';
+const USAGE = [
+  `usage: seed <seed.json> ${TARGET} [--rotate-signing-key]`,
+  // --- incident response: client secrets and tokens (clients) ---
+  `       seed --revoke-previous-secret <client id> ${TARGET}`,
+  `       seed --revoke-client-tokens <client id> ${TARGET}`,
+  // --- end incident response: client secrets and tokens ---
+].join('\n');
 
-export async function main(argv: string[]): Promise<number> {
+/** What tests replace: the clock (the broker's TestClock) and where audit lines go. */
+export interface CliContext {
+  clock?: Clock;
+  log?: Logger;
+}
+
+export async function main(argv: string[], context: CliContext = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -38,27 +61,138 @@ export async function main(argv: string[]): Promise<number> {
       stack: { type: 'string' },
       region: { type: 'string' },
       'rotate-signing-key': { type: 'boolean', default: false },
+      // --- incident response: client secrets and tokens (clients) ---
+      'revoke-previous-secret': { type: 'string' },
+      'revoke-client-tokens': { type: 'string' },
+      // --- end incident response: client secrets and tokens ---
     },
   });
+  const clock = context.clock ?? systemClock;
+  // Audit lines go to stderr as JSON, so stdout stays the human summary.
+  const log = context.log ?? jsonLogger((line) => process.stderr.write(`${line}\n`));
+  if (values.local === (values.stack !== undefined)) {
+    console.error(USAGE);
+    return 2;
+  }
+  const target: TargetOptions = values.local
+    ? { local: true, dataDir: values['data-dir']! }
+    : { local: false, stack: values.stack!, region: values.region };
+
+  // --- incident response: client secrets and tokens (clients) ---
+  const revokePrevious = values['revoke-previous-secret'];
+  const revokeTokens = values['revoke-client-tokens'];
+  if (revokePrevious !== undefined || revokeTokens !== undefined) {
+    if (positionals.length > 0 || (revokePrevious !== undefined && revokeTokens !== undefined) || values['rotate-signing-key']) {
+      console.error(USAGE);
+      return 2;
+    }
+    return revokePrevious !== undefined
+      ? revokePreviousSecret(revokePrevious, target, clock, log)
+      : revokeClientTokens(revokeTokens!, target, clock, log);
+  }
+  // --- end incident response: client secrets and tokens ---
+
   const file = positionals[0];
-  if (!file || positionals.length > 1 || values.local === (values.stack !== undefined)) {
+  if (!file || positionals.length > 1) {
     console.error(USAGE);
     return 2;
   }
   const seed = parseSeed(readFileSync(file, 'utf8'), file);
-  const options = { now: systemClock(), rotateSigningKey: values['rotate-signing-key']! };
-  const report = values.local
-    ? await seedLocal(seed, values['data-dir']!, options)
-    : await seedStack(seed, values.stack!, values.region, options);
+  const options = { now: clock(), rotateSigningKey: values['rotate-signing-key']!, log };
+  const report = target.local
+    ? await seedLocal(seed, target.dataDir, options)
+    : await seedStack(seed, target.stack, target.region, options);
   console.log(
     `seeded tenants: ${report.tenants.join(', ') || '(none)'}; service clients: ${report.serviceClients.join(', ') || '(none)'}; ` +
       `customers: ${report.customers}; ` +
       (report.removed.length > 0 ? `removed: ${report.removed.join(', ')}; ` : '') +
-      (report.secretsRotated ? 'client secrets rotated (the previous ones stay accepted until the next rotation)' : 'client secrets unchanged') +
+      secretsSummary(report) +
       `; signing key ${report.signingKey}`,
   );
   return 0;
 }
+
+function secretsSummary(report: SeedReport): string {
+  if (!report.secretsRotated) return 'client secrets unchanged';
+  if (report.rotatedSecrets.length === 0) return 'client secrets updated';
+  const rotations = report.rotatedSecrets.map(({ clientId, previousUntil }) => `${clientId} until ${new Date(previousUntil * 1000).toISOString()}`);
+  return `client secrets updated; previous secrets accepted: ${rotations.join(', ')}`;
+}
+
+type TargetOptions = { local: true; dataDir: string } | { local: false; stack: string; region: string | undefined };
+
+// --- incident response: client secrets and tokens (clients) ---
+
+/** The directory and the client secrets of a local DATA_DIR or a deployed stack. */
+interface IncidentTarget {
+  directory: DirectoryStore;
+  clientSecrets: ClientSecretsWriter;
+  close(): Promise<void>;
+}
+
+async function openIncidentTarget(target: TargetOptions): Promise<IncidentTarget> {
+  if (target.local) {
+    const secretsPath = join(target.dataDir, 'secrets.json');
+    // An incident command never creates a fresh, empty store: it acts on the broker's own.
+    if (!existsSync(secretsPath)) throw new Error(`${target.dataDir} holds no local broker data (no secrets.json)`);
+    const dynamo = await startEmbeddedDynamoDb(join(target.dataDir, 'dynamodb'));
+    return {
+      directory: new DynamoDbStore(dynamo.client, dynamo.tableName),
+      clientSecrets: new LocalSecretsFile(secretsPath),
+      close: () => dynamo.close(),
+    };
+  }
+  const outputs = await stackOutputs(target.stack, target.region);
+  const config = target.region ? { region: target.region } : {};
+  return {
+    directory: new DynamoDbStore(new DynamoDBClient(config), outputs.tableName),
+    clientSecrets: new SecretsManagerWriter(new SecretsManagerClient(config), outputs.clientSecretsArn),
+    close: async () => {},
+  };
+}
+
+/** Ends the client's rotation overlap now: its previous secret is refused from the next refresh. */
+async function revokePreviousSecret(clientId: string, options: TargetOptions, clock: Clock, log: Logger): Promise<number> {
+  const target = await openIncidentTarget(options);
+  try {
+    const outcome = endRotationOverlap(await target.clientSecrets.currentClientSecrets(), clientId);
+    if (!outcome) {
+      console.error(`no client secret for ${clientId}`);
+      return 1;
+    }
+    if (!outcome.ended) {
+      console.log(`${clientId} has no previous secret; nothing changed`);
+      return 0;
+    }
+    await target.clientSecrets.putClientSecrets(outcome.document);
+    const client = await target.directory.getServiceClient(clientId);
+    audit(log, 'secret_rotated', { tenant: client?.tenant, clientId, change: 'previous_revoked', at: clock() });
+    console.log(`previous secret of ${clientId} revoked; the broker refuses it within 60 s`);
+    return 0;
+  } finally {
+    await target.close();
+  }
+}
+
+/** Every token issued to the client so far becomes inactive, its cached service tokens included. */
+async function revokeClientTokens(clientId: string, options: TargetOptions, clock: Clock, log: Logger): Promise<number> {
+  const target = await openIncidentTarget(options);
+  try {
+    const now = clock();
+    const client = await target.directory.revokeServiceClientTokens(clientId, now);
+    if (!client) {
+      console.error(`no service client ${clientId}`);
+      return 1;
+    }
+    audit(log, 'client_tokens_revoked', { tenant: client.tenant, clientId, tokensRevokedAt: now });
+    console.log(`tokens of ${clientId} issued until ${new Date(now * 1000).toISOString()} revoked; the broker refuses them within 60 s`);
+    return 0;
+  } finally {
+    await target.close();
+  }
+}
+
+// --- end incident response: client secrets and tokens ---
 
 type SeedOptions = Parameters<typeof applySeed>[2];
 
@@ -84,7 +218,8 @@ async function seedLocal(seed: Seed, dataDir: string, options: SeedOptions): Pro
   }
 }
 
-export async function seedStack(seed: Seed, stackName: string, region: string | undefined, options: SeedOptions): Promise<SeedReport> {
+/** The table and the secrets a token-broker stack names in its outputs. */
+async function stackOutputs(stackName: string, region: string | undefined) {
   const config = region ? { region } : {};
   const stacks = await new CloudFormationClient(config).send(new DescribeStacksCommand({ StackName: stackName }));
   const outputs = new Map((stacks.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
@@ -96,6 +231,12 @@ export async function seedStack(seed: Seed, stackName: string, region: string | 
       `stack ${stackName} lacks the TableName, ClientSecretsArn and SigningKeysSecretArn outputs; is it a token-broker stack?`,
     );
   }
+  return { tableName, clientSecretsArn, signingKeysArn };
+}
+
+export async function seedStack(seed: Seed, stackName: string, region: string | undefined, options: SeedOptions): Promise<SeedReport> {
+  const config = region ? { region } : {};
+  const { tableName, clientSecretsArn, signingKeysArn } = await stackOutputs(stackName, region);
   const dynamo = new DynamoDBClient(config);
   const secretsManager = new SecretsManagerClient(config);
   const sessions = new DynamoDbSessions(dynamo, tableName);

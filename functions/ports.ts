@@ -18,7 +18,13 @@ export interface DirectoryStore {
   getServiceClient(clientId: string): Promise<ServiceClient | undefined>;
   listWarmupClients(): Promise<ServiceClient[]>;
   putTenant(tenant: Tenant): Promise<void>;
+  /** Writes the client's configuration; its `tokensRevokedAt` is kept as it is (never set here). */
   putServiceClient(client: ServiceClient): Promise<void>;
+  /**
+   * Incident response: every token issued to the client at or before `at` becomes inactive. One
+   * conditional write; returns the client as it now stands, or undefined when there is none.
+   */
+  revokeServiceClientTokens(clientId: string, at: number): Promise<ServiceClient | undefined>;
   /** For the seed, which removes what it no longer names. */
   listTenantIds(): Promise<string[]>;
   listServiceClientIds(): Promise<string[]>;
@@ -57,10 +63,17 @@ export interface TokenStore {
   /** Whatever the selector names: a standalone access token or a storefront session family. */
   findToken(selector: string): Promise<FoundToken | undefined>;
   /**
-   * Marks the record revoked if its hash and tenant match, in one conditional write.
+   * Marks the record revoked if its hash and tenant match (and, when `clientId` is given, it was
+   * issued to that client: RFC 7009 section 2.1), in one conditional write.
    * Returns the record as it now stands, or undefined when nothing matched.
    */
-  revokeAccessToken(selector: string, hash: string, tenant: string, now: number): Promise<AccessTokenRecord | undefined>;
+  revokeAccessToken(
+    selector: string,
+    hash: string,
+    tenant: string,
+    now: number,
+    clientId?: string,
+  ): Promise<AccessTokenRecord | undefined>;
   getCachedServiceToken(clientId: string, scopeKey: string): Promise<CachedServiceToken | undefined>;
   putCachedServiceToken(entry: CachedServiceToken): Promise<void>;
   /** Removes the cache entry only if it still holds the token with `selector`. */

@@ -55,6 +55,12 @@ export class CachedDirectory implements DirectoryStore {
     await this.inner.putServiceClient(client);
     this.clients.delete(client.clientId);
   }
+
+  async revokeServiceClientTokens(clientId: string, at: number): Promise<ServiceClient | undefined> {
+    const client = await this.inner.revokeServiceClientTokens(clientId, at);
+    this.clients.delete(clientId);
+    return client;
+  }
 }
 
 class BoundedTtlMap<V> {

@@ -1,15 +1,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
-import type { ClientSecrets } from '../ports.js';
+import { entryOf, type ClientSecretsDocument } from '../domain/client-secrets.js';
+import type { ClientSecrets, Clock } from '../ports.js';
 import type { RefreshingValue } from './refreshing-value.js';
-
-/** Client id → secret, as one JSON object per version of the secret. */
-export type SecretMap = Record<string, string>;
-
-export interface SecretVersions {
-  current: SecretMap;
-  /** The version before the last rotation; accepted until the next one (contract section 3). */
-  previous: SecretMap;
-}
 
 // The one-shot form: no Hash object per request, which is most of a short digest's cost.
 const sha256 = (value: string) => hash('sha256', value, 'buffer');
@@ -17,43 +9,63 @@ const sha256 = (value: string) => hash('sha256', value, 'buffer');
 /** Compared against for unknown clients, so their answer takes as long as a known client's. */
 const UNKNOWN_CLIENT_DIGEST = sha256('unknown-client-placeholder-secret');
 
-type DigestMap = Map<string, Buffer>;
+interface DigestEntry {
+  current: Buffer;
+  previous?: Buffer;
+  previousUntil?: number;
+}
 
 /**
- * Secrets are compared as SHA-256 digests with timingSafeEqual, so the comparison takes the same
- * time whatever the lengths. The stored side is hashed once per loaded version, not per request.
+ * Verifies client secrets against the one stored version (domain/client-secrets.ts): the current
+ * secret, and the previous one while its rotation overlap lasts. Secrets are compared as SHA-256
+ * digests with timingSafeEqual, so the comparison takes the same time whatever the lengths, and
+ * both comparisons always run. The stored side is hashed once per loaded version, not per request.
  */
 export class VersionedClientSecrets implements ClientSecrets {
-  private readonly digests = new WeakMap<SecretVersions, { current: DigestMap; previous: DigestMap }>();
+  private readonly digests = new WeakMap<ClientSecretsDocument, Map<string, DigestEntry>>();
 
-  constructor(private readonly versions: RefreshingValue<SecretVersions>) {}
+  constructor(
+    private readonly document: RefreshingValue<ClientSecretsDocument>,
+    private readonly clock: Clock,
+  ) {}
 
   async verify(clientId: string, presented: string): Promise<boolean> {
-    const { current, previous } = this.digestsOf(await this.versions.get());
+    const entry = this.digestsOf(await this.document.get()).get(clientId);
     const presentedDigest = sha256(presented);
-    const currentDigest = current.get(clientId);
-    const previousDigest = previous.get(clientId);
     // Both comparisons always run: which one matched, or whether the client exists, must not show.
-    const matchesCurrent = timingSafeEqual(presentedDigest, currentDigest ?? UNKNOWN_CLIENT_DIGEST);
-    const matchesPrevious = timingSafeEqual(presentedDigest, previousDigest ?? UNKNOWN_CLIENT_DIGEST);
-    return (matchesCurrent && currentDigest !== undefined) || (matchesPrevious && previousDigest !== undefined);
+    const matchesCurrent = timingSafeEqual(presentedDigest, entry?.current ?? UNKNOWN_CLIENT_DIGEST);
+    const matchesPrevious = timingSafeEqual(presentedDigest, entry?.previous ?? UNKNOWN_CLIENT_DIGEST);
+    if (entry === undefined) return false;
+    const previousLive = entry.previous !== undefined && entry.previousUntil !== undefined && this.clock() < entry.previousUntil;
+    return matchesCurrent || (matchesPrevious && previousLive);
   }
 
-  private digestsOf(versions: SecretVersions) {
-    let digests = this.digests.get(versions);
+  private digestsOf(document: ClientSecretsDocument): Map<string, DigestEntry> {
+    let digests = this.digests.get(document);
     if (!digests) {
-      digests = { current: digestMap(versions.current), previous: digestMap(versions.previous) };
-      this.digests.set(versions, digests);
+      digests = digestMap(document);
+      this.digests.set(document, digests);
     }
     return digests;
   }
 
   async preload(): Promise<void> {
-    await this.versions.get();
+    await this.document.get();
   }
 }
 
 /** A Map, so a client id such as `__proto__` is just a key. */
-function digestMap(secrets: SecretMap): DigestMap {
-  return new Map(Object.entries(secrets).map(([clientId, secret]) => [clientId, sha256(secret)]));
+function digestMap(document: ClientSecretsDocument): Map<string, DigestEntry> {
+  const digests = new Map<string, DigestEntry>();
+  for (const [clientId, stored] of Object.entries(document)) {
+    const entry = entryOf(stored);
+    const digest: DigestEntry = { current: sha256(entry.current) };
+    // A previous secret without an end is never accepted (operating.md: the overlap ends).
+    if (entry.previous !== undefined && entry.previousUntil !== undefined) {
+      digest.previous = sha256(entry.previous);
+      digest.previousUntil = entry.previousUntil;
+    }
+    digests.set(clientId, digest);
+  }
+  return digests;
 }

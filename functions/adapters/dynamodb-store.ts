@@ -11,6 +11,12 @@ import { DynamoTable, n, num, optNum, s, selectorOf, str, tokenKey, type Item } 
  * |----------------------|---------------------|------------|----------------|
  * | tenant settings      | `TENANT`            | tenant     | –              |
  * | service client       | `CLIENT`            | client id  | –              |
+ *
+ * A service client item holds `doc` (its configuration, JSON, written by the seed) and, after
+ * the incident CLI revoked its tokens, `tokensRevokedAt` (a number the seed leaves alone).
+ *
+ * | item                 | pk                  | sk         | ttl            |
+ * |----------------------|---------------------|------------|----------------|
  * | access token record  | `T#<selector>`      | `T`        | its expiry     |
  * | cached service token | `CACHE#<client id>` | scope key  | its expiry     |
  *
@@ -53,9 +59,37 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
     return item ? toServiceClient(item) : undefined;
   }
 
+  /** An update, not a put: the `tokensRevokedAt` the incident CLI set survives the next seed. */
   async putServiceClient(client: ServiceClient): Promise<void> {
-    const { clientId, ...doc } = client;
-    await this.put({ pk: s('CLIENT'), sk: s(clientId), warmup: { BOOL: client.warmup }, doc: s(JSON.stringify(doc)) });
+    const { clientId, tokensRevokedAt: _kept, ...doc } = client;
+    await this.call(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s('CLIENT'), sk: s(clientId) },
+          UpdateExpression: 'SET warmup = :warmup, doc = :doc',
+          ExpressionAttributeValues: { ':warmup': { BOOL: client.warmup }, ':doc': s(JSON.stringify(doc)) },
+        }),
+      ),
+    );
+  }
+
+  async revokeServiceClientTokens(clientId: string, at: number): Promise<ServiceClient | undefined> {
+    let updated: Item | undefined;
+    const matched = await this.table.conditional(async () => {
+      const result = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s('CLIENT'), sk: s(clientId) },
+          UpdateExpression: 'SET tokensRevokedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': n(at) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      updated = result.Attributes;
+    });
+    return matched && updated ? toServiceClient(updated) : undefined;
   }
 
   async listTenantIds(): Promise<string[]> {
@@ -130,17 +164,29 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
     return undefined;
   }
 
-  async revokeAccessToken(selector: string, hash: string, tenant: string, now: number): Promise<AccessTokenRecord | undefined> {
+  async revokeAccessToken(
+    selector: string,
+    hash: string,
+    tenant: string,
+    now: number,
+    clientId?: string,
+  ): Promise<AccessTokenRecord | undefined> {
     let updated: Item | undefined;
+    const values: Item = { ':now': n(now), ':access': s('access'), ':hash': s(hash), ':tenant': s(tenant) };
+    let condition = 'attribute_exists(pk) AND kind = :access AND #hash = :hash AND tenant = :tenant';
+    if (clientId !== undefined) {
+      condition += ' AND clientId = :client';
+      values[':client'] = s(clientId);
+    }
     const matched = await this.table.conditional(async () => {
       const result = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: tokenKey(selector),
           UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
-          ConditionExpression: 'attribute_exists(pk) AND kind = :access AND #hash = :hash AND tenant = :tenant',
+          ConditionExpression: condition,
           ExpressionAttributeNames: { '#hash': 'hash' },
-          ExpressionAttributeValues: { ':now': n(now), ':access': s('access'), ':hash': s(hash), ':tenant': s(tenant) },
+          ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -204,8 +250,11 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
 }
 
 function toServiceClient(item: Item): ServiceClient {
-  const doc = JSON.parse(str(item, 'doc')) as Omit<ServiceClient, 'clientId'>;
-  return { clientId: str(item, 'sk'), ...doc };
+  const { tokensRevokedAt: _ignored, ...doc } = JSON.parse(str(item, 'doc')) as Omit<ServiceClient, 'clientId'>;
+  const client: ServiceClient = { clientId: str(item, 'sk'), ...doc };
+  const tokensRevokedAt = optNum(item, 'tokensRevokedAt');
+  if (tokensRevokedAt !== undefined) client.tokensRevokedAt = tokensRevokedAt;
+  return client;
 }
 
 function toAccessToken(item: Item): AccessTokenRecord {

@@ -48,7 +48,15 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     return copy(this.clients.get(clientId));
   }
   async putServiceClient(client: ServiceClient) {
-    this.clients.set(client.clientId, copy(client));
+    const { tokensRevokedAt: _kept, ...config } = client;
+    const revokedAt = this.clients.get(client.clientId)?.tokensRevokedAt;
+    this.clients.set(client.clientId, copy(revokedAt === undefined ? config : { ...config, tokensRevokedAt: revokedAt }));
+  }
+  async revokeServiceClientTokens(clientId: string, at: number) {
+    const client = this.clients.get(clientId);
+    if (!client) return undefined;
+    client.tokensRevokedAt = at;
+    return copy(client);
   }
   async listTenantIds() {
     return [...this.tenants.keys()];
@@ -80,9 +88,10 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     return family ? { kind: 'session', family: copy(family) } : undefined;
   }
 
-  async revokeAccessToken(selector: string, hash: string, tenant: string, now: number) {
+  async revokeAccessToken(selector: string, hash: string, tenant: string, now: number, clientId?: string) {
     const record = this.accessTokens.get(selector);
     if (!record || record.hash !== hash || record.tenant !== tenant) return undefined;
+    if (clientId !== undefined && record.clientId !== clientId) return undefined;
     record.revokedAt ??= now;
     return copyRecord(record);
   }

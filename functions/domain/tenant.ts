@@ -25,6 +25,8 @@ export interface TenantSettings {
   /** ISO date (YYYY-MM-DD) until which login and refresh also emit the camelCase copies. */
   legacyTokenFieldsUntil?: string;
   lifetimes: Lifetimes;
+  /** After a client's secret changes, its previous secret is accepted this long (operating.md). */
+  secretRotationOverlapSeconds: number;
 }
 
 export const DEFAULT_LIFETIMES: Lifetimes = {
@@ -40,18 +42,21 @@ export const DEFAULT_LIFETIMES: Lifetimes = {
 export const DEFAULT_SETTINGS: TenantSettings = {
   refreshGraceSeconds: 10,
   lifetimes: DEFAULT_LIFETIMES,
+  secretRotationOverlapSeconds: 86400,
 };
 
 export interface PartialTenantSettings {
   refreshGraceSeconds?: number;
   legacyTokenFieldsUntil?: string;
   lifetimes?: Partial<Lifetimes>;
+  secretRotationOverlapSeconds?: number;
 }
 
 export function resolveSettings(partial: PartialTenantSettings | undefined): TenantSettings {
   const settings: TenantSettings = {
     refreshGraceSeconds: partial?.refreshGraceSeconds ?? DEFAULT_SETTINGS.refreshGraceSeconds,
     lifetimes: { ...DEFAULT_LIFETIMES, ...partial?.lifetimes },
+    secretRotationOverlapSeconds: partial?.secretRotationOverlapSeconds ?? DEFAULT_SETTINGS.secretRotationOverlapSeconds,
   };
   if (partial?.legacyTokenFieldsUntil) settings.legacyTokenFieldsUntil = partial.legacyTokenFieldsUntil;
   return settings;
@@ -72,4 +77,14 @@ export interface ServiceClient {
   scopes: string[];
   warmup: boolean;
   profile: ResponseProfile;
+  /**
+   * Incident response: every token issued to the client at or before this moment (epoch
+   * seconds) is inactive, cached service tokens included. Set by the seed CLI, never by a seed.
+   */
+  tokensRevokedAt?: number;
+}
+
+/** Whether a token issued to `client` at `issuedAt` was revoked with all the client's tokens. */
+export function revokedWithClient(client: Pick<ServiceClient, 'tokensRevokedAt'>, issuedAt: number): boolean {
+  return client.tokensRevokedAt !== undefined && issuedAt <= client.tokensRevokedAt;
 }

@@ -4,7 +4,7 @@ import { isValidTenant, type ServiceClient } from '../domain/tenant.js';
 import { clientCredentials } from '../http/client-auth.js';
 import { bodyParams, invalidTenant, queryParam, type Params } from '../http/params.js';
 import type { HttpRequest, RouteHandlers } from '../http/types.js';
-import { authenticateServiceClient } from '../use-cases/authenticate-client.js';
+import { auditWrongTenant, authenticateServiceClient } from '../use-cases/authenticate-client.js';
 import type { BrokerDeps } from '../use-cases/deps.js';
 import { issueServiceToken } from '../use-cases/service-tokens.js';
 import { introspect, revoke } from '../use-cases/validation.js';
@@ -15,6 +15,7 @@ export function oauthRoutes(deps: BrokerDeps): RouteHandlers {
     const tenant = tenantParam(request);
     const client = await authenticateServiceClient(deps, clientCredentials(request, params));
     if (tenant !== undefined && tenant !== client.tenant) {
+      auditWrongTenant(deps, client, tenant);
       throw new InvalidClient('client is not registered for this tenant', request.headers['authorization'] !== undefined);
     }
     return client;

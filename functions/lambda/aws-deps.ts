@@ -29,15 +29,12 @@ export function awsDeps(
   return {
     ...deps,
     sessions: new DynamoDbSessions(dynamo, config.tableName),
+    // Refreshed every 60 s, so revoking a previous secret takes effect within the same 60 s as
+    // the directory cache (operating.md "Incident response"): one GetSecretValue a minute per
+    // warm instance.
     secrets: new VersionedClientSecrets(
-      new RefreshingValue(
-        'Secrets Manager',
-        secretsManagerClientSecrets(secretsManager, config.clientSecretsId),
-        systemClock,
-        300,
-        30,
-        staleWarning(deps.log),
-      ),
+      new RefreshingValue('Secrets Manager', secretsManagerClientSecrets(secretsManager, config.clientSecretsId), systemClock, 60, 30, staleWarning(deps.log)),
+      systemClock,
     ),
   };
 }

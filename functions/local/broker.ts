@@ -90,7 +90,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const sessions: SessionStore & CustomerStore & PublicKeyStore = memory ?? new DynamoDbSessions(dynamo!.client, dynamo!.tableName);
   const directory = new CachedDirectory(store, clock);
   const seedTarget = { directory, customers: sessions, publicKeys: sessions, clientSecrets: secretsFile, signingKeys: secretsFile };
-  const seedReport = await applySeed(seed, seedTarget, { now: clock() });
+  const seedReport = await applySeed(seed, seedTarget, { now: clock(), log });
 
   const cacheKey = new RefreshingValue('local secrets file', secretsFile.readCacheKey, clock, 3600);
   const clientSecrets = new RefreshingValue('local secrets file', secretsFile.readClientSecrets, clock, 5);
@@ -98,7 +98,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     directory,
     tokens: store,
     sessions,
-    secrets: new VersionedClientSecrets(clientSecrets),
+    secrets: new VersionedClientSecrets(clientSecrets, clock),
     keys: { cacheKey: () => cacheKey.get() },
     clock,
     log,
@@ -164,7 +164,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     deps,
     storefront,
     dynamoClient: dynamo?.client,
-    reseed: (next, reseedOptions = {}) => applySeed(next, seedTarget, { now: clock(), ...reseedOptions }),
+    reseed: (next, reseedOptions = {}) => applySeed(next, seedTarget, { now: clock(), log, ...reseedOptions }),
     close: async () => {
       clearInterval(timer);
       server.closeAllConnections();

@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { SecretMap, SecretVersions } from '../adapters/client-secrets.js';
+import { parseClientSecretsDocument, type ClientSecretsDocument } from '../domain/client-secrets.js';
 import type { PrivateSigningKey } from '../domain/signing-keys.js';
 import type { ClientSecretsWriter, SigningKeyWriter } from '../seed/apply.js';
 
 /**
  * Local mode's stand-in for Secrets Manager: one JSON file (mode 0600) under DATA_DIR holding the
- * client secrets in two versions, current and previous, exactly as Secrets Manager's AWSCURRENT
- * and AWSPREVIOUS stages, the cache key, and the private signing keys.
+ * client secrets (`clientSecrets.current`, the same document as the AWSCURRENT version on AWS:
+ * per client `{ current, previous?, previousUntil? }`), the cache key, and the private signing
+ * keys. A `clientSecrets.previous` left by an older version of the broker is ignored: a previous
+ * secret is accepted only with an end.
  */
 interface SecretsFileContent {
-  clientSecrets: SecretVersions;
+  clientSecrets: { current: Record<string, unknown> };
   keys: { cacheKey: string };
   signingKeys?: PrivateSigningKey[];
 }
@@ -22,12 +24,13 @@ export class LocalSecretsFile implements ClientSecretsWriter, SigningKeyWriter {
   ensure(): void {
     if (existsSync(this.path)) return;
     this.write({
-      clientSecrets: { current: {}, previous: {} },
+      clientSecrets: { current: {} },
       keys: { cacheKey: randomBytes(32).toString('base64url') },
     });
   }
 
-  readClientSecrets = async (): Promise<SecretVersions> => this.read().clientSecrets;
+  readClientSecrets = async (): Promise<ClientSecretsDocument> =>
+    parseClientSecretsDocument(this.read().clientSecrets.current, 'local secrets file');
 
   readCacheKey = async (): Promise<Buffer> => Buffer.from(this.read().keys.cacheKey, 'utf8');
 
@@ -46,14 +49,13 @@ export class LocalSecretsFile implements ClientSecretsWriter, SigningKeyWriter {
     this.write({ ...this.read(), signingKeys: keys });
   }
 
-  async currentClientSecrets(): Promise<SecretMap> {
-    return this.read().clientSecrets.current;
+  async currentClientSecrets(): Promise<ClientSecretsDocument> {
+    return this.readClientSecrets();
   }
 
-  /** A new version: the current one becomes previous, as a Secrets Manager PutSecretValue does. */
-  async putClientSecrets(secrets: SecretMap): Promise<void> {
-    const content = this.read();
-    this.write({ ...content, clientSecrets: { current: secrets, previous: content.clientSecrets.current } });
+  /** Replaces the document, as a Secrets Manager PutSecretValue makes a new AWSCURRENT version. */
+  async putClientSecrets(secrets: ClientSecretsDocument): Promise<void> {
+    this.write({ ...this.read(), clientSecrets: { current: secrets } });
   }
 
   private read(): SecretsFileContent {

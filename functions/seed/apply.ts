@@ -1,15 +1,18 @@
+import { audit } from '../audit.js';
+import { planSecretRotation, type ClientSecretsDocument, type WantedClientSecret } from '../domain/client-secrets.js';
 import { hashPassword, verifyPassword } from '../domain/passwords.js';
 import { newSigningKey, retireSigningKeys, rotateSigningKeys, type PrivateSigningKey } from '../domain/signing-keys.js';
 import { resolveSettings } from '../domain/tenant.js';
 import type { CustomerStore, DirectoryStore, PublicKeyStore } from '../ports.js';
-import type { SecretMap } from '../adapters/client-secrets.js';
+import { silentLogger, type Logger } from '../log.js';
 import type { Seed } from './schema.js';
 
 /** Where client secrets are written: Secrets Manager in AWS, the local secrets file locally. */
 export interface ClientSecretsWriter {
-  currentClientSecrets(): Promise<SecretMap>;
-  /** Stores a new version; the one it replaces stays accepted as the previous version. */
-  putClientSecrets(secrets: SecretMap): Promise<void>;
+  /** The document the broker reads (domain/client-secrets.ts). */
+  currentClientSecrets(): Promise<ClientSecretsDocument>;
+  /** Stores a new version of it; only this version is read (previous secrets live inside it). */
+  putClientSecrets(secrets: ClientSecretsDocument): Promise<void>;
 }
 
 /** Where the private signing keys are kept, newest (latest activation) first. */
@@ -32,31 +35,53 @@ export interface SeedReport {
   /** Tenants and service clients the seed no longer names, removed from the directory. */
   removed: string[];
   customers: number;
+  /** Whether a new version of the client secrets was written (a secret added, changed or removed). */
   secretsRotated: boolean;
+  /** Clients whose secret changed: their previous secret is accepted until the time given. */
+  rotatedSecrets: { clientId: string; previousUntil: number }[];
   signingKey: 'kept' | 'created' | 'rotated';
 }
 
 /**
  * Applies a validated seed. Every write is an idempotent put, so applying the same seed twice
  * changes nothing and a run that failed half-way is repaired by the next. Client secrets are
- * written only when they changed, because each write is a rotation (the replaced secrets stay
- * accepted as the previous version); they go first, so a partial run never leaves a client that
- * authenticates with a stale entry. A customer's stored hash is kept while the seed's password
- * still matches it (a new salt every run would be a change every run).
+ * written only when one changed (domain/client-secrets.ts): a changed secret starts a rotation,
+ * its old value accepted for the tenant's `secretRotationOverlapSeconds`, while an unchanged one
+ * carries its entry over untouched, so re-applying a seed never extends an overlap. They go
+ * first, so a partial run never leaves a client that authenticates with a stale entry. A
+ * customer's stored hash is kept while the seed's password still matches it (a new salt every
+ * run would be a change every run).
  */
 export async function applySeed(
   seed: Seed,
   target: SeedTarget,
-  options: { now: number; rotateSigningKey?: boolean },
+  options: { now: number; rotateSigningKey?: boolean; log?: Logger },
 ): Promise<SeedReport> {
-  const wanted: SecretMap = {};
-  for (const { serviceClients } of Object.values(seed.tenants)) {
-    for (const [clientId, client] of Object.entries(serviceClients)) wanted[clientId] = client.secret;
+  const log = options.log ?? silentLogger;
+  const wanted: Record<string, WantedClientSecret> = {};
+  const tenantOf = new Map<string, string>();
+  for (const [tenant, spec] of Object.entries(seed.tenants)) {
+    const overlapSeconds = resolveSettings(spec.settings).secretRotationOverlapSeconds;
+    for (const [clientId, client] of Object.entries(spec.serviceClients)) {
+      Object.defineProperty(wanted, clientId, { value: { secret: client.secret, overlapSeconds }, enumerable: true });
+      tenantOf.set(clientId, tenant);
+    }
   }
-  const secretsRotated = !sameMap(await target.clientSecrets.currentClientSecrets(), wanted);
-  if (secretsRotated) await target.clientSecrets.putClientSecrets(wanted);
+  const plan = planSecretRotation(await target.clientSecrets.currentClientSecrets(), wanted, options.now);
+  if (plan.changed) await target.clientSecrets.putClientSecrets(plan.document);
+  for (const { clientId, previousUntil } of plan.rotated) {
+    audit(log, 'secret_rotated', { tenant: tenantOf.get(clientId), clientId, change: 'seed', previousUntil });
+  }
 
-  const report: SeedReport = { tenants: [], serviceClients: [], removed: [], customers: 0, secretsRotated, signingKey: 'kept' };
+  const report: SeedReport = {
+    tenants: [],
+    serviceClients: [],
+    removed: [],
+    customers: 0,
+    secretsRotated: plan.changed,
+    rotatedSecrets: plan.rotated,
+    signingKey: 'kept',
+  };
   let longestCustomerToken = 0;
   for (const [tenant, spec] of Object.entries(seed.tenants)) {
     const settings = resolveSettings(spec.settings);
@@ -91,10 +116,10 @@ export async function applySeed(
 }
 
 /**
- * A client or tenant dropped from the seed must stop working. A removed client's secret stays
- * accepted in the previous version until the next rotation, but authentication also needs its
- * directory entry, so deleting that is what ends it. (Customers are not listed without a table
- * scan; removing one is left to a later version of the seed.)
+ * A client or tenant dropped from the seed must stop working: its secret leaves the client
+ * secrets, and authentication also needs its directory entry, so deleting that ends it within
+ * the directory cache time (and introspection of its tokens says inactive). (Customers are not
+ * listed without a table scan; removing one is left to a later version of the seed.)
  */
 async function removeUnnamed(seed: Seed, directory: DirectoryStore): Promise<string[]> {
   const tenants = new Set(Object.keys(seed.tenants));
@@ -136,9 +161,4 @@ async function ensureSigningKey(
   if (JSON.stringify(next.privateKeys) !== JSON.stringify(current.privateKeys)) await target.signingKeys.putSigningKeys(next.privateKeys);
   if (!create) return 'kept';
   return current.privateKeys.length > 0 ? 'rotated' : 'created';
-}
-
-function sameMap(a: SecretMap, b: SecretMap): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
 }

@@ -33,6 +33,7 @@ const settings = z.strictObject({
       grantRefresh: lifetime.optional(),
     })
     .optional(),
+  secretRotationOverlapSeconds: z.number().int().min(0).max(366 * 24 * 3600).optional(),
 });
 
 const scope = z

@@ -1,11 +1,12 @@
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SecretMap } from '../adapters/client-secrets.js';
+import { parseClientSecretsDocument, type ClientSecretsDocument } from '../domain/client-secrets.js';
 import type { PrivateSigningKey } from '../domain/signing-keys.js';
 import type { ClientSecretsWriter, SigningKeyWriter } from './apply.js';
 
 /**
- * Writes client secrets to Secrets Manager. PutSecretValue makes a new AWSCURRENT version and
- * moves the replaced one to AWSPREVIOUS, which the broker keeps accepting: that is the rotation.
+ * Writes client secrets to Secrets Manager: PutSecretValue makes a new AWSCURRENT version, the
+ * only one the broker reads. The rotation overlap is inside the document (previous and
+ * previousUntil per client), so the AWSPREVIOUS version Secrets Manager keeps is never accepted.
  */
 export class SecretsManagerWriter implements ClientSecretsWriter {
   constructor(
@@ -13,17 +14,20 @@ export class SecretsManagerWriter implements ClientSecretsWriter {
     private readonly secretId: string,
   ) {}
 
-  async currentClientSecrets(): Promise<SecretMap> {
+  async currentClientSecrets(): Promise<ClientSecretsDocument> {
     const result = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionStage: 'AWSCURRENT' }));
+    let parsed: unknown;
     try {
-      return JSON.parse(result.SecretString ?? '{}') as SecretMap;
+      parsed = JSON.parse(result.SecretString ?? '{}');
     } catch {
       // An unreadable value is simply replaced by the seed's.
       return {};
     }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
+    return parseClientSecretsDocument(parsed as Record<string, unknown>, `secret ${this.secretId}`);
   }
 
-  async putClientSecrets(secrets: SecretMap): Promise<void> {
+  async putClientSecrets(secrets: ClientSecretsDocument): Promise<void> {
     await this.client.send(new PutSecretValueCommand({ SecretId: this.secretId, SecretString: JSON.stringify(secrets) }));
   }
 }

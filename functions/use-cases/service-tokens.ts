@@ -2,14 +2,15 @@ import { ServiceUnavailable } from '../domain/errors.js';
 import { grantScopes, scopeString } from '../domain/scopes.js';
 import { seal, unseal } from '../domain/seal.js';
 import { isReusable, type ServiceTokenGrant } from '../domain/service-token.js';
-import { DEFAULT_LIFETIMES, type ServiceClient } from '../domain/tenant.js';
+import { DEFAULT_LIFETIMES, revokedWithClient, type ServiceClient } from '../domain/tenant.js';
 import { mintToken } from '../domain/tokens.js';
 import type { CachedServiceToken } from '../ports.js';
 import type { BrokerDeps, ServiceTokenDeps } from './deps.js';
 
 /**
  * `client_credentials` (contract section 3): the same client asking for the same scopes gets the
- * same still-fresh token back, reported with its true remaining `expires_in`.
+ * same still-fresh token back, reported with its true remaining `expires_in`, unless the client's
+ * tokens were revoked since it was issued (then a new one is minted).
  */
 export async function issueServiceToken(
   deps: BrokerDeps,
@@ -20,7 +21,7 @@ export async function issueServiceToken(
   const scopeKey = granted.join(' ');
   const now = deps.clock();
   const cached = await deps.tokens.getCachedServiceToken(client.clientId, scopeKey);
-  if (cached && isReusable(cached, now, deps.serviceTokenReuseShare)) {
+  if (cached && isReusable(cached, now, deps.serviceTokenReuseShare) && !revokedWithClient(client, cached.issuedAt)) {
     const accessToken = await openCached(deps, cached);
     if (accessToken) {
       return { accessToken, expiresIn: cached.expiresAt - now, scope: scopeString(granted, client.tenant) };
@@ -37,7 +38,9 @@ export async function mintServiceToken(
 ): Promise<ServiceTokenGrant> {
   const tenant = await deps.directory.getTenant(client.tenant);
   const lifetime = tenant?.settings.lifetimes.serviceAccess ?? DEFAULT_LIFETIMES.serviceAccess;
-  const now = deps.clock();
+  // A token minted once the client's revocation is known is never caught by it, even in the
+  // revocation's own second or when the operator's clock ran ahead of ours.
+  const now = client.tokensRevokedAt === undefined ? deps.clock() : Math.max(deps.clock(), client.tokensRevokedAt + 1);
   const minted = mintToken();
   const scopeKey = granted.join(' ');
   await deps.tokens.putAccessToken({
@@ -110,7 +113,12 @@ export async function warmUp(deps: ServiceTokenDeps, intervalSeconds: number): P
       try {
         const granted = grantScopes(undefined, client.scopes);
         const cached = await deps.tokens.getCachedServiceToken(client.clientId, granted.join(' '));
-        if (cached && isReusable(cached, nextRun, deps.serviceTokenReuseShare) && (await openCached(deps, cached))) {
+        if (
+          cached &&
+          isReusable(cached, nextRun, deps.serviceTokenReuseShare) &&
+          !revokedWithClient(client, cached.issuedAt) &&
+          (await openCached(deps, cached))
+        ) {
           report.stillFresh.push(client.clientId);
           return;
         }

@@ -1,6 +1,7 @@
+import { audit } from '../audit.js';
 import { scopeString } from '../domain/scopes.js';
 import { accessSlot, checkAccessToken } from '../domain/session.js';
-import type { ServiceClient } from '../domain/tenant.js';
+import { revokedWithClient, type ServiceClient } from '../domain/tenant.js';
 import { parseToken, sameHash } from '../domain/tokens.js';
 import type { AccessTokenRecord } from '../ports.js';
 import type { BrokerDeps } from './deps.js';
@@ -11,10 +12,15 @@ export type Introspection = { active: false } | ({ active: true } & Record<strin
 
 const INACTIVE: Introspection = { active: false };
 
+/** RFC 7009 section 2.1: the scope that lets a client revoke tokens not issued to it. */
+export const TOKEN_REVOKE_SCOPE = 'broker.token_revoke';
+
 /**
  * Introspection for downstream services (contract section 4): a live access token of any kind
  * (service, anonymous, customer) of the caller's own tenant is described; anything else, a token
- * of another tenant included, is inactive. One GetItem, whatever the kind.
+ * of another tenant included, is inactive. So is a token whose client or tenant the directory no
+ * longer has, or issued before its client's tokens were revoked. One GetItem, whatever the kind,
+ * plus directory reads that the 60 s directory cache answers from memory.
  */
 export async function introspect(deps: BrokerDeps, caller: ServiceClient, token: string): Promise<Introspection> {
   const parsed = parseToken(token);
@@ -24,6 +30,11 @@ export async function introspect(deps: BrokerDeps, caller: ServiceClient, token:
   if (found?.kind === 'access') {
     const record = found.record;
     if (!sameHash(record.hash, parsed.hash) || !isLive(record, caller.tenant, now)) return INACTIVE;
+    const [client, tenant] = await Promise.all([
+      deps.directory.getServiceClient(record.clientId),
+      deps.directory.getTenant(record.tenant),
+    ]);
+    if (!tenant || !client || client.tenant !== record.tenant || revokedWithClient(client, record.issuedAt)) return INACTIVE;
     return {
       active: true,
       scope: scopeString(record.scopes, record.tenant),
@@ -40,7 +51,9 @@ export async function introspect(deps: BrokerDeps, caller: ServiceClient, token:
     if (checkAccessToken(family, parsed.hash, caller.tenant, now) !== 'valid') return INACTIVE;
     const slot = accessSlot(family, parsed.hash)!;
     const tenant = await deps.directory.getTenant(family.tenant);
-    const lifetime = tenant ? lifetimesOf(tenant, family.kind).access : 0;
+    // A removed tenant, or a storefront client it no longer lists, has no live tokens.
+    if (!tenant || !tenant.storefrontClients.includes(family.clientId)) return INACTIVE;
+    const lifetime = lifetimesOf(tenant, family.kind).access;
     const claims: Introspection = {
       active: true,
       scope: scopeString([], family.tenant),
@@ -63,17 +76,27 @@ function isLive(record: AccessTokenRecord, tenant: string, now: number): boolean
 }
 
 /**
- * RFC 7009 revocation, limited to the caller's tenant. Unknown, foreign or malformed tokens are
- * not an error (section 2.2). A revoked service token also leaves the cache; any token of a
- * storefront session (a refresh token included) ends its whole family, access tokens and all.
+ * RFC 7009 revocation, limited to the caller's tenant. A client revokes the tokens issued to it
+ * (section 2.1); any other token of its tenant only with the scope `broker.token_revoke`. For a
+ * service token the client check is part of the one conditional write, so no read can race it.
+ * A storefront session is issued to a storefront client, never to the calling service client, so
+ * without the scope no session is touched at all (not even one whose storefront client happens to
+ * share the caller's id). Unknown, foreign, malformed or not-ours tokens are not an error (section
+ * 2.2): the answer is the same 200 and the token stays alive. A revoked service token also leaves
+ * the cache; any token of a storefront session (a refresh token included) ends its whole family.
  */
 export async function revoke(deps: BrokerDeps, caller: ServiceClient, token: string): Promise<void> {
   const parsed = parseToken(token);
   if (!parsed) return;
-  const record = await deps.tokens.revokeAccessToken(parsed.selector, parsed.hash, caller.tenant, deps.clock());
+  const mayRevokeAny = caller.scopes.includes(TOKEN_REVOKE_SCOPE);
+  const onlyOwn = mayRevokeAny ? undefined : caller.clientId;
+  const record = await deps.tokens.revokeAccessToken(parsed.selector, parsed.hash, caller.tenant, deps.clock(), onlyOwn);
   if (record) {
     await deps.tokens.dropCachedServiceToken(record.clientId, record.scopes.join(' '), record.selector);
+    audit(deps.log, 'token_revoked', { tenant: caller.tenant, clientId: caller.clientId, tokenClientId: record.clientId, kind: 'service' });
     return;
   }
-  await deps.sessions.revokeSession(parsed.selector, deps.clock(), { hash: parsed.hash, tenant: caller.tenant });
+  if (!mayRevokeAny) return;
+  const revoked = await deps.sessions.revokeSession(parsed.selector, deps.clock(), { hash: parsed.hash, tenant: caller.tenant });
+  if (revoked) audit(deps.log, 'token_revoked', { tenant: caller.tenant, clientId: caller.clientId, kind: 'session' });
 }

@@ -5,9 +5,11 @@ import { Construct } from 'constructs';
 /**
  * The broker's three secrets.
  *
- * - `clientSecrets`: `{ "<clientId>": "<secret>" }`. The stack creates it empty; the seed CLI
- *   writes the real map with PutSecretValue, which moves the old version to AWSPREVIOUS, and the
- *   functions accept both stages (that is how a client secret is rotated without downtime).
+ * - `clientSecrets`: per client `{ "current", "previous"?, "previousUntil"? }` (README "Client
+ *   secrets and rotation"). The stack creates it empty; the seed CLI writes new versions with
+ *   PutSecretValue. The functions read only AWSCURRENT: a rotation's previous secret and the end
+ *   of its overlap are inside that version, so a client secret is rotated without downtime and
+ *   the old one stops working when the overlap ends.
  * - `keys`: `{ "cacheKey": "..." }`, generated once by Secrets Manager; the key that seals
  *   cached service tokens at rest.
  * - `signingKeys`: `{ "keys": [...] }`, the private ES256 key that signs customer saas_tokens.
@@ -32,8 +34,8 @@ export class BrokerSecrets extends Construct {
     Validations.of(this.clientSecrets).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'Client secrets are rotated by applying the seed: PutSecretValue moves the old map to AWSPREVIOUS, ' +
-        'which the broker keeps accepting until the next rotation. A rotation Lambda would invent secrets no client knows.',
+        'Client secrets are rotated by applying the seed: the new version keeps the old secret as previous, ' +
+        'accepted until the tenant\'s overlap ends. A rotation Lambda would invent secrets no client knows.',
     });
 
     this.keys = new Secret(this, 'Keys', {

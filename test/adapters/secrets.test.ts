@@ -26,23 +26,49 @@ function versions(current: object, previous?: object) {
 
 function clientSecrets(clock = () => 1000) {
   const value = new RefreshingValue('Secrets Manager', secretsManagerClientSecrets(client, 'clients'), clock, 300, 30);
-  return new VersionedClientSecrets(value);
+  return new VersionedClientSecrets(value, clock);
 }
 
 describe('client secrets from Secrets Manager', () => {
-  it('accept the current and, during a rotation, the previous secret', async () => {
-    versions({ orders: 'new-secret-value' }, { orders: 'old-secret-value' });
-    const secrets = clientSecrets();
+  it('accept the current and, during its overlap, the previous secret, and refuse the previous one from previousUntil on', async () => {
+    let now = 1000;
+    versions({ orders: { current: 'new-secret-value', previous: 'old-secret-value', previousUntil: 1100 } });
+    const secrets = clientSecrets(() => now);
     expect(await secrets.verify('orders', 'new-secret-value')).toBe(true);
     expect(await secrets.verify('orders', 'old-secret-value')).toBe(true);
     expect(await secrets.verify('orders', 'other')).toBe(false);
+    now = 1099;
+    expect(await secrets.verify('orders', 'old-secret-value')).toBe(true);
+    // No reload in between (the cache lasts 300 s): the end is checked on every request.
+    now = 1100;
+    expect(await secrets.verify('orders', 'old-secret-value')).toBe(false);
+    expect(await secrets.verify('orders', 'new-secret-value')).toBe(true);
   });
 
-  it('work before the first rotation, when there is no previous version', async () => {
-    versions({ orders: 'only-secret-value' });
+  it('never accept the AWSPREVIOUS version: an old secret there stays refused, without end or not', async () => {
+    versions({ orders: 'new-secret-value' }, { orders: 'old-secret-value' });
+    const secrets = clientSecrets();
+    expect(await secrets.verify('orders', 'new-secret-value')).toBe(true);
+    expect(await secrets.verify('orders', 'old-secret-value')).toBe(false);
+  });
+
+  it('refuse a previous secret that has no end', async () => {
+    versions({ orders: { current: 'new-secret-value', previous: 'old-secret-value' } });
+    expect(await clientSecrets().verify('orders', 'old-secret-value')).toBe(false);
+  });
+
+  it('read a plain string as the current secret (the format before rotation windows)', async () => {
+    versions({ orders: 'only-secret-value', reports: { current: 'reports-secret-value' } });
     const secrets = clientSecrets();
     expect(await secrets.verify('orders', 'only-secret-value')).toBe(true);
+    expect(await secrets.verify('reports', 'reports-secret-value')).toBe(true);
     expect(await secrets.verify('unknown', 'only-secret-value')).toBe(false);
+  });
+
+  it('refuse a malformed entry, naming the client and not the value', async () => {
+    versions({ orders: { current: 42, previous: 'leaked-secret-value' } });
+    const error = await secretsManagerClientSecrets(client, 'clients')().catch((e: unknown) => e);
+    expect((error as Error).message).toBe('secret clients: orders.current is not a string');
   });
 
   it('never accept a client that has no secret, even with the placeholder compared against', async () => {
@@ -51,11 +77,11 @@ describe('client secrets from Secrets Manager', () => {
     expect(await clientSecrets().verify('__proto__', '[object Object]')).toBe(false);
   });
 
-  it('load each version once per cache period, not once per request', async () => {
+  it('load the one version once per cache period, not once per request', async () => {
     versions({ orders: 'new-secret-value' });
     const secrets = clientSecrets();
     await Promise.all([1, 2, 3, 4].map(() => secrets.verify('orders', 'new-secret-value')));
-    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
   it('keep serving from memory through an outage once warm', async () => {

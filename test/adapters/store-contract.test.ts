@@ -91,6 +91,16 @@ describe.each([
     expect(await stores.findToken(newSelector())).toBeUndefined();
   });
 
+  it('revokes a service token for its own client only, when asked to check the client (RFC 7009 section 2.1)', async () => {
+    const token = mintToken();
+    await stores.putAccessToken({ selector: token.selector, hash: token.hash, tenant: 'acme', clientId: 'c', scopes: ['a'], issuedAt: NOW, expiresAt: NOW + 10 });
+    expect(await stores.revokeAccessToken(token.selector, token.hash, 'acme', NOW, 'other')).toBeUndefined();
+    const found = await stores.findToken(token.selector);
+    expect(found?.kind === 'access' ? found.record : undefined).toMatchObject({ clientId: 'c' });
+    expect(found?.kind === 'access' ? found.record.revokedAt : 'not found').toBeUndefined();
+    expect((await stores.revokeAccessToken(token.selector, token.hash, 'acme', NOW + 1, 'c'))?.revokedAt).toBe(NOW + 1);
+  });
+
   it('drops a cached service token only while it is still the one cached', async () => {
     const entry = { clientId: 'c', scopeKey: 'a b', selector: 's1', sealed: 'x', issuedAt: NOW, expiresAt: NOW + 10 };
     await stores.putCachedServiceToken(entry);
@@ -185,7 +195,7 @@ describe.each([
   });
 
   it('keeps, lists and removes directory entries, and keeps published keys as written', async () => {
-    const tenant = { tenant: 'acme', settings: { refreshGraceSeconds: 5, lifetimes: { anonymousAccess: 1, anonymousRefresh: 2, customerAccess: 3, customerRefresh: 4, serviceAccess: 5, grantAccess: 6, grantRefresh: 7 } }, storefrontClients: ['web'] };
+    const tenant = { tenant: 'acme', settings: { refreshGraceSeconds: 5, lifetimes: { anonymousAccess: 1, anonymousRefresh: 2, customerAccess: 3, customerRefresh: 4, serviceAccess: 5, grantAccess: 6, grantRefresh: 7 }, secretRotationOverlapSeconds: 8 }, storefrontClients: ['web'] };
     await stores.putTenant(tenant);
     expect(await stores.getTenant('acme')).toEqual(tenant);
     await stores.putServiceClient({ clientId: 'w1', tenant: 'acme', scopes: ['a'], warmup: true, profile: 'oauth2' });
@@ -202,5 +212,18 @@ describe.each([
     const keys = [{ jwk: { kty: 'EC', kid: 'k1' } }, { jwk: { kty: 'EC', kid: 'k0' }, notAfter: NOW }];
     await stores.putPublishedKeys(keys);
     expect(await stores.getPublishedKeys()).toEqual(keys);
+  });
+
+  it('marks a client’s tokens revoked, and keeps the mark through the next seed’s put', async () => {
+    const client = { clientId: 'r1', tenant: 'acme', scopes: ['a'], warmup: true, profile: 'oauth2' as const };
+    expect(await stores.revokeServiceClientTokens('r1', NOW)).toBeUndefined();
+    expect(await stores.getServiceClient('r1')).toBeUndefined();
+    await stores.putServiceClient(client);
+    expect(await stores.revokeServiceClientTokens('r1', NOW)).toEqual({ ...client, tokensRevokedAt: NOW });
+    await stores.putServiceClient({ ...client, scopes: ['a', 'b'], tokensRevokedAt: 1 });
+    expect(await stores.getServiceClient('r1')).toEqual({ ...client, scopes: ['a', 'b'], tokensRevokedAt: NOW });
+    expect((await stores.listWarmupClients()).find((c) => c.clientId === 'r1')).toEqual({ ...client, scopes: ['a', 'b'], tokensRevokedAt: NOW });
+    await stores.deleteServiceClient('r1');
+    expect(await stores.getServiceClient('r1')).toBeUndefined();
   });
 });

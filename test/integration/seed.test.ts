@@ -7,7 +7,8 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedStack } from '../../bin/seed.js';
+import { main, seedStack } from '../../bin/seed.js';
+import { jsonLogger } from '../../functions/log.js';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
 import { startEmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
 import { parseSeed } from '../../functions/seed/schema.js';
@@ -44,7 +45,7 @@ describe('the seed CLI', () => {
     writeFileSync(file, JSON.stringify(testSeed()));
     const first = await seedCli([file, '--local', '--data-dir', join(dir, 'data')]);
     expect(first).toMatchObject({ code: 0 });
-    expect(first.stdout).toContain('client secrets rotated');
+    expect(first.stdout).toContain('client secrets updated');
     const second = await seedCli([file, '--local', '--data-dir', join(dir, 'data')]);
     expect(second.stdout).toContain('client secrets unchanged');
   });
@@ -87,7 +88,7 @@ describe('secret rotation through the seed', () => {
     await broker.reseed(parseSeed(JSON.stringify(testSeed())));
   });
 
-  it('accepts the previous secret until the next rotation, then only the newer ones', async () => {
+  it('accepts the previous secret within its overlap, and only the latest previous one after a second rotation', async () => {
     await rotateTo('orders-secret-0002');
     expect((await token('orders-secret-0002')).status).toBe(200);
     expect((await token(TEST_SECRETS.orders)).status).toBe(200);
@@ -106,7 +107,7 @@ describe('a seed that drops a client and a tenant', () => {
   });
   afterAll(() => broker.stop());
 
-  it('ends them at once: the client’s secret stays in the previous version, but it no longer authenticates', async () => {
+  it('ends them at once: the client’s secret is dropped and its directory entry deleted, so it no longer authenticates', async () => {
     const reports = () =>
       postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials', client_id: 'reports-svc', client_secret: TEST_SECRETS.reports });
     const globexLogin = () => fetch(`${broker.url}/customerlogin/auth/anonymous/login?tenant=globex&client_id=globex-web`);
@@ -171,13 +172,46 @@ describe('seeding a deployed stack', () => {
       const first = await seedStack(seed, 'TokenBroker', undefined, { now: 1_900_000_000 });
       expect(first).toMatchObject({ secretsRotated: true, signingKey: 'created', customers: 1 });
       expect(JSON.parse(stored.signing!).keys).toHaveLength(1);
-      expect(JSON.parse(stored.clients!)).toEqual({ 'orders-svc': TEST_SECRETS.orders, 'reports-svc': TEST_SECRETS.reports, 'globex-svc': TEST_SECRETS.globex });
+      expect(JSON.parse(stored.clients!)).toEqual({
+        'orders-svc': { current: TEST_SECRETS.orders },
+        'reports-svc': { current: TEST_SECRETS.reports },
+        'globex-svc': { current: TEST_SECRETS.globex },
+      });
       expect(await new DynamoDbStore(dynamo.client, dynamo.tableName).getServiceClient('globex-svc')).toMatchObject({ tenant: 'globex' });
 
       const second = await seedStack(seed, 'TokenBroker', undefined, { now: 1_900_000_000 });
       expect(second).toMatchObject({ secretsRotated: false, signingKey: 'kept' });
       // One write for the client secrets and one for the new signing key; none the second time.
       expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(2);
+
+      // A changed secret: the one version holds the old secret as previous, with its end.
+      const rotated = parseSeed(JSON.stringify(testSeed({ ordersSecret: 'orders-secret-0002' })));
+      const third = await seedStack(rotated, 'TokenBroker', undefined, { now: 1_900_000_100 });
+      expect(third.rotatedSecrets).toEqual([{ clientId: 'orders-svc', previousUntil: 1_900_000_100 + 86400 }]);
+      expect(JSON.parse(stored.clients!)['orders-svc']).toEqual({
+        current: 'orders-secret-0002',
+        previous: TEST_SECRETS.orders,
+        previousUntil: 1_900_000_100 + 86400,
+      });
+      // Applied again later, it changes nothing: the overlap is not extended.
+      await seedStack(rotated, 'TokenBroker', undefined, { now: 1_900_050_000 });
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(3);
+      expect(JSON.parse(stored.clients!)['orders-svc'].previousUntil).toBe(1_900_000_100 + 86400);
+
+      // Incident response on the stack: the previous secret is dropped from a new version.
+      const lines: string[] = [];
+      const code = await main(['--revoke-previous-secret', 'orders-svc', '--stack', 'TokenBroker'], {
+        clock: () => 1_900_000_200,
+        log: jsonLogger((line) => lines.push(line)),
+      });
+      expect(code).toBe(0);
+      expect(JSON.parse(stored.clients!)['orders-svc']).toEqual({ current: 'orders-secret-0002' });
+      expect(JSON.parse(stored.clients!)['reports-svc']).toEqual({ current: TEST_SECRETS.reports });
+      expect(lines.map((line) => JSON.parse(line))).toMatchObject([
+        { message: 'audit', event: 'secret_rotated', tenant: 'acme', clientId: 'orders-svc', change: 'previous_revoked' },
+      ]);
+      expect(await main(['--revoke-client-tokens', 'orders-svc', '--stack', 'TokenBroker'], { clock: () => 1_900_000_300, log: jsonLogger(() => {}) })).toBe(0);
+      expect(await new DynamoDbStore(dynamo.client, dynamo.tableName).getServiceClient('orders-svc')).toMatchObject({ tokensRevokedAt: 1_900_000_300 });
     } finally {
       await dynamo.close();
     }

@@ -233,9 +233,19 @@ describe('downstream services and storefront tokens', () => {
       iat: broker.clock.now,
     });
     expect(await introspect(login.access_token, 'globex-svc', TEST_SECRETS.globex)).toEqual({ active: false });
-    const revoked = await postForm(`${broker.url}/oauth/revoke`, { token: login.refresh_token }, { authorization: basic('reports-svc', TEST_SECRETS.reports) });
-    expect(revoked.status).toBe(200);
-    expect(await introspect(login.access_token)).toEqual({ active: false });
+    // RFC 7009 section 2.1: the session was not issued to reports-svc, so it needs broker.token_revoke.
+    const revoke = () => postForm(`${broker.url}/oauth/revoke`, { token: login.refresh_token }, { authorization: basic('reports-svc', TEST_SECRETS.reports) });
+    expect((await revoke()).status).toBe(200);
+    expect(await introspect(login.access_token)).toMatchObject({ active: true });
+    const entitled = testSeed();
+    entitled.tenants.acme.serviceClients['reports-svc'].scopes.push('broker.token_revoke');
+    await broker.reseed(parseSeed(JSON.stringify(entitled)));
+    try {
+      expect((await revoke()).status).toBe(200);
+      expect(await introspect(login.access_token)).toEqual({ active: false });
+    } finally {
+      await broker.reseed(parseSeed(JSON.stringify(testSeed())));
+    }
   });
 });
 
