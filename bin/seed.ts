@@ -3,12 +3,14 @@
  *
  *   npm run seed -- <seed.json> --local [--data-dir .data] [--rotate-signing-key]
  *   npm run seed -- <seed.json> --stack TokenBroker [--region eu-central-1] [--rotate-signing-key]
+ *   npm run seed -- --end-customer-sessions <tenant> <email> (--local [--data-dir .data] | --stack NAME)
  *
  * The stack's outputs name the table and the secrets; the caller's AWS credentials are used. The
  * seed is validated in full before anything is written. A signing key is created when there is
  * none; --rotate-signing-key replaces it (the old public key stays published until the tokens
  * it signed have expired).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,7 +19,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbSessions } from '../functions/adapters/dynamodb-sessions.js';
 import { DynamoDbStore } from '../functions/adapters/dynamodb-store.js';
+import { withRequestContext } from '../functions/audit.js';
+import { isValidTenant } from '../functions/domain/tenant.js';
+import { jsonLogger } from '../functions/log.js';
 import { systemClock } from '../functions/ports.js';
+import { endCustomerSessions } from '../functions/use-cases/customer-sessions.js';
 import { startEmbeddedDynamoDb } from '../functions/local/embedded-dynamodb.js';
 import { LocalSecretsFile } from '../functions/local/secrets-file.js';
 import { applySeed, type SeedReport } from '../functions/seed/apply.js';
@@ -26,7 +32,12 @@ import { SecretsManagerSigningKeyWriter, SecretsManagerWriter } from '../functio
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const USAGE = 'usage: seed <seed.json> (--local [--data-dir DIR] | --stack NAME [--region REGION]) [--rotate-signing-key]';
+const USAGE =
+  'usage: seed <seed.json> (--local [--data-dir DIR] | --stack NAME [--region REGION]) [--rotate-signing-key]\n' +
+  '       seed --end-customer-sessions <tenant> <email> (--local [--data-dir DIR] | --stack NAME [--region REGION])';
+
+/** Audit events (contract section 12) go to stderr as JSON lines; stdout keeps the summary. */
+const auditLog = jsonLogger((line) => process.stderr.write(`${line}\n`));
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -38,8 +49,10 @@ export async function main(argv: string[]): Promise<number> {
       stack: { type: 'string' },
       region: { type: 'string' },
       'rotate-signing-key': { type: 'boolean', default: false },
+      'end-customer-sessions': { type: 'boolean', default: false },
     },
   });
+  if (values['end-customer-sessions']) return endSessionsCommand(positionals, values);
   const file = positionals[0];
   if (!file || positionals.length > 1 || values.local === (values.stack !== undefined)) {
     console.error(USAGE);
@@ -73,6 +86,8 @@ async function seedLocal(seed: Seed, dataDir: string, options: SeedOptions): Pro
       {
         directory: new DynamoDbStore(dynamo.client, dynamo.tableName),
         customers: sessions,
+        sessions,
+        log: auditLog,
         publicKeys: sessions,
         clientSecrets: secrets,
         signingKeys: secrets,
@@ -104,6 +119,8 @@ export async function seedStack(seed: Seed, stackName: string, region: string | 
     {
       directory: new DynamoDbStore(dynamo, tableName),
       customers: sessions,
+      sessions,
+      log: auditLog,
       publicKeys: sessions,
       clientSecrets: new SecretsManagerWriter(secretsManager, clientSecretsArn),
       signingKeys: new SecretsManagerSigningKeyWriter(secretsManager, signingKeysArn),
@@ -112,8 +129,56 @@ export async function seedStack(seed: Seed, stackName: string, region: string | 
   );
 }
 
+// --- incident response: end every session of a customer (operating.md) ------------------------
+
+/**
+ * `--end-customer-sessions <tenant> <email>`: revokes every session family in the customer's
+ * session index, at once for refresh, validation and introspection, and logs
+ * customer_sessions_ended. It does not change the password: a holder of the password can log in
+ * again, so change it in the seed (which ends the sessions too) when the password is what leaked.
+ */
+async function endSessionsCommand(
+  positionals: string[],
+  values: { local?: boolean; 'data-dir'?: string; stack?: string; region?: string },
+): Promise<number> {
+  const [tenant, rawEmail] = positionals;
+  if (positionals.length !== 2 || !tenant || !rawEmail || values.local === (values.stack !== undefined)) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (!isValidTenant(tenant)) {
+    console.error('not a tenant: must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters');
+    return 2;
+  }
+  const email = rawEmail.trim().toLowerCase();
+  const end = (dynamo: DynamoDBClient, tableName: string) =>
+    endCustomerSessions(
+      { sessions: new DynamoDbSessions(dynamo, tableName), clock: systemClock, log: auditLog },
+      tenant,
+      email,
+      'incident_response',
+    );
+  let ended: number;
+  if (values.local) {
+    const embedded = await startEmbeddedDynamoDb(join(values['data-dir']!, 'dynamodb'));
+    try {
+      ended = await end(embedded.client, embedded.tableName);
+    } finally {
+      await embedded.close();
+    }
+  } else {
+    const config = values.region ? { region: values.region } : {};
+    const stacks = await new CloudFormationClient(config).send(new DescribeStacksCommand({ StackName: values.stack! }));
+    const tableName = stacks.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'TableName')?.OutputValue;
+    if (!tableName) throw new Error(`stack ${values.stack} lacks the TableName output; is it a token-broker stack?`);
+    ended = await end(new DynamoDBClient(config), tableName);
+  }
+  console.log(`ended ${ended} session(s) of ${email} in tenant ${tenant}`);
+  return 0;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then(
+  withRequestContext({ requestId: randomUUID(), sourceIp: 'seed-cli' }, () => main(process.argv.slice(2))).then(
     (code) => process.exit(code),
     (error: unknown) => {
       console.error(`seed failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,5 +1,5 @@
 import { BadRequest, EmporixError, EmporixFault, InvalidAccessToken, type FieldProblem } from '../domain/errors.js';
-import type { SessionContext } from '../domain/session.js';
+import { legalEntityOf, type SessionContext } from '../domain/session.js';
 import {
   anonymousBody,
   CAMEL_CASE_REMOVED_AT,
@@ -81,7 +81,7 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer?: strin
           scope: `tenant=${tenant}`,
           sessionId: family.sessionId,
           email: family.customer.email,
-          legalEntityId: family.customer.legalEntityId ?? null,
+          legalEntityId: legalEntityOf(family.customer) ?? null,
         },
       };
     },

@@ -29,6 +29,8 @@ const settings = z.strictObject({
       serviceAccess: lifetime.optional(),
       grantAccess: lifetime.optional(),
       grantRefresh: lifetime.optional(),
+      anonymousSessionMax: lifetime.optional(),
+      customerSessionMax: lifetime.optional(),
     })
     .optional(),
 });
