@@ -107,6 +107,12 @@ export async function applySeed(
       const email = normalEmail(customer.email);
       const existing = await target.customers.getCustomer(tenant, email);
       const samePassword = existing !== undefined && (await verifyPassword(customer.password, existing.passwordHash));
+      if (existing && !samePassword) {
+        // Also before the write: should the run die between the write and the sweep below, the
+        // next run finds the new hash in place and ends nothing, so the sessions that existed
+        // before the change must be ended already.
+        report.sessionsEnded += await endCustomerSessions(sessionDeps, tenant, email, 'password_changed');
+      }
       await target.customers.putCustomer({
         tenant,
         email,

@@ -60,6 +60,7 @@ describe(`${RACERS} concurrent wrong passwords for one account`, () => {
       expect(unauthorized).toBeGreaterThanOrEqual(1);
       expect(unauthorized).toBeLessThanOrEqual(LOCK_AFTER);
       expect(verified).toBe(unauthorized);
+      console.log(`${label}: ${RACERS} parallel guesses → ${unauthorized}× 401, ${RACERS - unauthorized}× 429; ${verified} scrypt verifications`);
       for (const refused of answers.filter((a) => a.status === 429)) {
         expect(refused.body).toMatchObject({ status: 429, type: 'too_many_requests' });
         expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
