@@ -67,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
     `seeded tenants: ${report.tenants.join(', ') || '(none)'}; service clients: ${report.serviceClients.join(', ') || '(none)'}; ` +
       `customers: ${report.customers}; ` +
       (report.removed.length > 0 ? `removed: ${report.removed.join(', ')}; ` : '') +
+      (report.customersRemoved.length > 0 ? `customers removed: ${report.customersRemoved.join(', ')}; ` : '') +
+      (report.sessionsEnded > 0 ? `customer sessions ended: ${report.sessionsEnded}; ` : '') +
       (report.secretsRotated ? 'client secrets rotated (the previous ones stay accepted until the next rotation)' : 'client secrets unchanged') +
       `; signing key ${report.signingKey}`,
   );
