@@ -1,6 +1,6 @@
 import { audit } from '../audit.js';
 import { EmporixError, InvalidAccessToken } from '../domain/errors.js';
-import { attemptLimits, refusal, slowDownAfterFailure } from '../domain/login-throttle.js';
+import { attemptLimits, FAILURE_WINDOW_SECONDS, LOCK_AFTER, refusal, slowDownAfterFailure } from '../domain/login-throttle.js';
 import { decoyHash, verifyPassword } from '../domain/passwords.js';
 import { checkAccessToken } from '../domain/session.js';
 import { signSaasToken } from '../domain/signing-keys.js';
@@ -65,6 +65,11 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
     const notBefore = slowDownAfterFailure(reservation.attempt, deps.clock());
     if (notBefore !== undefined) await deps.customers.slowLoginAttempts(tenant.tenant, input.email, notBefore);
     audit(deps.log, 'login_failed', { ...who, attempt: reservation.attempt });
+    // The failure that uses up the window's last attempt locks the account: say so when it
+    // happens, not only when the next attempt is refused.
+    if (reservation.attempt >= LOCK_AFTER) {
+      audit(deps.log, 'login_locked', { ...who, reason: 'locked', retryAfter: FAILURE_WINDOW_SECONDS, attempts: reservation.attempt });
+    }
     throw wrongCredentials();
   }
 
