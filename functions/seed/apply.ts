@@ -107,11 +107,14 @@ export async function applySeed(
       const email = normalEmail(customer.email);
       const existing = await target.customers.getCustomer(tenant, email);
       const samePassword = existing !== undefined && (await verifyPassword(customer.password, existing.passwordHash));
+      const legalEntitiesChanged = existing !== undefined && !sameSet(existing.legalEntities, customer.legalEntities);
+      // Also before the write: should the run die between the write and the step after it, the
+      // next run finds the customer already changed and does nothing, so the sessions that
+      // existed before the change must be ended (or updated) already.
       if (existing && !samePassword) {
-        // Also before the write: should the run die between the write and the sweep below, the
-        // next run finds the new hash in place and ends nothing, so the sessions that existed
-        // before the change must be ended already.
         report.sessionsEnded += await endCustomerSessions(sessionDeps, tenant, email, 'password_changed');
+      } else if (legalEntitiesChanged) {
+        await updateCustomerSessionLegalEntities(sessionDeps, tenant, email, customer.legalEntities);
       }
       await target.customers.putCustomer({
         tenant,
@@ -124,7 +127,7 @@ export async function applySeed(
       report.customers++;
       if (existing && !samePassword) {
         report.sessionsEnded += await endCustomerSessions(sessionDeps, tenant, email, 'password_changed');
-      } else if (existing && !sameSet(existing.legalEntities, customer.legalEntities)) {
+      } else if (legalEntitiesChanged) {
         await updateCustomerSessionLegalEntities(sessionDeps, tenant, email, customer.legalEntities);
       }
     }
