@@ -190,21 +190,34 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
     );
   }
 
+  /**
+   * Replaces the set and, in the same write, drops a selected legal entity the set no longer
+   * holds (so re-adding it later does not bring the old selection back). Two attempts: with the
+   * selection dropped if it is outside the new set, else the set alone.
+   */
   async setSessionLegalEntities(selector: string, legalEntities: string[]): Promise<boolean> {
-    const values: Item = { ':session': s('session'), ':customer': s('customer') };
-    if (legalEntities.length > 0) values[':les'] = { SS: [...new Set(legalEntities)] };
-    return this.table.conditional(() =>
-      this.table.client.send(
-        new UpdateItemCommand({
-          TableName: this.table.tableName,
-          Key: tokenKey(selector),
-          // A string set cannot be empty: no legal entities is no attribute.
-          UpdateExpression: legalEntities.length > 0 ? 'SET les = :les' : 'REMOVE les',
-          ConditionExpression: 'kind = :session AND sessionKind = :customer',
-          ExpressionAttributeValues: values,
-        }),
-      ),
-    );
+    const wanted = [...new Set(legalEntities)];
+    const update = (expression: string, extraCondition: string, values: Item) =>
+      this.table.conditional(() =>
+        this.table.client.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: tokenKey(selector),
+            UpdateExpression: expression,
+            ConditionExpression: `kind = :session AND sessionKind = :customer${extraCondition}`,
+            ExpressionAttributeValues: { ':session': s('session'), ':customer': s('customer'), ...values },
+          }),
+        ),
+      );
+    // A string set cannot be empty: no legal entities is no attribute, and no selection.
+    if (wanted.length === 0) return update('REMOVE les, le', '', {});
+    const les: Item = { ':les': { SS: wanted } };
+    if (wanted.length <= 99) {
+      const operands = Object.fromEntries(wanted.map((le, i) => [`:le${i}`, s(le)]));
+      const outside = ` AND attribute_exists(le) AND NOT (le IN (${Object.keys(operands).join(', ')}))`;
+      if (await update('SET les = :les REMOVE le', outside, { ...les, ...operands })) return true;
+    }
+    return update('SET les = :les', '', les);
   }
 
   // --- the index of a customer's sessions ------------------------------------------------------

@@ -181,6 +181,9 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     const family = this.sessions.get(selector);
     if (!family || family.kind !== 'customer' || !family.customer) return false;
     family.customer.legalEntities = [...new Set(legalEntities)];
+    if (family.customer.legalEntityId !== undefined && !legalEntities.includes(family.customer.legalEntityId)) {
+      delete family.customer.legalEntityId;
+    }
     return true;
   }
 

@@ -236,8 +236,19 @@ describe.each([
     await stores.unindexCustomerSessions('acme', email, [a.family.selector]);
     expect(await stores.listCustomerSessions('acme', email)).toEqual([b.family.selector]);
 
+    // A selection the new set still holds stays; one it no longer holds is dropped.
+    const selected = await stores.rotateSession(
+      a.family.selector,
+      { presentedHash: a.refresh.hash, tenant: 'acme', kind: 'customer', now: NOW },
+      rotation(a.family.selector, a.refresh.hash, 0, 'LE-1'),
+    );
+    expect(selected.outcome).toBe('rotated');
+    expect(await stores.setSessionLegalEntities(a.family.selector, ['LE-1', 'LE-3'])).toBe(true);
+    expect((await stores.findSession(a.family.selector))?.customer).toMatchObject({ legalEntityId: 'LE-1' });
     expect(await stores.setSessionLegalEntities(a.family.selector, ['LE-2', 'LE-3'])).toBe(true);
-    expect((await stores.findSession(a.family.selector))?.customer?.legalEntities.sort()).toEqual(['LE-2', 'LE-3']);
+    const changed = (await stores.findSession(a.family.selector))?.customer;
+    expect(changed?.legalEntities.sort()).toEqual(['LE-2', 'LE-3']);
+    expect(changed?.legalEntityId).toBeUndefined();
     expect(await stores.setSessionLegalEntities(a.family.selector, [])).toBe(true);
     expect((await stores.findSession(a.family.selector))?.customer?.legalEntities).toEqual([]);
     const anonymous = newFamily({ kind: 'anonymous', customer: undefined });
