@@ -99,7 +99,8 @@ export const DEFAULT_ROUND_TRIPS: Record<Route, { reads: number; writes: number 
   introspection: { reads: 1, writes: 0 },
   'anonymous-login': { reads: 0, writes: 1 },
   'anonymous-refresh': { reads: 0, writes: 1 },
-  'customer-login': { reads: 1, writes: 1 },
+  // Read ∥ reserve the attempt; family ∥ index entry ∥ clear the attempts; re-read the customer.
+  'customer-login': { reads: 2, writes: 4 },
   'customer-refresh': { reads: 0, writes: 1 },
   validate: { reads: 1, writes: 0 },
   logout: { reads: 0, writes: 1 },
@@ -117,8 +118,9 @@ export const UNITS_PER_CALL: Record<Route, { rruPerRead: number; wruPerWrite: nu
   introspection: { rruPerRead: 1, wruPerWrite: 1 },
   'anonymous-login': { rruPerRead: 1, wruPerWrite: 2 },
   'anonymous-refresh': { rruPerRead: 1, wruPerWrite: 2 },
-  // The read is one BatchGetItem of session, customer and failure count: 3 RRU (a missing item is charged too).
-  'customer-login': { rruPerRead: 3, wruPerWrite: 2 },
+  // Reads: a BatchGetItem of session and customer (2 RRU), the re-read of the customer (1 RRU): 1.5 per
+  // read. Writes: the family 2 WRU; the attempt reservation, its deletion and the index entry 1 each: 1.25.
+  'customer-login': { rruPerRead: 1.5, wruPerWrite: 1.25 },
   'customer-refresh': { rruPerRead: 1, wruPerWrite: 2 },
   validate: { rruPerRead: 1, wruPerWrite: 1 },
   logout: { rruPerRead: 1, wruPerWrite: 2 },
@@ -218,10 +220,12 @@ export function costModel(input: CostInput): CostModel {
           .join(', ')}.`
       : 'DynamoDB calls: all routes counted.',
     'DynamoDB reads and writes count calls. Reads are strongly consistent: 1 RRU per item of at most 4 KB; ' +
-      'customer login\'s BatchGetItem of 3 items (session, customer, failures) = 3 RRU. Writes: 1 WRU per ' +
+      'customer login: a BatchGetItem of session and customer (2 RRU) and a re-read of the customer (1 RRU). ' +
+      'Writes: 1 WRU per ' +
       'started KB; service-token record and cache entry < 1 KB = 1 WRU each; a storefront session item with ' +
       'sealed successor is 1–2 KB, counted as 2 WRU for every session write (PutItem, conditional UpdateItem). ' +
-      'A failed login adds an UpdateItem of the failure count, a login after failures a DeleteItem: not in the session.',
+      'Customer login writes the family (2 WRU), its session-index entry, the attempt reservation and its ' +
+      'deletion (1 WRU each); a failed login from the 3rd failure adds a slow-down UpdateItem: not in the session.',
     'Secrets Manager: secrets are cached per warm function (1 min client secrets, so an incident revocation of a ' +
       'previous secret lands within a minute; 5 min signing key; 1 h cache key), at most ~61 GetSecretValue calls ' +
       'per warm instance-hour ($0.0003), independent of request count: 0 per million. Fixed: 3 secrets × $0.40 = ' +

@@ -13,9 +13,11 @@
  *
  *   npm run seed -- --revoke-previous-secret <client id> (--local [--data-dir D] | --stack NAME [--region R])
  *   npm run seed -- --revoke-client-tokens <client id>   (--local [--data-dir D] | --stack NAME [--region R])
+ *   npm run seed -- --end-customer-sessions <tenant> <email> (--local [--data-dir D] | --stack NAME [--region R])
  *
  * Each takes effect within the broker's 60 s directory and secrets caches and is audited.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,10 +26,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbSessions } from '../functions/adapters/dynamodb-sessions.js';
 import { DynamoDbStore } from '../functions/adapters/dynamodb-store.js';
-import { audit } from '../functions/audit.js';
+import { audit, withRequestContext } from '../functions/audit.js';
 import { endRotationOverlap } from '../functions/domain/client-secrets.js';
+import { isValidTenant } from '../functions/domain/tenant.js';
 import { jsonLogger, type Logger } from '../functions/log.js';
 import { systemClock, type Clock, type DirectoryStore } from '../functions/ports.js';
+import { endCustomerSessions } from '../functions/use-cases/customer-sessions.js';
 import { startEmbeddedDynamoDb } from '../functions/local/embedded-dynamodb.js';
 import { LocalSecretsFile } from '../functions/local/secrets-file.js';
 import { applySeed, type ClientSecretsWriter, type SeedReport } from '../functions/seed/apply.js';
@@ -43,6 +47,7 @@ const USAGE = [
   `       seed --revoke-previous-secret <client id> ${TARGET}`,
   `       seed --revoke-client-tokens <client id> ${TARGET}`,
   // --- end incident response: client secrets and tokens ---
+  `       seed --end-customer-sessions <tenant> <email> ${TARGET}`,
 ].join('\n');
 
 /** What tests replace: the clock (the broker's TestClock) and where audit lines go. */
@@ -65,6 +70,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       'revoke-previous-secret': { type: 'string' },
       'revoke-client-tokens': { type: 'string' },
       // --- end incident response: client secrets and tokens ---
+      'end-customer-sessions': { type: 'boolean', default: false },
     },
   });
   const clock = context.clock ?? systemClock;
@@ -91,6 +97,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       : revokeClientTokens(revokeTokens!, target, clock, log);
   }
   // --- end incident response: client secrets and tokens ---
+  if (values['end-customer-sessions']) return endSessionsCommand(positionals, target, clock, log);
 
   const file = positionals[0];
   if (!file || positionals.length > 1) {
@@ -106,6 +113,8 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     `seeded tenants: ${report.tenants.join(', ') || '(none)'}; service clients: ${report.serviceClients.join(', ') || '(none)'}; ` +
       `customers: ${report.customers}; ` +
       (report.removed.length > 0 ? `removed: ${report.removed.join(', ')}; ` : '') +
+      (report.customersRemoved.length > 0 ? `customers removed: ${report.customersRemoved.join(', ')}; ` : '') +
+      (report.sessionsEnded > 0 ? `customer sessions ended: ${report.sessionsEnded}; ` : '') +
       secretsSummary(report) +
       `; signing key ${report.signingKey}`,
   );
@@ -126,6 +135,7 @@ type TargetOptions = { local: true; dataDir: string } | { local: false; stack: s
 /** The directory and the client secrets of a local DATA_DIR or a deployed stack. */
 interface IncidentTarget {
   directory: DirectoryStore;
+  sessions: DynamoDbSessions;
   clientSecrets: ClientSecretsWriter;
   close(): Promise<void>;
 }
@@ -138,14 +148,17 @@ async function openIncidentTarget(target: TargetOptions): Promise<IncidentTarget
     const dynamo = await startEmbeddedDynamoDb(join(target.dataDir, 'dynamodb'));
     return {
       directory: new DynamoDbStore(dynamo.client, dynamo.tableName),
+      sessions: new DynamoDbSessions(dynamo.client, dynamo.tableName),
       clientSecrets: new LocalSecretsFile(secretsPath),
       close: () => dynamo.close(),
     };
   }
   const outputs = await stackOutputs(target.stack, target.region);
   const config = target.region ? { region: target.region } : {};
+  const dynamo = new DynamoDBClient(config);
   return {
-    directory: new DynamoDbStore(new DynamoDBClient(config), outputs.tableName),
+    directory: new DynamoDbStore(dynamo, outputs.tableName),
+    sessions: new DynamoDbSessions(dynamo, outputs.tableName),
     clientSecrets: new SecretsManagerWriter(new SecretsManagerClient(config), outputs.clientSecretsArn),
     close: async () => {},
   };
@@ -194,6 +207,37 @@ async function revokeClientTokens(clientId: string, options: TargetOptions, cloc
 
 // --- end incident response: client secrets and tokens ---
 
+// --- incident response: end every session of a customer (operating.md) ---
+
+/**
+ * `--end-customer-sessions <tenant> <email>`: revokes every session family in the customer's
+ * session index, at once for refresh, validation and introspection, and logs
+ * customer_sessions_ended. It does not change the password: a holder of the password can log in
+ * again, so change it in the seed (which ends the sessions too) when the password is what leaked.
+ */
+async function endSessionsCommand(positionals: string[], options: TargetOptions, clock: Clock, log: Logger): Promise<number> {
+  const [tenant, rawEmail] = positionals;
+  if (positionals.length !== 2 || !tenant || !rawEmail) {
+    console.error(USAGE);
+    return 2;
+  }
+  if (!isValidTenant(tenant)) {
+    console.error('not a tenant: must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters');
+    return 2;
+  }
+  const email = rawEmail.trim().toLowerCase();
+  const target = await openIncidentTarget(options);
+  try {
+    const ended = await endCustomerSessions({ sessions: target.sessions, clock, log }, tenant, email, 'incident_response');
+    console.log(`ended ${ended} session(s) of ${email} in tenant ${tenant}`);
+    return 0;
+  } finally {
+    await target.close();
+  }
+}
+
+// --- end incident response: end every session of a customer ---
+
 type SeedOptions = Parameters<typeof applySeed>[2];
 
 async function seedLocal(seed: Seed, dataDir: string, options: SeedOptions): Promise<SeedReport> {
@@ -207,6 +251,7 @@ async function seedLocal(seed: Seed, dataDir: string, options: SeedOptions): Pro
       {
         directory: new DynamoDbStore(dynamo.client, dynamo.tableName),
         customers: sessions,
+        sessions,
         publicKeys: sessions,
         clientSecrets: secrets,
         signingKeys: secrets,
@@ -245,6 +290,7 @@ export async function seedStack(seed: Seed, stackName: string, region: string | 
     {
       directory: new DynamoDbStore(dynamo, tableName),
       customers: sessions,
+      sessions,
       publicKeys: sessions,
       clientSecrets: new SecretsManagerWriter(secretsManager, clientSecretsArn),
       signingKeys: new SecretsManagerSigningKeyWriter(secretsManager, signingKeysArn),
@@ -254,7 +300,8 @@ export async function seedStack(seed: Seed, stackName: string, region: string | 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then(
+  // Audit events name the CLI as their source (contract section 12).
+  withRequestContext({ requestId: randomUUID(), sourceIp: 'seed-cli' }, () => main(process.argv.slice(2))).then(
     (code) => process.exit(code),
     (error: unknown) => {
       console.error(`seed failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,3 +1,4 @@
+import type { AttemptLimits, AttemptReservation } from './domain/login-throttle.js';
 import type { Rotation, SessionFamily, SessionKind, TokenSlot } from './domain/session.js';
 import type { PrivateSigningKey, PublishedKey } from './domain/signing-keys.js';
 import type { ServiceClient, Tenant } from './domain/tenant.js';
@@ -109,6 +110,8 @@ export interface RotationWrite {
   consumedSlot: number;
   /** B2B: switch the session to this legal entity; it must be one the customer holds. */
   legalEntityId?: string;
+  /** The end given to a family stored before sessions had one; an existing end is never moved. */
+  legacyEndsAt?: number;
 }
 
 export type RotationOutcome = { outcome: 'rotated'; family: SessionFamily } | { outcome: 'conflict' };
@@ -120,8 +123,9 @@ export interface SessionStore {
   /**
    * The one-time use of a refresh token: a single conditional write that succeeds only while
    * `presentedHash` is the family's current, unexpired refresh token, the family is not revoked,
-   * belongs to `tenant` (and `clientId`, when given) and, with a legal entity, the customer holds
-   * it. Of any number of concurrent calls with one token, exactly one gets `rotated`.
+   * belongs to `tenant` (and `clientId`, when given), has not reached its end (`endsAt`) and, with
+   * a legal entity, the customer holds it. Of any number of concurrent calls with one token,
+   * exactly one gets `rotated`.
    */
   rotateSession(
     selector: string,
@@ -131,7 +135,7 @@ export interface SessionStore {
   /**
    * The deprecated `anonymous_token` renewal: a new current access token for an anonymous family
    * whose current or previous access token hashes to `presentedHash`, while its refresh token
-   * lives. Returns the family as written, or undefined when nothing matched.
+   * lives and the session has not ended. Returns the family as written, or undefined otherwise.
    */
   renewAccess(
     selector: string,
@@ -143,6 +147,26 @@ export interface SessionStore {
    * tokens (access, previous access, refresh) and the tenant matches; returns whether it did.
    */
   revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }): Promise<boolean>;
+  /**
+   * Replaces the legal entities a customer family's customer holds (the seed, after a change).
+   * False when no customer family has that selector.
+   */
+  setSessionLegalEntities(selector: string, legalEntities: string[]): Promise<boolean>;
+
+  // The index of a customer's session families, so that they can all be ended at once (a
+  // password change, the customer's removal, incident response). Entries expire with the family.
+  indexCustomerSession(entry: CustomerSessionEntry): Promise<void>;
+  /** The selectors of the customer's indexed families, live or not; read strongly consistent. */
+  listCustomerSessions(tenant: string, email: string): Promise<string[]>;
+  unindexCustomerSessions(tenant: string, email: string, selectors: string[]): Promise<void>;
+}
+
+export interface CustomerSessionEntry {
+  tenant: string;
+  email: string;
+  selector: string;
+  /** The family's absolute end: the entry is useless afterwards (it is the item's TTL). */
+  endsAt: number;
 }
 
 export interface CustomerRecord {
@@ -154,26 +178,34 @@ export interface CustomerRecord {
   initialPassword: boolean;
 }
 
-/** Failed logins for one account (or one unknown email: both are throttled alike). */
-export interface LoginFailures {
-  failures: number;
-  lastFailureAt: number;
-}
-
 export interface LoginContext {
   session?: SessionFamily;
   customer?: CustomerRecord;
-  failures?: LoginFailures;
 }
 
 export interface CustomerStore {
-  /** The anonymous session, the customer and its failure count, in one round trip. */
+  /** The anonymous session and the customer, in one round trip (strongly consistent). */
   loadLogin(sessionSelector: string, tenant: string, email: string): Promise<LoginContext>;
+  /**
+   * Reserves one login attempt for the account (or unknown email: both alike) before its password
+   * is checked, atomically, per domain/login-throttle.ts: one conditional write adds an attempt
+   * while the counter allows one (`attempts < lockAfter`, window not over, `notBefore` passed);
+   * a missing or expired counter is started again at 1 by a conditional write only one
+   * concurrent caller wins. Every reservation gets a unique attempt number. Refused: the counter
+   * as it stands, which refuses (domain `refusesAttempt`).
+   */
+  reserveLoginAttempt(tenant: string, email: string, limits: AttemptLimits): Promise<AttemptReservation>;
+  /** After a failure: no attempt before `notBefore` (never moves an existing deadline earlier). */
+  slowLoginAttempts(tenant: string, email: string, notBefore: number): Promise<void>;
+  /** After a success: the account starts from zero attempts. */
+  clearLoginAttempts(tenant: string, email: string): Promise<void>;
   getCustomer(tenant: string, email: string): Promise<CustomerRecord | undefined>;
   putCustomer(customer: CustomerRecord): Promise<void>;
-  /** Counts a failure: starts again at 1 when `restart`, else adds one. */
-  recordLoginFailure(tenant: string, email: string, now: number, restart: boolean, expiresAt: number): Promise<void>;
-  clearLoginFailures(tenant: string, email: string): Promise<void>;
+  deleteCustomer(tenant: string, email: string): Promise<void>;
+  /** The seed's own record of the customers it manages, per tenant (so it can remove dropped ones). */
+  listSeededCustomers(): Promise<Record<string, string[]>>;
+  putSeededCustomers(tenant: string, emails: string[]): Promise<void>;
+  deleteSeededCustomers(tenant: string): Promise<void>;
 }
 
 /** The published half of the signing keys; the table holds it, the discovery function reads it. */

@@ -1,8 +1,10 @@
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { refusesAttempt, type AttemptLimits, type AttemptReservation, type LoginAttempts } from '../domain/login-throttle.js';
 import { CONSUMED_SLOTS, type CustomerIdentity, type SessionContext, type SessionFamily, type SessionKind, type TokenSlot } from '../domain/session.js';
 import type { PublishedKey } from '../domain/signing-keys.js';
 import type {
   CustomerRecord,
+  CustomerSessionEntry,
   CustomerStore,
   LoginContext,
   PublicKeyStore,
@@ -10,6 +12,7 @@ import type {
   RotationWrite,
   SessionStore,
 } from '../ports.js';
+import { ServiceUnavailable } from '../domain/errors.js';
 import { DynamoTable, n, num, optNum, optStr, s, selectorOf, str, tokenKey, type Item } from './dynamodb-table.js';
 
 /**
@@ -20,7 +23,9 @@ import { DynamoTable, n, num, optNum, optStr, s, selectorOf, str, tokenKey, type
  * | session family  | `T#<selector>`              | `T` | last expiry of its tokens    |
  *   (c0…c7: hashes of recently consumed refresh tokens, by generation, for theft detection)
  * | customer        | `CUST#<tenant>#<email>`     | `C` | –                            |
- * | login failures  | `LOCK#<tenant>#<email>`     | `L` | end of the lock window       |
+ * | customer's sessions | `CSESS#<tenant>#<email>` | `<selector>` | the family's end     |
+ * | login attempts  | `LOCK#<tenant>#<email>`     | `L` | end of the attempt window    |
+ * | seeded customers | `SEED#CUSTOMERS`           | `<tenant>` | –                     |
  * | public keys     | `JWKS`                      | `K` | –                            |
  *
  * A family shares `T#<selector>` with standalone access tokens (`kind` tells them apart), so any
@@ -29,6 +34,9 @@ import { DynamoTable, n, num, optNum, optStr, s, selectorOf, str, tokenKey, type
 
 const customerKey = (tenant: string, email: string): Item => ({ pk: s(`CUST#${tenant}#${email}`), sk: s('C') });
 const lockKey = (tenant: string, email: string): Item => ({ pk: s(`LOCK#${tenant}#${email}`), sk: s('L') });
+/** Its own prefix, not inside CUST#: the storefront function writes it and must not write hashes. */
+const customerSessionsPk = (tenant: string, email: string): string => `CSESS#${tenant}#${email}`;
+const SEEDED_CUSTOMERS_PK = 'SEED#CUSTOMERS';
 const JWKS_KEY: Item = { pk: s('JWKS'), sk: s('K') };
 
 export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyStore {
@@ -77,6 +85,8 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
       'refExp > :now',
       'attribute_not_exists(revokedAt)',
       'tenant = :tenant',
+      // The session's absolute end: the new expiries may lie beyond it, the end still holds.
+      '(attribute_not_exists(endsAt) OR endsAt > :now)',
     ];
     const updates = [
       // The access token in flight keeps working: the current one becomes the previous one.
@@ -92,6 +102,10 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
       '#ttl = :ttl',
       '#consumedSlot = :consumed',
     ];
+    if (next.legacyEndsAt !== undefined) {
+      updates.push('endsAt = if_not_exists(endsAt, :legacyEnd)');
+      values[':legacyEnd'] = n(next.legacyEndsAt);
+    }
     names['#consumedSlot'] = `c${next.consumedSlot}`;
     if (expected.clientId !== undefined) {
       conditions.push('clientId = :client');
@@ -134,7 +148,8 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
           UpdateExpression: 'SET paccH = accH, paccExp = accExp, accH = :at, accExp = :atExp',
           ConditionExpression:
             'kind = :session AND sessionKind = :anonymous AND tenant = :tenant AND clientId = :client AND ' +
-            '(accH = :presented OR paccH = :presented) AND refExp > :now AND attribute_not_exists(revokedAt)',
+            '(accH = :presented OR paccH = :presented) AND refExp > :now AND attribute_not_exists(revokedAt) AND ' +
+            '(attribute_not_exists(endsAt) OR endsAt > :now)',
           ExpressionAttributeValues: {
             ':session': s('session'),
             ':anonymous': s('anonymous'),
@@ -175,18 +190,141 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
     );
   }
 
-  // --- customers and login failures ------------------------------------------------------------
+  /**
+   * Replaces the set and, in the same write, drops a selected legal entity the set no longer
+   * holds (so re-adding it later does not bring the old selection back). Two attempts: with the
+   * selection dropped if it is outside the new set, else the set alone.
+   */
+  async setSessionLegalEntities(selector: string, legalEntities: string[]): Promise<boolean> {
+    const wanted = [...new Set(legalEntities)];
+    const update = (expression: string, extraCondition: string, values: Item) =>
+      this.table.conditional(() =>
+        this.table.client.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: tokenKey(selector),
+            UpdateExpression: expression,
+            ConditionExpression: `kind = :session AND sessionKind = :customer${extraCondition}`,
+            ExpressionAttributeValues: { ':session': s('session'), ':customer': s('customer'), ...values },
+          }),
+        ),
+      );
+    // A string set cannot be empty: no legal entities is no attribute, and no selection.
+    if (wanted.length === 0) return update('REMOVE les, le', '', {});
+    const les: Item = { ':les': { SS: wanted } };
+    if (wanted.length <= 99) {
+      const operands = Object.fromEntries(wanted.map((le, i) => [`:le${i}`, s(le)]));
+      const outside = ` AND attribute_exists(le) AND NOT (le IN (${Object.keys(operands).join(', ')}))`;
+      if (await update('SET les = :les REMOVE le', outside, { ...les, ...operands })) return true;
+    }
+    return update('SET les = :les', '', les);
+  }
+
+  // --- the index of a customer's sessions ------------------------------------------------------
+
+  async indexCustomerSession(entry: CustomerSessionEntry): Promise<void> {
+    await this.table.put({
+      pk: s(customerSessionsPk(entry.tenant, entry.email)),
+      sk: s(entry.selector),
+      endsAt: n(entry.endsAt),
+      ttl: n(entry.endsAt),
+    });
+  }
+
+  async listCustomerSessions(tenant: string, email: string): Promise<string[]> {
+    const items = await this.table.queryPartition(customerSessionsPk(tenant, email), 'sk');
+    return items.map((item) => str(item, 'sk'));
+  }
+
+  async unindexCustomerSessions(tenant: string, email: string, selectors: string[]): Promise<void> {
+    const pk = s(customerSessionsPk(tenant, email));
+    for (const selector of selectors) await this.table.delete({ pk, sk: s(selector) });
+  }
+
+  // --- customers and login attempts ------------------------------------------------------------
 
   async loadLogin(sessionSelector: string, tenant: string, email: string): Promise<LoginContext> {
-    const items = await this.table.getMany([tokenKey(sessionSelector), customerKey(tenant, email), lockKey(tenant, email)]);
+    const items = await this.table.getMany([tokenKey(sessionSelector), customerKey(tenant, email)]);
     const context: LoginContext = {};
     for (const item of items) {
       const pk = str(item, 'pk');
       if (pk.startsWith('T#') && str(item, 'kind') === 'session') context.session = fromFamilyItem(item);
       else if (pk.startsWith('CUST#')) context.customer = fromCustomerItem(item);
-      else if (pk.startsWith('LOCK#')) context.failures = { failures: num(item, 'failures'), lastFailureAt: num(item, 'lastFailureAt') };
     }
     return context;
+  }
+
+  /**
+   * Restart first, because the common case is an account without a counter (a success deletes
+   * it): one round trip. With a live window the restart's condition fails and the attempt is
+   * added, or refused; a refusal reads the counter (through BatchGetItem, the storefront's read
+   * grant) to say how long to wait. A counter that vanished or expired in between (a concurrent
+   * success, the window's end) is tried again.
+   */
+  async reserveLoginAttempt(tenant: string, email: string, limits: AttemptLimits): Promise<AttemptReservation> {
+    const key = lockKey(tenant, email);
+    for (let round = 0; round < 3; round++) {
+      const restarted = await this.table.conditional(() =>
+        this.table.client.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: key,
+            UpdateExpression: 'SET attempts = :one, windowEnd = :windowEnd, #ttl = :windowEnd REMOVE notBefore, failures, lastFailureAt',
+            ConditionExpression: 'attribute_not_exists(attempts) OR windowEnd <= :now',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: { ':one': n(1), ':now': n(limits.now), ':windowEnd': n(limits.windowEnd) },
+          }),
+        ),
+      );
+      if (restarted) return { reserved: true, attempt: 1 };
+
+      let added: Item | undefined;
+      const reserved = await this.table.conditional(async () => {
+        const result = await this.table.client.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: key,
+            UpdateExpression: 'ADD attempts :one SET windowEnd = :windowEnd, #ttl = :windowEnd',
+            ConditionExpression:
+              'windowEnd > :now AND attempts < :lockAfter AND (attribute_not_exists(notBefore) OR notBefore <= :now)',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':one': n(1),
+              ':now': n(limits.now),
+              ':windowEnd': n(limits.windowEnd),
+              ':lockAfter': n(limits.lockAfter),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        added = result.Attributes;
+      });
+      if (reserved && added) return { reserved: true, attempt: num(added, 'attempts') };
+
+      const [item] = await this.table.getMany([key]);
+      const counter = item && fromAttemptsItem(item);
+      if (counter && refusesAttempt(counter, limits.now)) return { reserved: false, counter };
+    }
+    throw new ServiceUnavailable('DynamoDB', new Error('login attempt counter kept changing'));
+  }
+
+  async slowLoginAttempts(tenant: string, email: string, notBefore: number): Promise<void> {
+    // Only on a counter that still exists (a success may have cleared it) and only later.
+    await this.table.conditional(() =>
+      this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: lockKey(tenant, email),
+          UpdateExpression: 'SET notBefore = :notBefore',
+          ConditionExpression: 'attribute_exists(attempts) AND (attribute_not_exists(notBefore) OR notBefore < :notBefore)',
+          ExpressionAttributeValues: { ':notBefore': n(notBefore) },
+        }),
+      ),
+    );
+  }
+
+  async clearLoginAttempts(tenant: string, email: string): Promise<void> {
+    await this.table.delete(lockKey(tenant, email));
   }
 
   async getCustomer(tenant: string, email: string): Promise<CustomerRecord | undefined> {
@@ -204,24 +342,21 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
     });
   }
 
-  async recordLoginFailure(tenant: string, email: string, now: number, restart: boolean, expiresAt: number): Promise<void> {
-    await this.table.call(() =>
-      this.table.client.send(
-        new UpdateItemCommand({
-          TableName: this.table.tableName,
-          Key: lockKey(tenant, email),
-          UpdateExpression: restart
-            ? 'SET failures = :one, lastFailureAt = :now, #ttl = :ttl'
-            : 'ADD failures :one SET lastFailureAt = :now, #ttl = :ttl',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':one': n(1), ':now': n(now), ':ttl': n(expiresAt) },
-        }),
-      ),
-    );
+  async deleteCustomer(tenant: string, email: string): Promise<void> {
+    await this.table.delete(customerKey(tenant, email));
   }
 
-  async clearLoginFailures(tenant: string, email: string): Promise<void> {
-    await this.table.delete(lockKey(tenant, email));
+  async listSeededCustomers(): Promise<Record<string, string[]>> {
+    const items = await this.table.queryPartition(SEEDED_CUSTOMERS_PK);
+    return Object.fromEntries(items.map((item) => [str(item, 'sk'), JSON.parse(str(item, 'emails') || '[]') as string[]]));
+  }
+
+  async putSeededCustomers(tenant: string, emails: string[]): Promise<void> {
+    await this.table.put({ pk: s(SEEDED_CUSTOMERS_PK), sk: s(tenant), emails: s(JSON.stringify(emails)) });
+  }
+
+  async deleteSeededCustomers(tenant: string): Promise<void> {
+    await this.table.delete({ pk: s(SEEDED_CUSTOMERS_PK), sk: s(tenant) });
   }
 
   // --- published signing keys ------------------------------------------------------------------
@@ -252,6 +387,7 @@ function toFamilyItem(family: SessionFamily): Item {
     refExp: n(family.refresh.expiresAt),
     ttl: n(Math.max(family.access.expiresAt, family.refresh.expiresAt)),
   };
+  if (family.endsAt !== undefined) item.endsAt = n(family.endsAt);
   if (family.customer) {
     const { legalEntityId, legalEntities, ...identity } = family.customer;
     item.customer = s(JSON.stringify(identity));
@@ -287,6 +423,8 @@ export function fromFamilyItem(item: Item): SessionFamily {
   }
   const revokedAt = optNum(item, 'revokedAt');
   if (revokedAt !== undefined) family.revokedAt = revokedAt;
+  const endsAt = optNum(item, 'endsAt');
+  if (endsAt !== undefined) family.endsAt = endsAt;
   const customer = optStr(item, 'customer');
   if (customer !== undefined) {
     const identity: CustomerIdentity = {
@@ -298,6 +436,15 @@ export function fromFamilyItem(item: Item): SessionFamily {
     family.customer = identity;
   }
   return family;
+}
+
+function fromAttemptsItem(item: Item): LoginAttempts | undefined {
+  // A counter written before attempts were reserved (failures/lastFailureAt) counts as none.
+  if (item.attempts?.N === undefined) return undefined;
+  const counter: LoginAttempts = { attempts: num(item, 'attempts'), windowEnd: num(item, 'windowEnd') };
+  const notBefore = optNum(item, 'notBefore');
+  if (notBefore !== undefined) counter.notBefore = notBefore;
+  return counter;
 }
 
 function fromCustomerItem(item: Item): CustomerRecord {

@@ -4,6 +4,7 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -57,6 +58,29 @@ export class DynamoTable {
 
   async delete(key: Item): Promise<void> {
     await this.call(() => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key })));
+  }
+
+  /** Every item of one partition, all pages, strongly consistent. */
+  async queryPartition(pk: string, projection?: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.call(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': s(pk) },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            ...(projection ? { ProjectionExpression: projection } : {}),
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
   }
 
   /** Several items in one round trip; retries what DynamoDB left unprocessed. */

@@ -1,3 +1,4 @@
+import { refusesAttempt, type AttemptLimits, type AttemptReservation, type LoginAttempts } from '../domain/login-throttle.js';
 import { sameHash } from '../domain/tokens.js';
 import { accessSlot, type SessionFamily, type SessionKind, type TokenSlot } from '../domain/session.js';
 import type { PublishedKey } from '../domain/signing-keys.js';
@@ -6,11 +7,11 @@ import type {
   AccessTokenRecord,
   CachedServiceToken,
   CustomerRecord,
+  CustomerSessionEntry,
   CustomerStore,
   DirectoryStore,
   FoundToken,
   LoginContext,
-  LoginFailures,
   PublicKeyStore,
   RotationOutcome,
   RotationWrite,
@@ -33,7 +34,10 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   private readonly sessions = new Map<string, SessionFamily>();
   private readonly cache = new Map<string, CachedServiceToken>();
   private readonly customers = new Map<string, CustomerRecord>();
-  private readonly failures = new Map<string, LoginFailures>();
+  private readonly attempts = new Map<string, LoginAttempts>();
+  /** Customer key → selector → the family's end, as the CSESS# partition holds them. */
+  private readonly customerSessions = new Map<string, Map<string, number>>();
+  private readonly seededCustomers = new Map<string, string[]>();
   private publishedKeys: PublishedKey[] = [];
 
   // --- directory ---------------------------------------------------------------------------
@@ -132,6 +136,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
       family.refresh.hash === expected.presentedHash &&
       family.refresh.expiresAt > expected.now &&
       family.revokedAt === undefined &&
+      (family.endsAt === undefined || family.endsAt > expected.now) &&
       family.tenant === expected.tenant &&
       (expected.clientId === undefined || family.clientId === expected.clientId) &&
       (next.legalEntityId === undefined || (family.customer?.legalEntities.includes(next.legalEntityId) ?? false));
@@ -142,6 +147,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     family.rotation = { ...next.rotation };
     family.consumedHashes = this.remember(selector, next.consumedSlot, next.rotation.consumedHash);
     if (next.legalEntityId !== undefined && family.customer) family.customer.legalEntityId = next.legalEntityId;
+    if (next.legacyEndsAt !== undefined) family.endsAt ??= next.legacyEndsAt;
     return { outcome: 'rotated', family: copy(family) };
   }
 
@@ -158,7 +164,8 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
       family.tenant !== expected.tenant ||
       family.clientId !== expected.clientId ||
       family.refresh.expiresAt <= expected.now ||
-      family.revokedAt !== undefined
+      family.revokedAt !== undefined ||
+      (family.endsAt !== undefined && family.endsAt <= expected.now)
     ) {
       return undefined;
     }
@@ -179,17 +186,62 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     return true;
   }
 
-  // --- customers and login failures --------------------------------------------------------
+  async setSessionLegalEntities(selector: string, legalEntities: string[]) {
+    const family = this.sessions.get(selector);
+    if (!family || family.kind !== 'customer' || !family.customer) return false;
+    family.customer.legalEntities = [...new Set(legalEntities)];
+    if (family.customer.legalEntityId !== undefined && !legalEntities.includes(family.customer.legalEntityId)) {
+      delete family.customer.legalEntityId;
+    }
+    return true;
+  }
+
+  async indexCustomerSession(entry: CustomerSessionEntry) {
+    const key = customerKey(entry.tenant, entry.email);
+    const entries = this.customerSessions.get(key) ?? new Map<string, number>();
+    this.customerSessions.set(key, entries.set(entry.selector, entry.endsAt));
+  }
+  async listCustomerSessions(tenant: string, email: string) {
+    // Sorted like the sort key of a DynamoDB partition.
+    return [...(this.customerSessions.get(customerKey(tenant, email))?.keys() ?? [])].sort();
+  }
+  async unindexCustomerSessions(tenant: string, email: string, selectors: string[]) {
+    const entries = this.customerSessions.get(customerKey(tenant, email));
+    for (const selector of selectors) entries?.delete(selector);
+  }
+
+  // --- customers and login attempts --------------------------------------------------------
 
   async loadLogin(sessionSelector: string, tenant: string, email: string): Promise<LoginContext> {
     const context: LoginContext = {};
     const session = this.sessions.get(sessionSelector);
     const customer = this.customers.get(customerKey(tenant, email));
-    const failures = this.failures.get(customerKey(tenant, email));
     if (session) context.session = copy(session);
     if (customer) context.customer = copy(customer);
-    if (failures) context.failures = copy(failures);
     return context;
+  }
+
+  async reserveLoginAttempt(tenant: string, email: string, limits: AttemptLimits): Promise<AttemptReservation> {
+    const key = customerKey(tenant, email);
+    const counter = this.attempts.get(key);
+    if (!counter || counter.windowEnd <= limits.now) {
+      this.attempts.set(key, { attempts: 1, windowEnd: limits.windowEnd });
+      return { reserved: true, attempt: 1 };
+    }
+    if (counter.attempts < limits.lockAfter && (counter.notBefore === undefined || counter.notBefore <= limits.now)) {
+      counter.attempts += 1;
+      counter.windowEnd = limits.windowEnd;
+      return { reserved: true, attempt: counter.attempts };
+    }
+    if (!refusesAttempt(counter, limits.now)) throw new Error('login attempt counter out of step with the rule');
+    return { reserved: false, counter: copy(counter) };
+  }
+  async slowLoginAttempts(tenant: string, email: string, notBefore: number) {
+    const counter = this.attempts.get(customerKey(tenant, email));
+    if (counter && (counter.notBefore === undefined || counter.notBefore < notBefore)) counter.notBefore = notBefore;
+  }
+  async clearLoginAttempts(tenant: string, email: string) {
+    this.attempts.delete(customerKey(tenant, email));
   }
 
   async getCustomer(tenant: string, email: string) {
@@ -198,13 +250,17 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   async putCustomer(customer: CustomerRecord) {
     this.customers.set(customerKey(customer.tenant, customer.email), copy(customer));
   }
-  async recordLoginFailure(tenant: string, email: string, now: number, restart: boolean) {
-    const key = customerKey(tenant, email);
-    const before = this.failures.get(key);
-    this.failures.set(key, { failures: restart || !before ? 1 : before.failures + 1, lastFailureAt: now });
+  async deleteCustomer(tenant: string, email: string) {
+    this.customers.delete(customerKey(tenant, email));
   }
-  async clearLoginFailures(tenant: string, email: string) {
-    this.failures.delete(customerKey(tenant, email));
+  async listSeededCustomers() {
+    return Object.fromEntries([...this.seededCustomers.entries()].map(([tenant, emails]) => [tenant, [...emails]]));
+  }
+  async putSeededCustomers(tenant: string, emails: string[]) {
+    this.seededCustomers.set(tenant, [...emails]);
+  }
+  async deleteSeededCustomers(tenant: string) {
+    this.seededCustomers.delete(tenant);
   }
 
   // --- published keys ----------------------------------------------------------------------
@@ -231,7 +287,7 @@ function copyRecord(record: AccessTokenRecord): AccessTokenRecord {
   return { ...record, scopes: [...record.scopes] };
 }
 
-/** Customers and their login failures are both kept per tenant and email. */
+/** Customers, their login attempts and their sessions' index are all kept per tenant and email. */
 function customerKey(tenant: string, email: string): string {
   return `${tenant}#${email}`;
 }

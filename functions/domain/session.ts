@@ -67,6 +67,13 @@ export interface SessionFamily {
   /** Hashes of recently consumed refresh tokens (at most CONSUMED_SLOTS). */
   consumedHashes: string[];
   revokedAt?: number;
+  /**
+   * The session's absolute end (anonymous or customer login + the tenant's session maximum).
+   * No token of the family is usable from this second on, whatever its own expiry says: a
+   * refresh writes its new expiries without reading the family, so they may lie beyond it.
+   * Absent only on families stored before sessions had an end (the next refresh sets one).
+   */
+  endsAt?: number;
 }
 
 /** The plaintext a rotation seals: exactly what the retry inside the grace window answers with. */
@@ -80,6 +87,26 @@ export interface Successor {
 
 export type AccessCheck = 'valid' | 'expired' | 'invalid';
 
+/** When a token of the family stops working: its own expiry, or the session's end if earlier. */
+export function effectiveExpiry(family: Pick<SessionFamily, 'endsAt'>, slot: TokenSlot): number {
+  return family.endsAt === undefined ? slot.expiresAt : Math.min(slot.expiresAt, family.endsAt);
+}
+
+/** Whether the session has reached its absolute end. */
+export function sessionEnded(family: Pick<SessionFamily, 'endsAt'>, now: number): boolean {
+  return family.endsAt !== undefined && now >= family.endsAt;
+}
+
+/**
+ * The legal entity a customer session acts for: the selected one, while the customer still holds
+ * it. A legal entity removed from the customer (the seed updates the live families' set) is no
+ * longer reported, nor can it be selected again.
+ */
+export function legalEntityOf(identity: CustomerIdentity | undefined): string | undefined {
+  const selected = identity?.legalEntityId;
+  return selected !== undefined && identity!.legalEntities.includes(selected) ? selected : undefined;
+}
+
 /**
  * Is `hash` a live access token of this family, for this tenant? An access token of a revoked
  * family, or of another tenant, is invalid (not expired: the storefront must not just refresh).
@@ -88,7 +115,7 @@ export function checkAccessToken(family: SessionFamily, hash: string, tenant: st
   if (family.tenant !== tenant || family.revokedAt !== undefined) return 'invalid';
   const slot = accessSlot(family, hash);
   if (!slot) return 'invalid';
-  return now < slot.expiresAt ? 'valid' : 'expired';
+  return now < effectiveExpiry(family, slot) ? 'valid' : 'expired';
 }
 
 /** Which of the family's access tokens, the current or the previous one, `hash` is. */
@@ -116,6 +143,8 @@ export function classifyFailedRefresh(
   graceSeconds: number,
 ): FailedRefresh {
   if (!family || family.tenant !== presented.tenant || family.revokedAt !== undefined) return { verdict: 'invalid' };
+  // A session past its absolute end is over: nothing of it is answered, not even a retry.
+  if (sessionEnded(family, now)) return { verdict: 'invalid' };
   if (presented.clientId !== undefined && family.clientId !== presented.clientId) return { verdict: 'invalid' };
   // The current refresh token only loses its write when it has expired.
   if (sameHash(family.refresh.hash, presented.hash)) return { verdict: 'invalid' };

@@ -18,6 +18,10 @@ export interface Lifetimes {
   serviceAccess: number;
   grantAccess: number;
   grantRefresh: number;
+  /** Absolute end of an anonymous session, counted from its anonymous login; refreshes never extend it. */
+  anonymousSessionMax: number;
+  /** Absolute end of a customer session, counted from its customer login; refreshes never extend it. */
+  customerSessionMax: number;
 }
 
 export interface TenantSettings {
@@ -37,6 +41,8 @@ export const DEFAULT_LIFETIMES: Lifetimes = {
   serviceAccess: 14399,
   grantAccess: 300,
   grantRefresh: 2592000,
+  anonymousSessionMax: 604800,
+  customerSessionMax: 2592000,
 };
 
 export const DEFAULT_SETTINGS: TenantSettings = {

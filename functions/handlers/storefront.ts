@@ -1,5 +1,5 @@
 import { BadRequest, EmporixError, EmporixFault, InvalidAccessToken, type FieldProblem } from '../domain/errors.js';
-import type { SessionContext } from '../domain/session.js';
+import { legalEntityOf, type SessionContext } from '../domain/session.js';
 import {
   anonymousBody,
   CAMEL_CASE_REMOVED_AT,
@@ -83,7 +83,7 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string
           scope: `tenant=${tenant}`,
           sessionId: family.sessionId,
           email: family.customer.email,
-          legalEntityId: family.customer.legalEntityId ?? null,
+          legalEntityId: legalEntityOf(family.customer) ?? null,
         },
       };
     },

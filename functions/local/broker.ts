@@ -89,7 +89,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const store: DirectoryStore & TokenStore = memory ?? new DynamoDbStore(dynamo!.client, dynamo!.tableName);
   const sessions: SessionStore & CustomerStore & PublicKeyStore = memory ?? new DynamoDbSessions(dynamo!.client, dynamo!.tableName);
   const directory = new CachedDirectory(store, clock);
-  const seedTarget = { directory, customers: sessions, publicKeys: sessions, clientSecrets: secretsFile, signingKeys: secretsFile };
+  const seedTarget = { directory, customers: sessions, sessions, publicKeys: sessions, clientSecrets: secretsFile, signingKeys: secretsFile };
   const seedReport = await applySeed(seed, seedTarget, { now: clock(), log });
 
   const cacheKey = new RefreshingValue('local secrets file', secretsFile.readCacheKey, clock, 3600);

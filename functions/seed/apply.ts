@@ -3,8 +3,9 @@ import { planSecretRotation, type ClientSecretsDocument, type WantedClientSecret
 import { hashPassword, verifyPassword } from '../domain/passwords.js';
 import { newSigningKey, retireSigningKeys, rotateSigningKeys, type PrivateSigningKey } from '../domain/signing-keys.js';
 import { resolveSettings } from '../domain/tenant.js';
-import type { CustomerStore, DirectoryStore, PublicKeyStore } from '../ports.js';
+import type { CustomerStore, DirectoryStore, PublicKeyStore, SessionStore } from '../ports.js';
 import { silentLogger, type Logger } from '../log.js';
+import { endCustomerSessions, updateCustomerSessionLegalEntities } from '../use-cases/customer-sessions.js';
 import type { Seed } from './schema.js';
 
 /** Where client secrets are written: Secrets Manager in AWS, the local secrets file locally. */
@@ -24,6 +25,8 @@ export interface SigningKeyWriter {
 export interface SeedTarget {
   directory: DirectoryStore;
   customers: CustomerStore;
+  /** A changed password or a removed customer ends that customer's sessions. */
+  sessions: SessionStore;
   publicKeys: PublicKeyStore;
   clientSecrets: ClientSecretsWriter;
   signingKeys: SigningKeyWriter;
@@ -35,6 +38,10 @@ export interface SeedReport {
   /** Tenants and service clients the seed no longer names, removed from the directory. */
   removed: string[];
   customers: number;
+  /** Customers the seed no longer names (`tenant/email`), deleted with their sessions ended. */
+  customersRemoved: string[];
+  /** Session families ended because a password changed or a customer was removed. */
+  sessionsEnded: number;
   /** Whether a new version of the client secrets was written (a secret added, changed or removed). */
   secretsRotated: boolean;
   /** Clients whose secret changed: their previous secret is accepted until the time given. */
@@ -51,6 +58,13 @@ export interface SeedReport {
  * first, so a partial run never leaves a client that authenticates with a stale entry. A
  * customer's stored hash is kept while the seed's password still matches it (a new salt every
  * run would be a change every run).
+ *
+ * Customers (contract section 2): a changed password, or a customer the seed no longer names,
+ * ends that customer's sessions; a changed set of legal entities is copied into the live
+ * sessions. The customer is written (or deleted) before its session index is read, which with
+ * the login's own re-read closes the race with a login in flight (use-cases/customer-login.ts).
+ * The seed keeps the emails it manages per tenant (SEED#CUSTOMERS) to know whom it dropped; it
+ * records the union of old and new first, so a run that fails half-way still knows them all.
  */
 export async function applySeed(
   seed: Seed,
@@ -78,10 +92,22 @@ export async function applySeed(
     serviceClients: [],
     removed: [],
     customers: 0,
+    customersRemoved: [],
+    sessionsEnded: 0,
     secretsRotated: plan.changed,
     rotatedSecrets: plan.rotated,
     signingKey: 'kept',
   };
+  const sessionDeps = { sessions: target.sessions, clock: () => options.now, log };
+  const named = new Map(
+    Object.entries(seed.tenants).map(([tenant, spec]) => [tenant, [...new Set(spec.customers.map((c) => normalEmail(c.email)))]]),
+  );
+  const managed = await target.customers.listSeededCustomers();
+  for (const [tenant, emails] of named) {
+    const union = [...new Set([...(managed[tenant] ?? []), ...emails])];
+    if (!sameSet(union, managed[tenant] ?? [])) await target.customers.putSeededCustomers(tenant, union);
+  }
+
   let longestCustomerToken = 0;
   for (const [tenant, spec] of Object.entries(seed.tenants)) {
     const settings = resolveSettings(spec.settings);
@@ -93,23 +119,54 @@ export async function applySeed(
       report.serviceClients.push(clientId);
     }
     for (const customer of spec.customers) {
-      const email = customer.email.trim().toLowerCase();
+      const email = normalEmail(customer.email);
       const existing = await target.customers.getCustomer(tenant, email);
-      const passwordHash =
-        existing && (await verifyPassword(customer.password, existing.passwordHash))
-          ? existing.passwordHash
-          : await hashPassword(customer.password);
+      const samePassword = existing !== undefined && (await verifyPassword(customer.password, existing.passwordHash));
+      const legalEntitiesChanged = existing !== undefined && !sameSet(existing.legalEntities, customer.legalEntities);
+      // Also before the write: should the run die between the write and the step after it, the
+      // next run finds the customer already changed and does nothing, so the sessions that
+      // existed before the change must be ended (or updated) already.
+      if (existing && !samePassword) {
+        report.sessionsEnded += await endCustomerSessions(sessionDeps, tenant, email, 'password_changed');
+      } else if (legalEntitiesChanged) {
+        await updateCustomerSessionLegalEntities(sessionDeps, tenant, email, customer.legalEntities);
+      }
       await target.customers.putCustomer({
         tenant,
         email,
-        passwordHash,
+        passwordHash: samePassword ? existing.passwordHash : await hashPassword(customer.password),
         customerNumber: customer.customerNumber,
         legalEntities: customer.legalEntities,
         initialPassword: customer.initialPassword,
       });
       report.customers++;
+      if (existing && !samePassword) {
+        report.sessionsEnded += await endCustomerSessions(sessionDeps, tenant, email, 'password_changed');
+      } else if (legalEntitiesChanged) {
+        await updateCustomerSessionLegalEntities(sessionDeps, tenant, email, customer.legalEntities);
+      }
     }
   }
+
+  // Customers the seed managed and no longer names (in a tenant it dropped, too) go, and so do
+  // their sessions; then the record is brought down to what the seed names.
+  for (const [tenant, emails] of Object.entries(managed)) {
+    const kept = new Set(named.get(tenant) ?? []);
+    for (const email of emails) {
+      if (kept.has(email)) continue;
+      await target.customers.deleteCustomer(tenant, email);
+      report.sessionsEnded += await endCustomerSessions(sessionDeps, tenant, email, 'customer_removed');
+      report.customersRemoved.push(`${tenant}/${email}`);
+    }
+  }
+  for (const tenant of Object.keys(managed)) {
+    if (!named.has(tenant)) await target.customers.deleteSeededCustomers(tenant);
+  }
+  for (const [tenant, emails] of named) {
+    const union = [...new Set([...(managed[tenant] ?? []), ...emails])];
+    if (!sameSet(union, emails)) await target.customers.putSeededCustomers(tenant, emails);
+  }
+
   report.removed = await removeUnnamed(seed, target.directory);
   report.signingKey = await ensureSigningKey(target, options, longestCustomerToken);
   return report;
@@ -118,8 +175,8 @@ export async function applySeed(
 /**
  * A client or tenant dropped from the seed must stop working: its secret leaves the client
  * secrets, and authentication also needs its directory entry, so deleting that ends it within
- * the directory cache time (and introspection of its tokens says inactive). (Customers are not
- * listed without a table scan; removing one is left to a later version of the seed.)
+ * the directory cache time (and introspection of its tokens says inactive). (Customers are
+ * removed by applySeed from the seed's own record of them.)
  */
 async function removeUnnamed(seed: Seed, directory: DirectoryStore): Promise<string[]> {
   const tenants = new Set(Object.keys(seed.tenants));
@@ -161,4 +218,15 @@ async function ensureSigningKey(
   if (JSON.stringify(next.privateKeys) !== JSON.stringify(current.privateKeys)) await target.signingKeys.putSigningKeys(next.privateKeys);
   if (!create) return 'kept';
   return current.privateKeys.length > 0 ? 'rotated' : 'created';
+}
+
+/** Emails are stored lower-cased (operating.md: compared case-insensitively). */
+function normalEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  const left = new Set(a);
+  const right = new Set(b);
+  return left.size === right.size && [...left].every((value) => right.has(value));
 }

@@ -31,6 +31,8 @@ const settings = z.strictObject({
       serviceAccess: lifetime.optional(),
       grantAccess: lifetime.optional(),
       grantRefresh: lifetime.optional(),
+      anonymousSessionMax: lifetime.optional(),
+      customerSessionMax: lifetime.optional(),
     })
     .optional(),
   secretRotationOverlapSeconds: z.number().int().min(0).max(366 * 24 * 3600).optional(),

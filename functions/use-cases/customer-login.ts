@@ -1,5 +1,6 @@
+import { audit } from '../audit.js';
 import { EmporixError, InvalidAccessToken } from '../domain/errors.js';
-import { activeFailures, FAILURE_WINDOW_SECONDS, loginGate } from '../domain/login-throttle.js';
+import { attemptLimits, FAILURE_WINDOW_SECONDS, LOCK_AFTER, refusal, slowDownAfterFailure } from '../domain/login-throttle.js';
 import { decoyHash, verifyPassword } from '../domain/passwords.js';
 import { checkAccessToken } from '../domain/session.js';
 import { signSaasToken } from '../domain/signing-keys.js';
@@ -23,9 +24,19 @@ export interface LoginResult extends SessionTokens {
 }
 
 /**
- * Customer login (contract section 2). At most three round trips: one batch read (anonymous
- * session, customer, failure count), the new family's write, and clearing earlier failures.
- * Wrong email and wrong password answer alike and cost the same scrypt verification.
+ * Customer login (contract section 2). Wrong email and wrong password answer alike and cost the
+ * same scrypt verification. Round trips: the batch read of the anonymous session and the
+ * customer runs alongside the conditional write that reserves this attempt (login-throttle.ts),
+ * so no password is checked without a reservation; then the new family, its entry in the
+ * customer's session index and the cleared attempt counter are written together; then the
+ * customer is read once more (see below).
+ *
+ * The re-read closes a race with a password change or removal (the seed today): a login that
+ * verified the old password just before the change could otherwise write its family just after
+ * the seed ended the customer's sessions, and keep a session the change was meant to end. The
+ * seed writes the customer first and then reads the index; the login writes the index first and
+ * then reads the customer (both strongly consistent). Either the seed's read finds this login's
+ * entry and ends the family, or this login's read sees the change and ends the family itself.
  */
 export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Promise<LoginResult> {
   const parsed = parseToken(input.bearer);
@@ -33,25 +44,40 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
   if (!parsed || !tenant) throw new InvalidAccessToken();
   const now = deps.clock();
 
-  const { session, customer, failures } = await deps.customers.loadLogin(parsed.selector, tenant.tenant, input.email);
+  const [{ session, customer }, reservation] = await Promise.all([
+    deps.customers.loadLogin(parsed.selector, tenant.tenant, input.email),
+    deps.customers.reserveLoginAttempt(tenant.tenant, input.email, attemptLimits(now)),
+  ]);
   const check = session?.kind === 'anonymous' ? checkAccessToken(session, parsed.hash, tenant.tenant, now) : 'invalid';
   if (check !== 'valid') throw new InvalidAccessToken(check === 'expired');
+  const who = { tenant: tenant.tenant, clientId: session!.clientId, email: input.email };
 
-  const gate = loginGate(failures, now);
-  if (!gate.allowed) {
+  if (!reservation.reserved) {
+    const { reason, retryAfter } = refusal(reservation.counter, now);
+    audit(deps.log, 'login_locked', { ...who, reason, retryAfter, attempts: reservation.counter.attempts });
     throw new EmporixError(429, 'too_many_requests', 'Too many failed logins; try again later.', {
-      'Retry-After': String(gate.retryAfter),
+      'Retry-After': String(retryAfter),
     });
   }
 
   const passwordOk = await verifyPassword(input.password, customer?.passwordHash ?? (await decoyHash()));
   if (!customer || !passwordOk) {
-    const restart = activeFailures(failures, now) === 0;
-    await deps.customers.recordLoginFailure(tenant.tenant, input.email, now, restart, now + FAILURE_WINDOW_SECONDS);
-    throw new EmporixError(401, 'unauthorized', 'Invalid email or password.');
+    const notBefore = slowDownAfterFailure(reservation.attempt, deps.clock());
+    if (notBefore !== undefined) await deps.customers.slowLoginAttempts(tenant.tenant, input.email, notBefore);
+    audit(deps.log, 'login_failed', { ...who, attempt: reservation.attempt });
+    // The failure that uses up the window's last attempt locks the account: say so when it
+    // happens, not only when the next attempt is refused.
+    if (reservation.attempt >= LOCK_AFTER) {
+      audit(deps.log, 'login_locked', { ...who, reason: 'locked', retryAfter: FAILURE_WINDOW_SECONDS, attempts: reservation.attempt });
+    }
+    throw wrongCredentials();
   }
 
   const lifetime = lifetimesOf(tenant, 'customer');
+  // The session's absolute end, counted from this login; no token of it outlives the end.
+  const endsAt = now + lifetime.sessionMax;
+  const accessExpiresAt = Math.min(now + lifetime.access, endsAt);
+  const refreshExpiresAt = Math.min(now + lifetime.refresh, endsAt);
   // Signed before anything is written: without a signing key the login fails with nothing stored.
   const saasToken = await signSaasToken(
     {
@@ -61,33 +87,61 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
       email: customer.email,
       sessionId: session!.sessionId,
       issuedAt: now,
-      expiresAt: now + lifetime.access,
+      expiresAt: accessExpiresAt,
     },
     await deps.signingKeys.current(),
   );
   const selector = newSelector();
   const access = mintToken(selector);
   const refresh = mintToken(selector, 0);
-  await deps.sessions.createSession({
-    selector,
-    kind: 'customer',
-    tenant: tenant.tenant,
-    clientId: session!.clientId,
-    sessionId: session!.sessionId,
-    issuedAt: now,
-    context: session!.context,
-    customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
-    access: { hash: access.hash, expiresAt: now + lifetime.access },
-    refresh: { hash: refresh.hash, expiresAt: now + lifetime.refresh },
-    consumedHashes: [],
-  });
-  if (failures) await deps.customers.clearLoginFailures(tenant.tenant, input.email);
+  await Promise.all([
+    deps.sessions.createSession({
+      selector,
+      kind: 'customer',
+      tenant: tenant.tenant,
+      clientId: session!.clientId,
+      sessionId: session!.sessionId,
+      issuedAt: now,
+      context: session!.context,
+      customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
+      access: { hash: access.hash, expiresAt: accessExpiresAt },
+      refresh: { hash: refresh.hash, expiresAt: refreshExpiresAt },
+      consumedHashes: [],
+      endsAt,
+    }),
+    // If this write fails the login fails, and the family written beside it is never handed out.
+    deps.sessions.indexCustomerSession({ tenant: tenant.tenant, email: customer.email, selector, endsAt }),
+    deps.customers.clearLoginAttempts(tenant.tenant, input.email),
+  ]);
+
+  const { customer: current } = await deps.customers.loadLogin(selector, tenant.tenant, input.email);
+  if (!current || current.passwordHash !== customer.passwordHash) {
+    await deps.sessions.revokeSession(selector, deps.clock());
+    audit(deps.log, 'family_revoked', { ...who, sessionId: session!.sessionId, reason: 'credentials_changed_during_login' });
+    throw wrongCredentials();
+  }
+  if (!sameMembers(current.legalEntities, customer.legalEntities)) {
+    await deps.sessions.setSessionLegalEntities(selector, current.legalEntities);
+  }
 
   return {
     sessionId: session!.sessionId,
     tenant,
     saasToken,
     initialPassword: customer.initialPassword,
-    pair: { accessToken: access.token, accessExpiresIn: lifetime.access, refreshToken: refresh.token, refreshExpiresIn: lifetime.refresh },
+    pair: {
+      accessToken: access.token,
+      accessExpiresIn: accessExpiresAt - now,
+      refreshToken: refresh.token,
+      refreshExpiresIn: refreshExpiresAt - now,
+    },
   };
+}
+
+function wrongCredentials(): EmporixError {
+  return new EmporixError(401, 'unauthorized', 'Invalid email or password.');
+}
+
+function sameMembers(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((value) => b.includes(value));
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { audit } from '../audit.js';
 import { InvalidApiKey, InvalidAccessToken } from '../domain/errors.js';
 import { seal, unseal } from '../domain/seal.js';
 import {
@@ -6,6 +7,8 @@ import {
   checkAccessToken,
   classifyFailedRefresh,
   consumedSlot,
+  effectiveExpiry,
+  legalEntityOf,
   successorContext,
   type SessionContext,
   type SessionFamily,
@@ -31,8 +34,8 @@ export interface SessionTokens {
 export function lifetimesOf(tenant: Tenant, kind: SessionKind) {
   const { lifetimes } = tenant.settings;
   return kind === 'anonymous'
-    ? { access: lifetimes.anonymousAccess, refresh: lifetimes.anonymousRefresh }
-    : { access: lifetimes.customerAccess, refresh: lifetimes.customerRefresh };
+    ? { access: lifetimes.anonymousAccess, refresh: lifetimes.anonymousRefresh, sessionMax: lifetimes.anonymousSessionMax }
+    : { access: lifetimes.customerAccess, refresh: lifetimes.customerRefresh, sessionMax: lifetimes.customerSessionMax };
 }
 
 /** Contract section 1: a new session for a storefront client registered for the tenant. */
@@ -44,6 +47,9 @@ export async function anonymousLogin(
   if (!tenant || !tenant.storefrontClients.includes(input.clientId)) throw new InvalidApiKey();
   const now = deps.clock();
   const lifetime = lifetimesOf(tenant, 'anonymous');
+  const endsAt = now + lifetime.sessionMax;
+  const accessExpiresAt = Math.min(now + lifetime.access, endsAt);
+  const refreshExpiresAt = Math.min(now + lifetime.refresh, endsAt);
   const selector = newSelector();
   const access = mintToken(selector);
   const refresh = mintToken(selector, 0);
@@ -56,14 +62,20 @@ export async function anonymousLogin(
     sessionId,
     issuedAt: now,
     context: input.context,
-    access: { hash: access.hash, expiresAt: now + lifetime.access },
-    refresh: { hash: refresh.hash, expiresAt: now + lifetime.refresh },
+    access: { hash: access.hash, expiresAt: accessExpiresAt },
+    refresh: { hash: refresh.hash, expiresAt: refreshExpiresAt },
     consumedHashes: [],
+    endsAt,
   });
   return {
     sessionId,
     tenant,
-    pair: { accessToken: access.token, accessExpiresIn: lifetime.access, refreshToken: refresh.token, refreshExpiresIn: lifetime.refresh },
+    pair: {
+      accessToken: access.token,
+      accessExpiresIn: accessExpiresAt - now,
+      refreshToken: refresh.token,
+      refreshExpiresIn: refreshExpiresAt - now,
+    },
   };
 }
 
@@ -109,6 +121,8 @@ export async function refreshSession(
         sealedSuccessor: seal(JSON.stringify(successor), parsed.token, successorContext(parsed.selector)),
       },
       consumedSlot: consumedSlot(parsed.generation),
+      // A family stored before sessions had an end gets one now, counted from this refresh.
+      legacyEndsAt: now + lifetime.sessionMax,
       ...(input.legalEntityId !== undefined ? { legalEntityId: input.legalEntityId } : {}),
     },
   );
@@ -132,33 +146,36 @@ export async function refreshSession(
     return { ok: false, reason: 'invalid' };
   }
   if (verdict.verdict === 'reuse') {
+    const who = { tenant: tenant.tenant, clientId: family!.clientId, sessionId: family!.sessionId, kind: family!.kind };
+    audit(deps.log, 'refresh_reuse_detected', who);
     await deps.sessions.revokeSession(parsed.selector, now);
-    deps.log.warn('refresh token reused after its grace window; session family revoked', {
-      tenant: tenant.tenant,
-      sessionId: family!.sessionId,
-    });
+    audit(deps.log, 'family_revoked', { ...who, reason: 'refresh_reuse' });
     return { ok: false, reason: 'reused' };
   }
   return { ok: false, reason: 'invalid' };
 }
 
 function isCurrentAndUsable(family: SessionFamily | undefined, hash: string, now: number): boolean {
-  return !!family && sameHash(family.refresh.hash, hash) && family.revokedAt === undefined && now < family.refresh.expiresAt;
+  return (
+    !!family && sameHash(family.refresh.hash, hash) && family.revokedAt === undefined && now < effectiveExpiry(family, family.refresh)
+  );
 }
 
+/** The successor's lifetimes as answered: never beyond the session's end (contract section 2). */
 function answer(successor: Successor, family: SessionFamily, tenant: Tenant, now: number): RefreshResult {
+  const left = (expiresAt: number) => Math.max(0, effectiveExpiry(family, { hash: '', expiresAt }) - now);
   const result: RefreshResult = {
     ok: true,
     sessionId: family.sessionId,
     tenant,
     pair: {
       accessToken: successor.accessToken,
-      accessExpiresIn: Math.max(0, successor.accessExpiresAt - now),
+      accessExpiresIn: left(successor.accessExpiresAt),
       refreshToken: successor.refreshToken,
-      refreshExpiresIn: Math.max(0, successor.refreshExpiresAt - now),
+      refreshExpiresIn: left(successor.refreshExpiresAt),
     },
   };
-  const legalEntityId = successor.legalEntityId ?? family.customer?.legalEntityId;
+  const legalEntityId = successor.legalEntityId ?? legalEntityOf(family.customer);
   if (legalEntityId !== undefined) result.legalEntityId = legalEntityId;
   return result;
 }
@@ -183,7 +200,7 @@ export async function renewAnonymousAccess(
     { hash: access.hash, expiresAt: now + lifetime.access },
   );
   if (!family) throw new InvalidAccessToken();
-  return { accessToken: access.token, expiresIn: lifetime.access, sessionId: family.sessionId, tenant };
+  return { accessToken: access.token, expiresIn: effectiveExpiry(family, family.access) - now, sessionId: family.sessionId, tenant };
 }
 
 /** The family of a bearer token, if the token is one of its live access tokens on this tenant. */
@@ -198,7 +215,7 @@ export async function authenticateSession(
   const now = deps.clock();
   const check = family ? checkAccessToken(family, parsed.hash, tenant, now) : 'invalid';
   if (check !== 'valid') throw new InvalidAccessToken(check === 'expired');
-  return { family: family!, expiresIn: accessSlot(family!, parsed.hash)!.expiresAt - now };
+  return { family: family!, expiresIn: effectiveExpiry(family!, accessSlot(family!, parsed.hash)!) - now };
 }
 
 /** Contract section 2: ends the access token and its refresh family; false if nothing matched. */

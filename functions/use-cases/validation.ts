@@ -1,6 +1,6 @@
 import { audit } from '../audit.js';
 import { scopeString } from '../domain/scopes.js';
-import { accessSlot, checkAccessToken } from '../domain/session.js';
+import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf } from '../domain/session.js';
 import { revokedWithClient, type ServiceClient } from '../domain/tenant.js';
 import { parseToken, sameHash } from '../domain/tokens.js';
 import type { AccessTokenRecord } from '../ports.js';
@@ -59,13 +59,14 @@ export async function introspect(deps: BrokerDeps, caller: ServiceClient, token:
       scope: scopeString([], family.tenant),
       client_id: family.clientId,
       token_type: 'Bearer',
-      exp: slot.expiresAt,
+      exp: effectiveExpiry(family, slot),
       iat: slot.expiresAt - lifetime,
       sub: family.customer?.customerNumber ?? family.sessionId,
       tenant: family.tenant,
       session_id: family.sessionId,
     };
-    if (family.customer?.legalEntityId) claims.legal_entity_id = family.customer.legalEntityId;
+    const legalEntityId = legalEntityOf(family.customer);
+    if (legalEntityId) claims.legal_entity_id = legalEntityId;
     return claims;
   }
   return INACTIVE;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbSessions } from '../../functions/adapters/dynamodb-sessions.js';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
 import { MemoryStore } from '../../functions/adapters/memory-store.js';
+import { attemptLimits } from '../../functions/domain/login-throttle.js';
 import type { SessionFamily } from '../../functions/domain/session.js';
 import { mintToken, newSelector } from '../../functions/domain/tokens.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
@@ -178,24 +179,135 @@ describe.each([
     expect((await stores.findSession(family.selector))?.revokedAt).toBe(NOW);
   });
 
-  it('loads a login’s session, customer and failures together, and counts failures', async () => {
+  it('loads a login’s session and customer together', async () => {
     const { family } = newFamily({ kind: 'anonymous', customer: undefined });
     await stores.createSession(family);
     const customer = { tenant: 'acme', email: 'b@example.com', passwordHash: 'h', customerNumber: 'C-2', legalEntities: ['LE-1'], initialPassword: true };
     await stores.putCustomer(customer);
     expect(await stores.loadLogin(family.selector, 'acme', 'b@example.com')).toEqual({ session: family, customer });
-    await stores.recordLoginFailure('acme', 'b@example.com', NOW, true, NOW + 900);
-    await stores.recordLoginFailure('acme', 'b@example.com', NOW + 5, false, NOW + 905);
-    expect((await stores.loadLogin(family.selector, 'acme', 'b@example.com')).failures).toEqual({ failures: 2, lastFailureAt: NOW + 5 });
-    await stores.recordLoginFailure('acme', 'b@example.com', NOW + 2000, true, NOW + 2900);
-    expect((await stores.loadLogin(family.selector, 'acme', 'b@example.com')).failures).toEqual({ failures: 1, lastFailureAt: NOW + 2000 });
-    await stores.clearLoginFailures('acme', 'b@example.com');
-    expect((await stores.loadLogin(newSelector(), 'acme', 'nobody@example.com'))).toEqual({});
-    expect((await stores.loadLogin(family.selector, 'acme', 'b@example.com')).failures).toBeUndefined();
+    expect(await stores.loadLogin(newSelector(), 'acme', 'nobody@example.com')).toEqual({});
+    await stores.deleteCustomer('acme', 'b@example.com');
+    expect(await stores.getCustomer('acme', 'b@example.com')).toBeUndefined();
+    expect(await stores.loadLogin(family.selector, 'acme', 'b@example.com')).toEqual({ session: family });
+  });
+
+  it('reserves login attempts: numbered, refused at the limit or before a deadline, restarted after the window', async () => {
+    const email = `r-${newSelector()}@example.com`;
+    const reserve = (now: number) => stores.reserveLoginAttempt('acme', email, attemptLimits(now));
+    expect(await reserve(NOW)).toEqual({ reserved: true, attempt: 1 });
+    expect(await reserve(NOW)).toEqual({ reserved: true, attempt: 2 });
+    expect(await reserve(NOW + 1)).toEqual({ reserved: true, attempt: 3 });
+    await stores.slowLoginAttempts('acme', email, NOW + 3);
+    await stores.slowLoginAttempts('acme', email, NOW + 2); // never earlier
+    expect(await reserve(NOW + 2)).toEqual({ reserved: false, counter: { attempts: 3, windowEnd: NOW + 1 + 900, notBefore: NOW + 3 } });
+    expect(await reserve(NOW + 3)).toEqual({ reserved: true, attempt: 4 });
+    expect(await reserve(NOW + 4)).toEqual({ reserved: true, attempt: 5 });
+    // Locked: refused attempts do not move the window.
+    const locked = { reserved: false, counter: { attempts: 5, windowEnd: NOW + 4 + 900, notBefore: NOW + 3 } };
+    expect(await reserve(NOW + 10)).toEqual(locked);
+    expect(await reserve(NOW + 903)).toEqual(locked);
+    // The window is over: one restart.
+    expect(await reserve(NOW + 904)).toEqual({ reserved: true, attempt: 1 });
+    expect(await reserve(NOW + 904)).toEqual({ reserved: true, attempt: 2 });
+    await stores.clearLoginAttempts('acme', email);
+    expect(await reserve(NOW + 905)).toEqual({ reserved: true, attempt: 1 });
+    // A deadline on a cleared counter is not kept.
+    await stores.clearLoginAttempts('acme', email);
+    await stores.slowLoginAttempts('acme', email, NOW + 999);
+    expect(await reserve(NOW + 906)).toEqual({ reserved: true, attempt: 1 });
+    // Accounts are counted apart.
+    expect(await stores.reserveLoginAttempt('acme', `other-${email}`, attemptLimits(NOW + 906))).toEqual({ reserved: true, attempt: 1 });
+  });
+
+  it('reserves at most five of fifty concurrent attempts, each with its own number', async () => {
+    for (const state of ['fresh', 'expired'] as const) {
+      const email = `c-${newSelector()}@example.com`;
+      if (state === 'expired') {
+        for (let i = 0; i < 5; i++) await stores.reserveLoginAttempt('acme', email, attemptLimits(NOW - 2000));
+      }
+      const outcomes = await Promise.all(Array.from({ length: 50 }, () => stores.reserveLoginAttempt('acme', email, attemptLimits(NOW))));
+      const numbers = outcomes.flatMap((o) => (o.reserved ? [o.attempt] : []));
+      expect(numbers.sort(), state).toEqual([1, 2, 3, 4, 5]);
+      for (const o of outcomes) if (!o.reserved) expect(o.counter, state).toEqual({ attempts: 5, windowEnd: NOW + 900 });
+    }
+  });
+
+  it('keeps an index of a customer’s sessions, and replaces a customer family’s legal entities', async () => {
+    const email = `i-${newSelector()}@example.com`;
+    const a = newFamily();
+    const b = newFamily();
+    await stores.createSession(a.family);
+    await stores.createSession(b.family);
+    expect(await stores.listCustomerSessions('acme', email)).toEqual([]);
+    await stores.indexCustomerSession({ tenant: 'acme', email, selector: a.family.selector, endsAt: NOW + 10 });
+    await stores.indexCustomerSession({ tenant: 'acme', email, selector: b.family.selector, endsAt: NOW + 10 });
+    expect(await stores.listCustomerSessions('acme', email)).toEqual([a.family.selector, b.family.selector].sort());
+    expect(await stores.listCustomerSessions('globex', email)).toEqual([]);
+    await stores.unindexCustomerSessions('acme', email, [a.family.selector]);
+    expect(await stores.listCustomerSessions('acme', email)).toEqual([b.family.selector]);
+
+    // A selection the new set still holds stays; one it no longer holds is dropped.
+    const selected = await stores.rotateSession(
+      a.family.selector,
+      { presentedHash: a.refresh.hash, tenant: 'acme', kind: 'customer', now: NOW },
+      rotation(a.family.selector, a.refresh.hash, 0, 'LE-1'),
+    );
+    expect(selected.outcome).toBe('rotated');
+    expect(await stores.setSessionLegalEntities(a.family.selector, ['LE-1', 'LE-3'])).toBe(true);
+    expect((await stores.findSession(a.family.selector))?.customer).toMatchObject({ legalEntityId: 'LE-1' });
+    expect(await stores.setSessionLegalEntities(a.family.selector, ['LE-2', 'LE-3'])).toBe(true);
+    const changed = (await stores.findSession(a.family.selector))?.customer;
+    expect(changed?.legalEntities.sort()).toEqual(['LE-2', 'LE-3']);
+    expect(changed?.legalEntityId).toBeUndefined();
+    expect(await stores.setSessionLegalEntities(a.family.selector, [])).toBe(true);
+    expect((await stores.findSession(a.family.selector))?.customer?.legalEntities).toEqual([]);
+    const anonymous = newFamily({ kind: 'anonymous', customer: undefined });
+    await stores.createSession(anonymous.family);
+    expect(await stores.setSessionLegalEntities(anonymous.family.selector, ['LE-1'])).toBe(false);
+    expect(await stores.setSessionLegalEntities(newSelector(), ['LE-1'])).toBe(false);
+  });
+
+  it('ends a session at its end: no rotation or renewal from that second, and a rotation never moves the end', async () => {
+    const base = { tenant: 'acme', kind: 'customer' as const, clientId: 'web' };
+    const { family, refresh } = newFamily({ endsAt: NOW + 50 });
+    await stores.createSession(family);
+    expect((await stores.findSession(family.selector))?.endsAt).toBe(NOW + 50);
+    const refused = await stores.rotateSession(family.selector, { ...base, presentedHash: refresh.hash, now: NOW + 50 }, rotation(family.selector, refresh.hash));
+    expect(refused).toEqual({ outcome: 'conflict' });
+    const won = await stores.rotateSession(
+      family.selector,
+      { ...base, presentedHash: refresh.hash, now: NOW + 49 },
+      { ...rotation(family.selector, refresh.hash), legacyEndsAt: NOW + 5000 },
+    );
+    expect(won.outcome === 'rotated' && won.family.endsAt).toBe(NOW + 50);
+
+    const legacy = newFamily();
+    await stores.createSession(legacy.family);
+    const first = await stores.rotateSession(
+      legacy.family.selector,
+      { ...base, presentedHash: legacy.refresh.hash, now: NOW },
+      { ...rotation(legacy.family.selector, legacy.refresh.hash), legacyEndsAt: NOW + 5000 },
+    );
+    expect(first.outcome === 'rotated' && first.family.endsAt).toBe(NOW + 5000);
+
+    const anonymous = newFamily({ kind: 'anonymous', customer: undefined, endsAt: NOW + 50 });
+    await stores.createSession(anonymous.family);
+    const renew = (now: number) =>
+      stores.renewAccess(anonymous.family.selector, { presentedHash: anonymous.access.hash, tenant: 'acme', clientId: 'web', now }, { hash: mintToken(anonymous.family.selector).hash, expiresAt: now + 10 });
+    expect(await renew(NOW + 50)).toBeUndefined();
+    expect(await renew(NOW + 49)).toBeDefined();
+  });
+
+  it('keeps the seed’s record of the customers it manages', async () => {
+    await stores.putSeededCustomers('acme', ['a@example.com', 'b@example.com']);
+    await stores.putSeededCustomers('globex', []);
+    expect(await stores.listSeededCustomers()).toEqual({ acme: ['a@example.com', 'b@example.com'], globex: [] });
+    await stores.deleteSeededCustomers('globex');
+    expect(await stores.listSeededCustomers()).toEqual({ acme: ['a@example.com', 'b@example.com'] });
   });
 
   it('keeps, lists and removes directory entries, and keeps published keys as written', async () => {
-    const tenant = { tenant: 'acme', settings: { refreshGraceSeconds: 5, lifetimes: { anonymousAccess: 1, anonymousRefresh: 2, customerAccess: 3, customerRefresh: 4, serviceAccess: 5, grantAccess: 6, grantRefresh: 7 }, secretRotationOverlapSeconds: 8 }, storefrontClients: ['web'] };
+    const tenant = { tenant: 'acme', settings: { refreshGraceSeconds: 5, lifetimes: { anonymousAccess: 1, anonymousRefresh: 2, customerAccess: 3, customerRefresh: 4, serviceAccess: 5, grantAccess: 6, grantRefresh: 7, anonymousSessionMax: 8, customerSessionMax: 9 }, secretRotationOverlapSeconds: 10 }, storefrontClients: ['web'] };
     await stores.putTenant(tenant);
     expect(await stores.getTenant('acme')).toEqual(tenant);
     await stores.putServiceClient({ clientId: 'w1', tenant: 'acme', scopes: ['a'], warmup: true, profile: 'oauth2' });

@@ -68,8 +68,11 @@ describe('reuse after the grace window', () => {
     expect(await storefront.refresh(successor.refresh_token)).toMatchObject({ status: 401, body: INVALID_REFRESH });
     const family = await broker.storefront.sessions.findSession(selectorOf(login.refresh_token));
     expect(family?.revokedAt).toBe(broker.clock.now);
-    const logged = broker.logLines.some((line) => line.includes('refresh token reused after its grace window'));
-    expect(logged).toBe(true);
+    // Audit events (contract section 12): the reuse, and the revocation it caused.
+    const events = broker.logLines.map((line) => JSON.parse(line)).filter((entry) => entry.message === 'audit');
+    for (const event of ['refresh_reuse_detected', 'family_revoked']) {
+      expect(events).toContainEqual(expect.objectContaining({ event, tenant: 'acme', clientId: 'storefront-web', sessionId: login.session_id }));
+    }
   });
 
   it('also catches a token two rotations old', async () => {

@@ -191,7 +191,7 @@ async function runFullFlow(): Promise<void> {
   // Theft detection: a consumed anonymous refresh token used again after the grace window.
   broker.clock.advance(11);
   expect((await storefront.anonymousRefresh({ refresh_token: anonymous.refresh_token })).status).toBe(401);
-  expect(broker.logLines.some((line) => line.includes('refresh token reused'))).toBe(true);
+  expect(broker.logLines.some((line) => line.includes('"event":"refresh_reuse_detected"'))).toBe(true);
 
   // 503s from injected store faults, with secrets and tokens in the failed requests: a lost
   // refresh answer (the write happened) and its retry, a customer login, a validate, a token.

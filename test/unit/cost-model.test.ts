@@ -60,16 +60,17 @@ describe('cost model', () => {
     expect(r.breakdown.lambdaDuration).toBeCloseTo(((2 + 3 * 4 + 1) / 1000) * 0.5 * GB_SECOND * 1e6, 12);
   });
 
-  it('a session: 27 requests; 3 RRU for the login batch, 20 validations; 2 WRU per session write', () => {
+  it('a session: 27 requests; 3 RRU for the login reads, 20 validations; 2 WRU per session write, 5 for the login', () => {
     const input: CostInput = { cpuMsPerRequest: {}, roundTrips: {}, overrides: { lambdaCpuScale: 1, logBytesPerRequest: 0 } };
     const r = row(input, 'storefront session');
     expect(r.breakdown.httpApi).toBeCloseTo(27 * HTTP_API, 12);
     expect(r.breakdown.lambdaRequests).toBeCloseTo(27 * LAMBDA_REQUESTS, 12);
-    // Reads: login BatchGetItem of 3 items + 20 GetItem. Writes: 2 logins + 4 refreshes + logout, 2 WRU each.
+    // Reads: login's two reads (3 RRU) + 20 GetItem. Writes: anonymous login, 4 refreshes and logout 2 WRU
+    // each; customer login 5 WRU (family 2, attempt reservation, its deletion, session-index entry).
     expect(r.breakdown.dynamoDbReads).toBeCloseTo((3 + 20) * RRU, 12);
-    expect(r.breakdown.dynamoDbWrites).toBeCloseTo(7 * 2 * WRU, 12);
-    // Defaults: 440 ms for the login, 1 ms elsewhere; calls: login 2, 20 validations, 6 writes.
-    const billedMs = 440 + 26 * 1 + (2 + 20 + 6) * 4 + 27 * 1;
+    expect(r.breakdown.dynamoDbWrites).toBeCloseTo((6 * 2 + 5) * WRU, 12);
+    // Defaults: 440 ms for the login, 1 ms elsewhere; calls: customer login 6, 20 validations, 6 other writes.
+    const billedMs = 440 + 26 * 1 + (6 + 20 + 6) * 4 + 27 * 1;
     expect(r.breakdown.lambdaDuration).toBeCloseTo((billedMs / 1000) * 0.5 * GB_SECOND * 1e6, 12);
   });
 

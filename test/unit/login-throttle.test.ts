@@ -1,75 +1,63 @@
 import { describe, expect, it } from 'vitest';
-import { activeFailures, loginGate } from '../../functions/domain/login-throttle.js';
+import {
+  attemptLimits,
+  LOCK_AFTER,
+  refusal,
+  refusesAttempt,
+  slowDownAfterFailure,
+  type LoginAttempts,
+} from '../../functions/domain/login-throttle.js';
 
-const LAST = 1_750_000_000;
+const NOW = 1_750_000_000;
 const WINDOW = 15 * 60;
-const failed = (failures: number, lastFailureAt = LAST) => ({ failures, lastFailureAt });
+const counter = (attempts: number, windowEnd = NOW + WINDOW, notBefore?: number): LoginAttempts => ({
+  attempts,
+  windowEnd,
+  ...(notBefore !== undefined ? { notBefore } : {}),
+});
 
-describe('loginGate', () => {
-  it('lets an account without failures, or with fewer than three, try again at once', () => {
-    expect(loginGate(undefined, LAST)).toEqual({ allowed: true });
-    expect(loginGate(failed(0), LAST)).toEqual({ allowed: true });
-    expect(loginGate(failed(1), LAST)).toEqual({ allowed: true });
-    expect(loginGate(failed(2), LAST)).toEqual({ allowed: true });
-  });
-
-  it('after three failures makes the account wait 2 s after the last one, counting down', () => {
-    expect(loginGate(failed(3), LAST)).toEqual({ allowed: false, retryAfter: 2 });
-    expect(loginGate(failed(3), LAST + 2 - 1)).toEqual({ allowed: false, retryAfter: 1 });
-    expect(loginGate(failed(3), LAST + 2)).toEqual({ allowed: true });
-  });
-
-  it('after four failures makes the account wait 4 s after the last one', () => {
-    expect(loginGate(failed(4), LAST)).toEqual({ allowed: false, retryAfter: 4 });
-    expect(loginGate(failed(4), LAST + 1)).toEqual({ allowed: false, retryAfter: 3 });
-    expect(loginGate(failed(4), LAST + 4 - 1)).toEqual({ allowed: false, retryAfter: 1 });
-    expect(loginGate(failed(4), LAST + 4)).toEqual({ allowed: true });
-  });
-
-  it('locks the account for 900 s after the fifth failure, with Retry-After the seconds left', () => {
-    expect(loginGate(failed(5), LAST)).toEqual({ allowed: false, retryAfter: 900 });
-    expect(loginGate(failed(5), LAST + 4)).toEqual({ allowed: false, retryAfter: 896 });
-    expect(loginGate(failed(5), LAST + 600)).toEqual({ allowed: false, retryAfter: 300 });
-    expect(loginGate(failed(5), LAST + 900 - 1)).toEqual({ allowed: false, retryAfter: 1 });
-    expect(loginGate(failed(5), LAST + 900)).toEqual({ allowed: true });
-  });
-
-  it('does not lock longer with more failures: the lock always ends 900 s after the last one', () => {
-    expect(loginGate(failed(6), LAST)).toEqual({ allowed: false, retryAfter: 900 });
-    expect(loginGate(failed(50), LAST + 899)).toEqual({ allowed: false, retryAfter: 1 });
-    expect(loginGate(failed(50), LAST + 900)).toEqual({ allowed: true });
-  });
-
-  it('ends every slowdown and lock by itself once the window after the last failure has passed', () => {
-    for (const count of [3, 4, 5, 12]) {
-      expect(loginGate(failed(count), LAST + WINDOW)).toEqual({ allowed: true });
-      expect(loginGate(failed(count), LAST + WINDOW + 86_400)).toEqual({ allowed: true });
-    }
-  });
-
-  it('judges each account by its own failures (a locked record does not gate another one)', () => {
-    const locked = failed(5, LAST);
-    const other = failed(1, LAST);
-    expect(loginGate(locked, LAST + 10)).toMatchObject({ allowed: false });
-    expect(loginGate(other, LAST + 10)).toEqual({ allowed: true });
+describe('the attempt limits a reservation compares with', () => {
+  it('allow five attempts per account, in a window that slides to 15 minutes after the latest', () => {
+    expect(LOCK_AFTER).toBe(5);
+    expect(attemptLimits(NOW)).toEqual({ now: NOW, lockAfter: 5, windowEnd: NOW + WINDOW });
   });
 });
 
-describe('activeFailures', () => {
-  it('counts nothing for an account that never failed', () => {
-    expect(activeFailures(undefined, LAST)).toBe(0);
+describe('slowDownAfterFailure', () => {
+  it('lets the first two failures try again at once', () => {
+    expect(slowDownAfterFailure(1, NOW)).toBeUndefined();
+    expect(slowDownAfterFailure(2, NOW)).toBeUndefined();
   });
 
-  it('counts the failures within 15 minutes of the last one, and none from that second on', () => {
-    expect(activeFailures(failed(4), LAST)).toBe(4);
-    expect(activeFailures(failed(4), LAST + WINDOW - 1)).toBe(4);
-    expect(activeFailures(failed(4), LAST + WINDOW)).toBe(0);
-    expect(activeFailures(failed(4), LAST + WINDOW + 1)).toBe(0);
+  it('makes the account wait 2 s after the third failure and 4 s after the fourth', () => {
+    expect(slowDownAfterFailure(3, NOW)).toBe(NOW + 2);
+    expect(slowDownAfterFailure(4, NOW)).toBe(NOW + 4);
   });
 
-  it('keeps counting after the short wait is over, so the next failure escalates', () => {
-    // Three failures: the 2 s wait is over, but a fourth failure must still count as the fourth.
-    expect(loginGate(failed(3), LAST + 60)).toEqual({ allowed: true });
-    expect(activeFailures(failed(3), LAST + 60)).toBe(3);
+  it('sets no wait from the fifth on: the count itself locks the account until the window ends', () => {
+    expect(slowDownAfterFailure(5, NOW)).toBeUndefined();
+    expect(slowDownAfterFailure(9, NOW)).toBeUndefined();
+  });
+});
+
+describe('refusesAttempt and refusal', () => {
+  it('refuses a fifth-attempt counter for the rest of its window, with Retry-After the seconds left', () => {
+    expect(refusesAttempt(counter(5), NOW)).toBe(true);
+    expect(refusal(counter(5), NOW)).toEqual({ reason: 'locked', retryAfter: 900 });
+    expect(refusal(counter(5), NOW + 600)).toEqual({ reason: 'locked', retryAfter: 300 });
+    expect(refusal(counter(5), NOW + 899)).toEqual({ reason: 'locked', retryAfter: 1 });
+    expect(refusesAttempt(counter(5), NOW + 900)).toBe(false);
+  });
+
+  it('refuses while a slow-down deadline has not passed, and not after', () => {
+    expect(refusesAttempt(counter(3, NOW + WINDOW, NOW + 2), NOW)).toBe(true);
+    expect(refusal(counter(3, NOW + WINDOW, NOW + 2), NOW)).toEqual({ reason: 'slowed', retryAfter: 2 });
+    expect(refusal(counter(4, NOW + WINDOW, NOW + 4), NOW + 3)).toEqual({ reason: 'slowed', retryAfter: 1 });
+    expect(refusesAttempt(counter(3, NOW + WINDOW, NOW + 2), NOW + 2)).toBe(false);
+  });
+
+  it('does not refuse fewer than five attempts without a deadline, nor anything once the window is over', () => {
+    expect(refusesAttempt(counter(4), NOW)).toBe(false);
+    for (const attempts of [3, 5, 50]) expect(refusesAttempt(counter(attempts, NOW, NOW + 4), NOW)).toBe(false);
   });
 });

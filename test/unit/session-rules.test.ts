@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkAccessToken, classifyFailedRefresh, type SessionFamily } from '../../functions/domain/session.js';
+import {
+  checkAccessToken,
+  classifyFailedRefresh,
+  effectiveExpiry,
+  legalEntityOf,
+  sessionEnded,
+  type SessionFamily,
+} from '../../functions/domain/session.js';
 import { mintToken, newSelector } from '../../functions/domain/tokens.js';
 
 /** Epoch seconds; every time below is relative to it. */
@@ -162,5 +169,33 @@ describe('classifyFailedRefresh', () => {
       expect(classifyFailedRefresh(family, acme(access.hash), at, GRACE)).toEqual({ verdict: 'invalid' });
       expect(classifyFailedRefresh(family, acme(previousAccess.hash), at, GRACE)).toEqual({ verdict: 'invalid' });
     }
+  });
+});
+
+describe('the absolute end of a session', () => {
+  it('cuts every token of the family at the end, whatever its own expiry (a refresh writes without reading it)', () => {
+    const { family, access, consumed } = refreshedFamily();
+    const ended: SessionFamily = { ...family, endsAt: NOW + 30 };
+    expect(effectiveExpiry(ended, ended.access)).toBe(NOW + 30);
+    expect(effectiveExpiry(family, family.access)).toBe(family.access.expiresAt);
+    expect(checkAccessToken(ended, access.hash, 'acme', NOW + 29)).toBe('valid');
+    expect(checkAccessToken(ended, access.hash, 'acme', NOW + 30)).toBe('expired');
+    expect(sessionEnded(ended, NOW + 29)).toBe(false);
+    expect(sessionEnded(ended, NOW + 30)).toBe(true);
+    expect(sessionEnded(family, NOW + 10 ** 9)).toBe(false);
+    // Past the end even the retry inside the grace window is refused: the session is over.
+    const inGrace: SessionFamily = { ...ended, endsAt: NOW };
+    expect(classifyFailedRefresh(inGrace, { hash: consumed.hash, tenant: 'acme' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
+    expect(classifyFailedRefresh(family, { hash: consumed.hash, tenant: 'acme' }, NOW, GRACE).verdict).toBe('retry');
+  });
+});
+
+describe('legalEntityOf', () => {
+  it('reports the selected legal entity only while the customer still holds it', () => {
+    const identity = { customerNumber: 'C-1', email: 'a@example.com', legalEntities: ['LE-1', 'LE-2'], legalEntityId: 'LE-2' };
+    expect(legalEntityOf(identity)).toBe('LE-2');
+    expect(legalEntityOf({ ...identity, legalEntities: ['LE-1'] })).toBeUndefined();
+    expect(legalEntityOf({ ...identity, legalEntityId: undefined })).toBeUndefined();
+    expect(legalEntityOf(undefined)).toBeUndefined();
   });
 });

@@ -1,0 +1,52 @@
+import { audit } from '../audit.js';
+import type { Logger } from '../log.js';
+import type { Clock, SessionStore } from '../ports.js';
+
+/**
+ * Ending a customer's sessions (contract section 2, operating.md "Incident response"): after a
+ * password change, the customer's removal, or on an operator's command. Every family in the
+ * customer's session index (`CSESS#<tenant>#<email>`, written by each login) is revoked, which
+ * refresh, validation and introspection all check on the one read they already make: so ending
+ * costs them nothing, and it takes effect at once. Then the index entries are removed.
+ */
+
+export interface CustomerSessionsDeps {
+  sessions: SessionStore;
+  clock: Clock;
+  log: Logger;
+}
+
+export type SessionsEndedReason = 'password_changed' | 'customer_removed' | 'incident_response';
+
+/** Ends every session of the customer; returns how many families it ended (live or not). */
+export async function endCustomerSessions(
+  deps: CustomerSessionsDeps,
+  tenant: string,
+  email: string,
+  reason: SessionsEndedReason = 'incident_response',
+): Promise<number> {
+  const selectors = await deps.sessions.listCustomerSessions(tenant, email);
+  const now = deps.clock();
+  let ended = 0;
+  for (const selector of selectors) {
+    if (await deps.sessions.revokeSession(selector, now)) ended++;
+  }
+  await deps.sessions.unindexCustomerSessions(tenant, email, selectors);
+  audit(deps.log, 'customer_sessions_ended', { tenant, email, reason, sessions: ended });
+  return ended;
+}
+
+/**
+ * A legal entity removed from the customer can no longer be selected in any live session: each
+ * indexed family's set is replaced (a selected entity no longer in it is no longer reported).
+ */
+export async function updateCustomerSessionLegalEntities(
+  deps: Pick<CustomerSessionsDeps, 'sessions'>,
+  tenant: string,
+  email: string,
+  legalEntities: string[],
+): Promise<void> {
+  for (const selector of await deps.sessions.listCustomerSessions(tenant, email)) {
+    await deps.sessions.setSessionLegalEntities(selector, legalEntities);
+  }
+}
