@@ -54,7 +54,7 @@ export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
   warmup: {
     // The clients marked for warm-up live in the CLIENT partition.
     Query: ['CLIENT'],
-    GetItem: ['CACHE#*', 'TENANT', 'CLIENT'],
+    GetItem: ['CACHE#*', 'TENANT'],
     PutItem: ['T#*', 'CACHE#*'],
   },
   fallback: {},

@@ -137,7 +137,7 @@ describe('functions', () => {
     discovery: { 'dynamodb:GetItem': ['JWKS'] },
     warmup: {
       'dynamodb:Query': ['CLIENT'],
-      'dynamodb:GetItem': ['CACHE#*', 'TENANT', 'CLIENT'],
+      'dynamodb:GetItem': ['CACHE#*', 'TENANT'],
       'dynamodb:PutItem': ['T#*', 'CACHE#*'],
     },
     fallback: {},
