@@ -232,7 +232,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
   }
 
   async listCustomerSessions(tenant: string, email: string): Promise<string[]> {
-    const items = await this.table.queryPartition(customerSessionsPk(tenant, email), 'sk');
+    const items = await this.table.queryPartition(customerSessionsPk(tenant, email), { projection: 'sk' });
     return items.map((item) => str(item, 'sk'));
   }
 

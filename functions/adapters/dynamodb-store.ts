@@ -1,4 +1,4 @@
-import { DeleteItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveSettings, type ServiceClient, type Tenant } from '../domain/tenant.js';
 import type { AccessTokenRecord, CachedServiceToken, DirectoryStore, FoundToken, TokenStore } from '../ports.js';
 import { fromFamilyItem } from './dynamodb-sessions.js';
@@ -93,15 +93,15 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
   }
 
   async listTenantIds(): Promise<string[]> {
-    return (await this.queryPartition('TENANT', { ProjectionExpression: 'sk' })).map((item) => str(item, 'sk'));
+    return (await this.table.queryPartition('TENANT', { projection: 'sk' })).map((item) => str(item, 'sk'));
   }
 
   async listServiceClientIds(): Promise<string[]> {
-    return (await this.queryPartition('CLIENT', { ProjectionExpression: 'sk' })).map((item) => str(item, 'sk'));
+    return (await this.table.queryPartition('CLIENT', { projection: 'sk' })).map((item) => str(item, 'sk'));
   }
 
   async listWarmupClients(): Promise<ServiceClient[]> {
-    const items = await this.queryPartition('CLIENT', { FilterExpression: 'warmup = :yes' }, { ':yes': { BOOL: true } });
+    const items = await this.table.queryPartition('CLIENT', { filter: { expression: 'warmup = :yes', values: { ':yes': { BOOL: true } } } });
     return items.map(toServiceClient);
   }
 
@@ -111,32 +111,6 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
 
   async deleteServiceClient(clientId: string): Promise<void> {
     await this.table.delete({ pk: s('CLIENT'), sk: s(clientId) });
-  }
-
-  /** Every item of a configuration partition, all pages. */
-  private async queryPartition(
-    pk: string,
-    options: { ProjectionExpression?: string; FilterExpression?: string } = {},
-    values: Item = {},
-  ): Promise<Item[]> {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.call(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': s(pk), ...values },
-            ExclusiveStartKey: startKey,
-            ...options,
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
   }
 
   // --- access tokens -----------------------------------------------------------------------

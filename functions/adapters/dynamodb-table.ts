@@ -60,8 +60,14 @@ export class DynamoTable {
     await this.call(() => this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key })));
   }
 
-  /** Every item of one partition, all pages, strongly consistent. */
-  async queryPartition(pk: string, projection?: string): Promise<Item[]> {
+  /**
+   * Every item of one partition, all pages, strongly consistent; optionally only some attributes,
+   * or only the items a filter keeps (`filter.values` binds its placeholders).
+   */
+  async queryPartition(
+    pk: string,
+    options: { projection?: string; filter?: { expression: string; values: Item } } = {},
+  ): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
@@ -70,10 +76,11 @@ export class DynamoTable {
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': s(pk) },
+            ExpressionAttributeValues: { ':pk': s(pk), ...options.filter?.values },
             ConsistentRead: true,
             ExclusiveStartKey: startKey,
-            ...(projection ? { ProjectionExpression: projection } : {}),
+            ...(options.projection ? { ProjectionExpression: options.projection } : {}),
+            ...(options.filter ? { FilterExpression: options.filter.expression } : {}),
           }),
         ),
       );
