@@ -46,6 +46,8 @@ const LAMBDA_LIKE_ENV: Record<string, string> = {
 /** Dummies for the template's references (table name, secret ARNs), by variable name. */
 const DUMMY_VALUES: Record<string, string> = {
   TABLE_NAME: 'TokenBroker-StorageTable-COLDSTART',
+  // Validated at cold start (functions/config.ts): an absolute URL, as the stack's API URL is.
+  ISSUER: 'https://coldstart.execute-api.eu-central-1.amazonaws.com',
   CLIENT_SECRETS_ID: 'arn:aws:secretsmanager:eu-central-1:111111111111:secret:client-secrets-AbCdEf',
   KEYS_SECRET_ID: 'arn:aws:secretsmanager:eu-central-1:111111111111:secret:keys-AbCdEf',
   SIGNING_KEYS_SECRET_ID: 'arn:aws:secretsmanager:eu-central-1:111111111111:secret:signing-keys-AbCdEf',
