@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { ServiceUnavailable } from '../../functions/domain/errors.js';
 
 /**
