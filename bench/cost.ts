@@ -107,7 +107,7 @@ export const DEFAULT_ROUND_TRIPS: Record<Route, { reads: number; writes: number 
 };
 
 /**
- * Request units per call. Reads are strongly consistent (functions/adapters/dynamodb-table.ts),
+ * Request units per call. Reads are strongly consistent (functions/adapters/dynamodb/table.ts),
  * so an item of at most 4 KB costs 1 RRU. Writes cost 1 WRU per started KB of the larger of
  * the old and new item; a storefront session item (hashes, context, sealed successor) is 1–2 KB,
  * taken as 2 WRU; a service-token record and a cache entry stay under 1 KB.

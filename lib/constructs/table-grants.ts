@@ -1,3 +1,15 @@
+import {
+  CACHE_PREFIX,
+  CLIENT_PK,
+  CUSTOMER_PREFIX,
+  CUSTOMER_SESSIONS_PREFIX,
+  JWKS_PK,
+  LOCK_PREFIX,
+  TENANT_PK,
+  TOKEN_PREFIX,
+  type FixedPartition,
+  type PartitionPrefix,
+} from '../../functions/adapters/dynamodb/keys.js';
 import type { FunctionName } from '../../functions/http/routes.js';
 
 /** Every function the stack deploys: the routed ones, the `$default` fallback and the warm-up. */
@@ -8,9 +20,17 @@ export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'Up
 
 /**
  * A partition key the grant covers, as an IAM string pattern: an exact key (`TENANT`) or a prefix
- * followed by `*` (`T#*`). The item keys are listed in the README's data-model table.
+ * followed by `*` (`T#*`). Both come from the adapter's keys.ts, the one place the code builds
+ * keys, so the policy and the code cannot name different partitions.
  */
-export type KeyPattern = 'TENANT' | 'CLIENT' | 'JWKS' | 'T#*' | 'CACHE#*' | 'CUST#*' | 'LOCK#*' | 'CSESS#*';
+export type KeyPattern = FixedPartition | `${PartitionPrefix}*`;
+
+const anyIn = <P extends PartitionPrefix>(prefix: P): `${P}*` => `${prefix}*`;
+const TOKENS = anyIn(TOKEN_PREFIX);
+const CACHED_TOKENS = anyIn(CACHE_PREFIX);
+const CUSTOMERS = anyIn(CUSTOMER_PREFIX);
+const LOGIN_ATTEMPTS = anyIn(LOCK_PREFIX);
+const CUSTOMER_SESSIONS = anyIn(CUSTOMER_SESSIONS_PREFIX);
 
 export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPattern[]>>>;
 
@@ -31,31 +51,31 @@ export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPatter
 export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
   oauth: {
     // Token records and sessions (introspection reaches both), cached tokens, the directory.
-    GetItem: ['T#*', 'CACHE#*', 'TENANT', 'CLIENT'],
-    PutItem: ['T#*', 'CACHE#*'],
+    GetItem: [TOKENS, CACHED_TOKENS, TENANT_PK, CLIENT_PK],
+    PutItem: [TOKENS, CACHED_TOKENS],
     // Revocation of an access token or a session family.
-    UpdateItem: ['T#*'],
+    UpdateItem: [TOKENS],
     // A revoked cached token leaves the cache.
-    DeleteItem: ['CACHE#*'],
+    DeleteItem: [CACHED_TOKENS],
   },
   storefront: {
-    GetItem: ['T#*', 'TENANT'],
+    GetItem: [TOKENS, TENANT_PK],
     // Login reads session, customer and failure count in one round trip.
-    BatchGetItem: ['T#*', 'CUST#*', 'LOCK#*'],
+    BatchGetItem: [TOKENS, CUSTOMERS, LOGIN_ATTEMPTS],
     // New session families, and the index of a customer's sessions.
-    PutItem: ['T#*', 'CSESS#*'],
+    PutItem: [TOKENS, CUSTOMER_SESSIONS],
     // Refresh, logout, revocation; the login attempt counter.
-    UpdateItem: ['T#*', 'LOCK#*'],
-    DeleteItem: ['LOCK#*'],
+    UpdateItem: [TOKENS, LOGIN_ATTEMPTS],
+    DeleteItem: [LOGIN_ATTEMPTS],
   },
   discovery: {
-    GetItem: ['JWKS'],
+    GetItem: [JWKS_PK],
   },
   warmup: {
     // The clients marked for warm-up live in the CLIENT partition.
-    Query: ['CLIENT'],
-    GetItem: ['CACHE#*', 'TENANT'],
-    PutItem: ['T#*', 'CACHE#*'],
+    Query: [CLIENT_PK],
+    GetItem: [CACHED_TOKENS, TENANT_PK],
+    PutItem: [TOKENS, CACHED_TOKENS],
   },
   fallback: {},
 };

@@ -1,4 +1,5 @@
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DynamoDBClient,
   GetItemCommand,
@@ -9,7 +10,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
+import { CorruptItem } from '../../functions/adapters/dynamodb/item.js';
+import { DynamoDbSessions, DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { ServiceUnavailable } from '../../functions/domain/errors.js';
 
 /**
@@ -19,6 +21,7 @@ import { ServiceUnavailable } from '../../functions/domain/errors.js';
 
 const dynamo = mockClient(DynamoDBClient);
 const store = new DynamoDbStore(new DynamoDBClient({ region: 'eu-central-1' }), 'table');
+const sessions = new DynamoDbSessions(new DynamoDBClient({ region: 'eu-central-1' }), 'table');
 const record = { selector: 's', hash: 'h', tenant: 'acme', clientId: 'c', scopes: ['a'], issuedAt: 1, expiresAt: 2 };
 const meta = { $metadata: {} };
 
@@ -58,5 +61,125 @@ describe('DynamoDbStore maps AWS failures', () => {
     const input = dynamo.commandCalls(PutItemCommand)[0]!.args[0].input;
     expect(input.ConditionExpression).toBe('attribute_not_exists(pk)');
     expect(input.Item).toMatchObject({ pk: { S: 'T#s' }, hash: { S: 'h' }, ttl: { N: '2' } });
+  });
+});
+
+/** Items as the adapters write them (see keys.ts), to take one attribute away from. */
+const S = (value: string) => ({ S: value });
+const N = (value: number) => ({ N: String(value) });
+const accessItem = {
+  pk: S('T#sel-secret'),
+  sk: S('T'),
+  kind: S('access'),
+  hash: S('hash-secret'),
+  tenant: S('acme'),
+  clientId: S('reports-svc'),
+  scopes: S('a b'),
+  iat: N(1),
+  exp: N(2),
+  ttl: N(2),
+};
+const familyItem = {
+  pk: S('T#sel-secret'),
+  sk: S('T'),
+  kind: S('session'),
+  sessionKind: S('anonymous'),
+  tenant: S('acme'),
+  clientId: S('storefront'),
+  sessionId: S('session-id'),
+  iat: N(1),
+  ctx: S('{}'),
+  accH: S('acc-hash-secret'),
+  accExp: N(2),
+  refH: S('ref-hash-secret'),
+  refExp: N(3),
+  ttl: N(3),
+};
+const customerItem = {
+  pk: S('CUST#acme#ann@example.com'),
+  sk: S('C'),
+  passwordHash: S('scrypt-hash-secret'),
+  customerNumber: S('C-1'),
+  legalEntities: S('["LE-1"]'),
+  initialPassword: { BOOL: false },
+};
+const without = <T extends object>(item: T, name: keyof T) => Object.fromEntries(Object.entries(item).filter(([key]) => key !== name));
+
+/** The refusal names the partition and the attribute, and no key, id, hash or other value. */
+async function expectCorrupt(read: Promise<unknown>, partition: string, attribute: string) {
+  const error = await read.then(
+    (value) => ({ readAs: value }),
+    (e: unknown) => e,
+  );
+  // No domain error: the edge logs it and answers with a generic 5xx (test/integration/corrupt-items.test.ts).
+  expect(error).toBeInstanceOf(CorruptItem);
+  expect(error).toMatchObject({ name: 'CorruptItem', partition, attribute });
+  const message = (error as Error).message;
+  expect(message).toContain(partition);
+  expect(message).toContain(`'${attribute}'`);
+  for (const secret of ['sel-secret', 'hash-secret', 'ann@example.com', 'reports-svc', 'acme']) expect(message).not.toContain(secret);
+}
+
+describe('item decoders refuse a corrupt item loudly', () => {
+  it('reads a complete item, and one without the attributes the format allows to be absent', async () => {
+    dynamo.on(GetItemCommand).resolvesOnce({ Item: accessItem }).resolvesOnce({ Item: familyItem });
+    expect(await store.findToken('sel-secret')).toEqual({
+      kind: 'access',
+      record: { selector: 'sel-secret', hash: 'hash-secret', tenant: 'acme', clientId: 'reports-svc', scopes: ['a', 'b'], issuedAt: 1, expiresAt: 2 },
+    });
+    // No previous access token, rotation, consumed hashes, revocation, absolute end or customer.
+    expect(await sessions.findSession('sel-secret')).toEqual({
+      selector: 'sel-secret',
+      kind: 'anonymous',
+      tenant: 'acme',
+      clientId: 'storefront',
+      sessionId: 'session-id',
+      issuedAt: 1,
+      context: {},
+      access: { hash: 'acc-hash-secret', expiresAt: 2 },
+      refresh: { hash: 'ref-hash-secret', expiresAt: 3 },
+      consumedHashes: [],
+    });
+  });
+
+  it("refuses an access token without its hash or expiry rather than reading '' or 0", async () => {
+    dynamo.on(GetItemCommand).resolvesOnce({ Item: without(accessItem, 'hash') }).resolvesOnce({ Item: without(accessItem, 'exp') });
+    await expectCorrupt(store.findToken('sel-secret'), 'T#', 'hash');
+    await expectCorrupt(store.findToken('sel-secret'), 'T#', 'exp');
+  });
+
+  it('refuses a session family without its refresh expiry, or with a previous access token and no expiry', async () => {
+    dynamo
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: without(familyItem, 'refExp') })
+      .resolvesOnce({ Item: { ...familyItem, paccH: S('old-hash-secret') } })
+      .resolvesOnce({ Item: without(familyItem, 'ctx') });
+    await expectCorrupt(sessions.findSession('sel-secret'), 'T#', 'refExp');
+    // Both are written by one rotation: one without the other is no state the broker writes.
+    await expectCorrupt(store.findToken('sel-secret'), 'T#', 'paccExp');
+    // A missing context was read as {} before.
+    await expectCorrupt(sessions.findSession('sel-secret'), 'T#', 'ctx');
+  });
+
+  it('refuses a token item without its kind rather than treating it as unknown', async () => {
+    dynamo.on(GetItemCommand).resolves({ Item: without(accessItem, 'kind') });
+    await expectCorrupt(store.findToken('sel-secret'), 'T#', 'kind');
+  });
+
+  it('refuses a customer without a password hash, also inside the login read', async () => {
+    dynamo.on(GetItemCommand).resolves({ Item: without(customerItem, 'passwordHash') });
+    await expectCorrupt(sessions.getCustomer('acme', 'ann@example.com'), 'CUST#', 'passwordHash');
+    dynamo.on(BatchGetItemCommand).resolves({ Responses: { table: [without(customerItem, 'initialPassword')] } });
+    await expectCorrupt(sessions.loadLogin('sel-secret', 'acme', 'ann@example.com'), 'CUST#', 'initialPassword');
+  });
+
+  it('refuses a cached service token without its sealed token', async () => {
+    dynamo.on(GetItemCommand).resolves({ Item: { pk: S('CACHE#reports-svc'), sk: S('a b'), selector: S('sel-secret'), iat: N(1), exp: N(2) } });
+    await expectCorrupt(store.getCachedServiceToken('reports-svc', 'a b'), 'CACHE#', 'sealed');
+  });
+
+  it('refuses a JSON document that does not parse, without quoting it', async () => {
+    dynamo.on(GetItemCommand).resolves({ Item: { pk: S('TENANT'), sk: S('acme'), doc: S('{"settings": "sel-secret') } });
+    await expectCorrupt(store.getTenant('acme'), 'TENANT', 'doc');
   });
 });

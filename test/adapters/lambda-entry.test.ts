@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { ConfigError } from '../../functions/config.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
 import { oauthFunctionEnv, tokenRequestEvent } from '../support/lambda-event.js';

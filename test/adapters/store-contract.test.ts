@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbSessions } from '../../functions/adapters/dynamodb-sessions.js';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
+import { DynamoDbSessions, DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { MemoryStore } from '../../functions/adapters/memory-store.js';
 import { attemptLimits } from '../../functions/domain/login-throttle.js';
 import type { SessionFamily } from '../../functions/domain/session.js';

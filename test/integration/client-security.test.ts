@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../bin/seed.js';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { startLocalBroker, type LocalBroker } from '../../functions/local/broker.js';
 import { jsonLogger } from '../../functions/log.js';
 import { parseSeed } from '../../functions/seed/schema.js';

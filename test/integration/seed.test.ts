@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, seedStack } from '../../bin/seed.js';
 import { jsonLogger } from '../../functions/log.js';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { startEmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
 import { parseSeed } from '../../functions/seed/schema.js';
 import { postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';

@@ -2,7 +2,7 @@ import { GetSecretValueCommand, InternalServiceError, SecretsManagerClient } fro
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
 import { oauthFunctionEnv, tokenRequestEvent } from '../support/lambda-event.js';
 

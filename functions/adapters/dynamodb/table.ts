@@ -5,30 +5,15 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
-  type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { ServiceUnavailable } from '../domain/errors.js';
-
-/** Plumbing shared by the DynamoDB adapters: attribute helpers and the one SDK error mapping. */
-
-export type Item = Record<string, AttributeValue>;
-
-export const s = (value: string): AttributeValue => ({ S: value });
-export const n = (value: number): AttributeValue => ({ N: String(value) });
-export const str = (item: Item, name: string): string => item[name]?.S ?? '';
-export const optStr = (item: Item, name: string): string | undefined => item[name]?.S;
-export const num = (item: Item, name: string): number => Number(item[name]?.N ?? 0);
-export const optNum = (item: Item, name: string): number | undefined =>
-  item[name]?.N === undefined ? undefined : Number(item[name]!.N);
+import { ServiceUnavailable } from '../../domain/errors.js';
+import { s, type Item } from './item.js';
 
 /**
- * The item a token lives in, by its selector: a standalone access token (dynamodb-store.ts) or a
- * session family (dynamodb-sessions.ts). They share it so any presented token is one GetItem away.
+ * The table's plumbing, shared by every aggregate: the calls the broker makes (strongly
+ * consistent reads, create-only puts, paginated partition queries) and the one SDK error mapping.
  */
-export const tokenKey = (selector: string): Item => ({ pk: s(`T#${selector}`), sk: s('T') });
-export const selectorOf = (tokenItem: Item): string => str(tokenItem, 'pk').slice(2);
-
 export class DynamoTable {
   constructor(
     readonly client: DynamoDBClient,

@@ -1,0 +1,189 @@
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ServiceUnavailable } from '../../domain/errors.js';
+import { refusesAttempt, type AttemptLimits, type AttemptReservation, type LoginAttempts } from '../../domain/login-throttle.js';
+import type { CustomerRecord, CustomerSessionEntry, CustomerStore, LoginContext, SessionStore } from '../../ports.js';
+import { fromFamilyItem } from './families.js';
+import { bool, json, n, num, optNum, s, str, type Item } from './item.js';
+import {
+  customerKey,
+  customerOfPk,
+  customerSessionKey,
+  customerSessionsPk,
+  CUSTOMER_PREFIX,
+  lockKey,
+  SEEDED_CUSTOMERS_PK,
+  seededCustomersKey,
+  TOKEN_PREFIX,
+  tokenKey,
+} from './keys.js';
+import type { DynamoTable } from './table.js';
+
+/**
+ * Customers (`CUST#<tenant>#<email>`: the password hash, written by the seed only), their login
+ * attempts (`LOCK#<tenant>#<email>`), the index of their sessions (`CSESS#<tenant>#<email>`, one
+ * item per family, so a password change can end them all) and the seed's record of which
+ * customers it wrote per tenant (`SEED#CUSTOMERS`).
+ */
+export class DynamoCustomers
+  implements CustomerStore, Pick<SessionStore, 'indexCustomerSession' | 'listCustomerSessions' | 'unindexCustomerSessions'>
+{
+  constructor(private readonly table: DynamoTable) {}
+
+  // --- the index of a customer's sessions ------------------------------------------------------
+
+  async indexCustomerSession(entry: CustomerSessionEntry): Promise<void> {
+    await this.table.put({
+      ...customerSessionKey(entry.tenant, entry.email, entry.selector),
+      endsAt: n(entry.endsAt),
+      ttl: n(entry.endsAt),
+    });
+  }
+
+  async listCustomerSessions(tenant: string, email: string): Promise<string[]> {
+    const items = await this.table.queryPartition(customerSessionsPk(tenant, email), { projection: 'sk' });
+    return items.map((item) => str(item, 'sk'));
+  }
+
+  async unindexCustomerSessions(tenant: string, email: string, selectors: string[]): Promise<void> {
+    for (const selector of selectors) await this.table.delete(customerSessionKey(tenant, email, selector));
+  }
+
+  // --- customers and login attempts ------------------------------------------------------------
+
+  async loadLogin(sessionSelector: string, tenant: string, email: string): Promise<LoginContext> {
+    const items = await this.table.getMany([tokenKey(sessionSelector), customerKey(tenant, email)]);
+    const context: LoginContext = {};
+    for (const item of items) {
+      const pk = str(item, 'pk');
+      if (pk.startsWith(TOKEN_PREFIX) && str(item, 'kind') === 'session') context.session = fromFamilyItem(item);
+      else if (pk.startsWith(CUSTOMER_PREFIX)) context.customer = fromCustomerItem(item);
+    }
+    return context;
+  }
+
+  /**
+   * Restart first, because the common case is an account without a counter (a success deletes
+   * it): one round trip. With a live window the restart's condition fails and the attempt is
+   * added, or refused; a refusal reads the counter (through BatchGetItem, the storefront's read
+   * grant) to say how long to wait. A counter that vanished or expired in between (a concurrent
+   * success, the window's end) is tried again.
+   */
+  async reserveLoginAttempt(tenant: string, email: string, limits: AttemptLimits): Promise<AttemptReservation> {
+    const key = lockKey(tenant, email);
+    for (let round = 0; round < 3; round++) {
+      const restarted = await this.table.conditional(() =>
+        this.table.client.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: key,
+            UpdateExpression: 'SET attempts = :one, windowEnd = :windowEnd, #ttl = :windowEnd REMOVE notBefore, failures, lastFailureAt',
+            ConditionExpression: 'attribute_not_exists(attempts) OR windowEnd <= :now',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: { ':one': n(1), ':now': n(limits.now), ':windowEnd': n(limits.windowEnd) },
+          }),
+        ),
+      );
+      if (restarted) return { reserved: true, attempt: 1 };
+
+      let added: Item | undefined;
+      const reserved = await this.table.conditional(async () => {
+        const result = await this.table.client.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: key,
+            UpdateExpression: 'ADD attempts :one SET windowEnd = :windowEnd, #ttl = :windowEnd',
+            ConditionExpression:
+              'windowEnd > :now AND attempts < :lockAfter AND (attribute_not_exists(notBefore) OR notBefore <= :now)',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':one': n(1),
+              ':now': n(limits.now),
+              ':windowEnd': n(limits.windowEnd),
+              ':lockAfter': n(limits.lockAfter),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        added = result.Attributes;
+      });
+      if (reserved && added) return { reserved: true, attempt: num(added, 'attempts') };
+
+      const [item] = await this.table.getMany([key]);
+      const counter = item && fromAttemptsItem(item);
+      if (counter && refusesAttempt(counter, limits.now)) return { reserved: false, counter };
+    }
+    throw new ServiceUnavailable('DynamoDB', new Error('login attempt counter kept changing'));
+  }
+
+  async slowLoginAttempts(tenant: string, email: string, notBefore: number): Promise<void> {
+    // Only on a counter that still exists (a success may have cleared it) and only later.
+    await this.table.conditional(() =>
+      this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: lockKey(tenant, email),
+          UpdateExpression: 'SET notBefore = :notBefore',
+          ConditionExpression: 'attribute_exists(attempts) AND (attribute_not_exists(notBefore) OR notBefore < :notBefore)',
+          ExpressionAttributeValues: { ':notBefore': n(notBefore) },
+        }),
+      ),
+    );
+  }
+
+  async clearLoginAttempts(tenant: string, email: string): Promise<void> {
+    await this.table.delete(lockKey(tenant, email));
+  }
+
+  async getCustomer(tenant: string, email: string): Promise<CustomerRecord | undefined> {
+    const item = await this.table.get(customerKey(tenant, email));
+    return item ? fromCustomerItem(item) : undefined;
+  }
+
+  async putCustomer(customer: CustomerRecord): Promise<void> {
+    await this.table.put({
+      ...customerKey(customer.tenant, customer.email),
+      passwordHash: s(customer.passwordHash),
+      customerNumber: s(customer.customerNumber),
+      legalEntities: s(JSON.stringify(customer.legalEntities)),
+      initialPassword: { BOOL: customer.initialPassword },
+    });
+  }
+
+  async deleteCustomer(tenant: string, email: string): Promise<void> {
+    await this.table.delete(customerKey(tenant, email));
+  }
+
+  async listSeededCustomers(): Promise<Record<string, string[]>> {
+    const items = await this.table.queryPartition(SEEDED_CUSTOMERS_PK);
+    return Object.fromEntries(items.map((item) => [str(item, 'sk'), json<string[]>(item, 'emails')]));
+  }
+
+  async putSeededCustomers(tenant: string, emails: string[]): Promise<void> {
+    await this.table.put({ ...seededCustomersKey(tenant), emails: s(JSON.stringify(emails)) });
+  }
+
+  async deleteSeededCustomers(tenant: string): Promise<void> {
+    await this.table.delete(seededCustomersKey(tenant));
+  }
+}
+
+function fromAttemptsItem(item: Item): LoginAttempts | undefined {
+  // A counter written before attempts were reserved (failures/lastFailureAt) counts as none.
+  if (item.attempts?.N === undefined) return undefined;
+  const counter: LoginAttempts = { attempts: num(item, 'attempts'), windowEnd: num(item, 'windowEnd') };
+  const notBefore = optNum(item, 'notBefore');
+  if (notBefore !== undefined) counter.notBefore = notBefore;
+  return counter;
+}
+
+function fromCustomerItem(item: Item): CustomerRecord {
+  const { tenant, email } = customerOfPk(str(item, 'pk'));
+  return {
+    tenant,
+    email,
+    passwordHash: str(item, 'passwordHash'),
+    customerNumber: str(item, 'customerNumber'),
+    legalEntities: json<string[]>(item, 'legalEntities'),
+    initialPassword: bool(item, 'initialPassword'),
+  };
+}

@@ -1,0 +1,95 @@
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { resolveSettings, type ServiceClient, type Tenant } from '../../domain/tenant.js';
+import type { DirectoryStore } from '../../ports.js';
+import { json, n, optNum, s, str, type Item } from './item.js';
+import { CLIENT_PK, clientKey, TENANT_PK, tenantKey } from './keys.js';
+import type { DynamoTable } from './table.js';
+
+/**
+ * The directory: tenant settings (`TENANT`) and service clients (`CLIENT`), written by the seed.
+ * A service client item holds `doc` (its configuration, JSON, written by the seed), `warmup` (so
+ * the warm-up can list its clients with a filtered Query) and, after the incident CLI revoked its
+ * tokens, `tokensRevokedAt` (a number the seed leaves alone).
+ */
+export class DynamoDirectory implements DirectoryStore {
+  constructor(private readonly table: DynamoTable) {}
+
+  async getTenant(tenant: string): Promise<Tenant | undefined> {
+    const item = await this.table.get(tenantKey(tenant));
+    if (!item) return undefined;
+    const doc = json<Omit<Tenant, 'tenant'>>(item, 'doc');
+    return { tenant, settings: resolveSettings(doc.settings), storefrontClients: doc.storefrontClients ?? [] };
+  }
+
+  async putTenant(tenant: Tenant): Promise<void> {
+    const doc = { settings: tenant.settings, storefrontClients: tenant.storefrontClients };
+    await this.table.put({ ...tenantKey(tenant.tenant), doc: s(JSON.stringify(doc)) });
+  }
+
+  async getServiceClient(clientId: string): Promise<ServiceClient | undefined> {
+    const item = await this.table.get(clientKey(clientId));
+    return item ? toServiceClient(item) : undefined;
+  }
+
+  /** An update, not a put: the `tokensRevokedAt` the incident CLI set survives the next seed. */
+  async putServiceClient(client: ServiceClient): Promise<void> {
+    const { clientId, tokensRevokedAt: _kept, ...doc } = client;
+    await this.table.call(() =>
+      this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: clientKey(clientId),
+          UpdateExpression: 'SET warmup = :warmup, doc = :doc',
+          ExpressionAttributeValues: { ':warmup': { BOOL: client.warmup }, ':doc': s(JSON.stringify(doc)) },
+        }),
+      ),
+    );
+  }
+
+  async revokeServiceClientTokens(clientId: string, at: number): Promise<ServiceClient | undefined> {
+    let updated: Item | undefined;
+    const matched = await this.table.conditional(async () => {
+      const result = await this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: clientKey(clientId),
+          UpdateExpression: 'SET tokensRevokedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': n(at) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      updated = result.Attributes;
+    });
+    return matched && updated ? toServiceClient(updated) : undefined;
+  }
+
+  async listTenantIds(): Promise<string[]> {
+    return (await this.table.queryPartition(TENANT_PK, { projection: 'sk' })).map((item) => str(item, 'sk'));
+  }
+
+  async listServiceClientIds(): Promise<string[]> {
+    return (await this.table.queryPartition(CLIENT_PK, { projection: 'sk' })).map((item) => str(item, 'sk'));
+  }
+
+  async listWarmupClients(): Promise<ServiceClient[]> {
+    const items = await this.table.queryPartition(CLIENT_PK, { filter: { expression: 'warmup = :yes', values: { ':yes': { BOOL: true } } } });
+    return items.map(toServiceClient);
+  }
+
+  async deleteTenant(tenant: string): Promise<void> {
+    await this.table.delete(tenantKey(tenant));
+  }
+
+  async deleteServiceClient(clientId: string): Promise<void> {
+    await this.table.delete(clientKey(clientId));
+  }
+}
+
+function toServiceClient(item: Item): ServiceClient {
+  const { tokensRevokedAt: _ignored, ...doc } = json<Omit<ServiceClient, 'clientId'>>(item, 'doc');
+  const client: ServiceClient = { clientId: str(item, 'sk'), ...doc };
+  const tokensRevokedAt = optNum(item, 'tokensRevokedAt');
+  if (tokensRevokedAt !== undefined) client.tokensRevokedAt = tokensRevokedAt;
+  return client;
+}

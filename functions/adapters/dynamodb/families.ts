@@ -1,0 +1,258 @@
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CONSUMED_SLOTS, type CustomerIdentity, type SessionContext, type SessionFamily, type SessionKind, type TokenSlot } from '../../domain/session.js';
+import type { RotationOutcome, RotationWrite, SessionStore } from '../../ports.js';
+import { json, n, num, optNum, optStr, s, selectorOf, str, type Item } from './item.js';
+import { tokenKey } from './keys.js';
+import type { DynamoTable } from './table.js';
+
+/**
+ * Session families: one item per family at `T#<selector>` (`kind` = `session`), shared with
+ * standalone access tokens so any presented token is one GetItem away. It holds the hashes of the
+ * current access and refresh tokens (never a token), the previous access token, the last rotation
+ * (for retries inside the grace window) and c0…c7: hashes of recently consumed refresh tokens, by
+ * generation, for theft detection. `ttl` is the last expiry of its tokens.
+ */
+export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession' | 'listCustomerSessions' | 'unindexCustomerSessions'> {
+  constructor(private readonly table: DynamoTable) {}
+
+  // --- sessions --------------------------------------------------------------------------------
+
+  async createSession(family: SessionFamily): Promise<void> {
+    await this.table.create(toFamilyItem(family));
+  }
+
+  async findSession(selector: string): Promise<SessionFamily | undefined> {
+    const item = await this.table.get(tokenKey(selector));
+    return item && str(item, 'kind') === 'session' ? fromFamilyItem(item) : undefined;
+  }
+
+  async rotateSession(
+    selector: string,
+    expected: { presentedHash: string; tenant: string; kind: SessionKind; clientId?: string; now: number },
+    next: RotationWrite,
+  ): Promise<RotationOutcome> {
+    const names: Record<string, string> = { '#ttl': 'ttl' };
+    const values: Item = {
+      ':session': s('session'),
+      ':kind': s(expected.kind),
+      ':presented': s(expected.presentedHash),
+      ':now': n(expected.now),
+      ':tenant': s(expected.tenant),
+      ':at': s(next.access.hash),
+      ':atExp': n(next.access.expiresAt),
+      ':rt': s(next.refresh.hash),
+      ':rtExp': n(next.refresh.expiresAt),
+      ':consumed': s(next.rotation.consumedHash),
+      ':rotatedAt': n(next.rotation.rotatedAt),
+      ':sealed': s(next.rotation.sealedSuccessor),
+      ':ttl': n(Math.max(next.access.expiresAt, next.refresh.expiresAt)),
+    };
+    const conditions = [
+      'kind = :session',
+      'sessionKind = :kind',
+      'refH = :presented',
+      'refExp > :now',
+      'attribute_not_exists(revokedAt)',
+      'tenant = :tenant',
+      // The session's absolute end: the new expiries may lie beyond it, the end still holds.
+      '(attribute_not_exists(endsAt) OR endsAt > :now)',
+    ];
+    const updates = [
+      // The access token in flight keeps working: the current one becomes the previous one.
+      'paccH = accH',
+      'paccExp = accExp',
+      'accH = :at',
+      'accExp = :atExp',
+      'refH = :rt',
+      'refExp = :rtExp',
+      'rotC = :consumed',
+      'rotAt = :rotatedAt',
+      'rotS = :sealed',
+      '#ttl = :ttl',
+      '#consumedSlot = :consumed',
+    ];
+    if (next.legacyEndsAt !== undefined) {
+      updates.push('endsAt = if_not_exists(endsAt, :legacyEnd)');
+      values[':legacyEnd'] = n(next.legacyEndsAt);
+    }
+    names['#consumedSlot'] = `c${next.consumedSlot}`;
+    if (expected.clientId !== undefined) {
+      conditions.push('clientId = :client');
+      values[':client'] = s(expected.clientId);
+    }
+    if (next.legalEntityId !== undefined) {
+      conditions.push('contains(les, :le)');
+      updates.push('le = :le');
+      values[':le'] = s(next.legalEntityId);
+    }
+    let updated: Item | undefined;
+    const won = await this.table.conditional(async () => {
+      const result = await this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: tokenKey(selector),
+          UpdateExpression: `SET ${updates.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      updated = result.Attributes;
+    });
+    return won && updated ? { outcome: 'rotated', family: fromFamilyItem(updated) } : { outcome: 'conflict' };
+  }
+
+  async renewAccess(
+    selector: string,
+    expected: { presentedHash: string; tenant: string; clientId: string; now: number },
+    access: TokenSlot,
+  ): Promise<SessionFamily | undefined> {
+    let updated: Item | undefined;
+    const renewed = await this.table.conditional(async () => {
+      const result = await this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: tokenKey(selector),
+          UpdateExpression: 'SET paccH = accH, paccExp = accExp, accH = :at, accExp = :atExp',
+          ConditionExpression:
+            'kind = :session AND sessionKind = :anonymous AND tenant = :tenant AND clientId = :client AND ' +
+            '(accH = :presented OR paccH = :presented) AND refExp > :now AND attribute_not_exists(revokedAt) AND ' +
+            '(attribute_not_exists(endsAt) OR endsAt > :now)',
+          ExpressionAttributeValues: {
+            ':session': s('session'),
+            ':anonymous': s('anonymous'),
+            ':tenant': s(expected.tenant),
+            ':client': s(expected.clientId),
+            ':presented': s(expected.presentedHash),
+            ':now': n(expected.now),
+            ':at': s(access.hash),
+            ':atExp': n(access.expiresAt),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      updated = result.Attributes;
+    });
+    return renewed && updated ? fromFamilyItem(updated) : undefined;
+  }
+
+  async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }): Promise<boolean> {
+    const values: Item = { ':now': n(now), ':session': s('session') };
+    let condition = 'kind = :session';
+    if (matching) {
+      // A token of an already ended family matches nothing: logging out twice is a 401.
+      condition += ' AND attribute_not_exists(revokedAt) AND tenant = :tenant AND (accH = :hash OR paccH = :hash OR refH = :hash)';
+      values[':tenant'] = s(matching.tenant);
+      values[':hash'] = s(matching.hash);
+    }
+    return this.table.conditional(() =>
+      this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: tokenKey(selector),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Replaces the set and, in the same write, drops a selected legal entity the set no longer
+   * holds (so re-adding it later does not bring the old selection back). Two attempts: with the
+   * selection dropped if it is outside the new set, else the set alone.
+   */
+  async setSessionLegalEntities(selector: string, legalEntities: string[]): Promise<boolean> {
+    const wanted = [...new Set(legalEntities)];
+    const update = (expression: string, extraCondition: string, values: Item) =>
+      this.table.conditional(() =>
+        this.table.client.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: tokenKey(selector),
+            UpdateExpression: expression,
+            ConditionExpression: `kind = :session AND sessionKind = :customer${extraCondition}`,
+            ExpressionAttributeValues: { ':session': s('session'), ':customer': s('customer'), ...values },
+          }),
+        ),
+      );
+    // A string set cannot be empty: no legal entities is no attribute, and no selection.
+    if (wanted.length === 0) return update('REMOVE les, le', '', {});
+    const les: Item = { ':les': { SS: wanted } };
+    if (wanted.length <= 99) {
+      const operands = Object.fromEntries(wanted.map((le, i) => [`:le${i}`, s(le)]));
+      const outside = ` AND attribute_exists(le) AND NOT (le IN (${Object.keys(operands).join(', ')}))`;
+      if (await update('SET les = :les REMOVE le', outside, { ...les, ...operands })) return true;
+    }
+    return update('SET les = :les', '', les);
+  }
+}
+
+function toFamilyItem(family: SessionFamily): Item {
+  const item: Item = {
+    ...tokenKey(family.selector),
+    kind: s('session'),
+    sessionKind: s(family.kind),
+    tenant: s(family.tenant),
+    clientId: s(family.clientId),
+    sessionId: s(family.sessionId),
+    iat: n(family.issuedAt),
+    ctx: s(JSON.stringify(family.context)),
+    accH: s(family.access.hash),
+    accExp: n(family.access.expiresAt),
+    refH: s(family.refresh.hash),
+    refExp: n(family.refresh.expiresAt),
+    ttl: n(Math.max(family.access.expiresAt, family.refresh.expiresAt)),
+  };
+  if (family.endsAt !== undefined) item.endsAt = n(family.endsAt);
+  if (family.customer) {
+    const { legalEntityId, legalEntities, ...identity } = family.customer;
+    item.customer = s(JSON.stringify(identity));
+    // A string set, so the rotation's condition can check a legal entity with contains().
+    if (legalEntities.length > 0) item.les = { SS: legalEntities };
+    if (legalEntityId !== undefined) item.le = s(legalEntityId);
+  }
+  return item;
+}
+
+export function fromFamilyItem(item: Item): SessionFamily {
+  const family: SessionFamily = {
+    selector: selectorOf(item),
+    kind: str(item, 'sessionKind') as SessionFamily['kind'],
+    tenant: str(item, 'tenant'),
+    clientId: str(item, 'clientId'),
+    sessionId: str(item, 'sessionId'),
+    issuedAt: num(item, 'iat'),
+    context: json<SessionContext>(item, 'ctx'),
+    access: { hash: str(item, 'accH'), expiresAt: num(item, 'accExp') },
+    refresh: { hash: str(item, 'refH'), expiresAt: num(item, 'refExp') },
+    consumedHashes: [],
+  };
+  const previousAccess = optStr(item, 'paccH');
+  if (previousAccess !== undefined) family.previousAccess = { hash: previousAccess, expiresAt: num(item, 'paccExp') };
+  const consumed = optStr(item, 'rotC');
+  if (consumed !== undefined) {
+    family.rotation = { consumedHash: consumed, rotatedAt: num(item, 'rotAt'), sealedSuccessor: str(item, 'rotS') };
+  }
+  for (let slot = 0; slot < CONSUMED_SLOTS; slot++) {
+    const hash = optStr(item, `c${slot}`);
+    if (hash !== undefined) family.consumedHashes.push(hash);
+  }
+  const revokedAt = optNum(item, 'revokedAt');
+  if (revokedAt !== undefined) family.revokedAt = revokedAt;
+  const endsAt = optNum(item, 'endsAt');
+  if (endsAt !== undefined) family.endsAt = endsAt;
+  const customer = optStr(item, 'customer');
+  if (customer !== undefined) {
+    const identity: CustomerIdentity = {
+      ...json<Omit<CustomerIdentity, 'legalEntities' | 'legalEntityId'>>(item, 'customer'),
+      legalEntities: item.les?.SS ?? [],
+    };
+    const legalEntityId = optStr(item, 'le');
+    if (legalEntityId !== undefined) identity.legalEntityId = legalEntityId;
+    family.customer = identity;
+  }
+  return family;
+}
