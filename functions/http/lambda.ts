@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { errorResponse, MethodNotAllowed, NotFound } from '../domain/errors.js';
+import { MethodNotAllowed, NotFound, ServiceUnavailable } from '../domain/errors.js';
 import { withRequestContext } from '../audit.js';
 import type { Logger } from '../log.js';
+import { errorResponse } from './errors.js';
 import { matchRoute, shapeOf } from './routes.js';
 import type { HttpRequest, HttpResponse, RouteHandlers } from './types.js';
 
@@ -29,7 +30,7 @@ export function lambdaHttpHandler(handlers: RouteHandlers, log: Logger): LambdaH
       response = errorResponse(error, shapeOf(request.path), (unexpected) =>
         log.error('unexpected error', { requestId: request.requestId, error: describe(unexpected) }),
       );
-      if (response.status === 503) {
+      if (error instanceof ServiceUnavailable) {
         log.warn('dependency unavailable', { requestId: request.requestId, error: describe(error) });
       }
     }
