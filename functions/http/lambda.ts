@@ -15,8 +15,8 @@ const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
  * Turns route handlers into an API Gateway (HTTP API, payload 2.0) Lambda handler. This is the
  * one place requests are decoded, errors become responses (by the route shape's table in
  * errors.ts; anything unexpected is logged and answered with a generic 500) and requests are
- * logged; local mode runs exactly this code. A request for a route this function does not serve (API Gateway's
- * `$default` route) is answered with a JSON 404 or 405.
+ * logged; local mode runs exactly this code. A request for a route this function does not
+ * serve (API Gateway's `$default` route) is answered with a JSON 404 or 405.
  */
 export function lambdaHttpHandler(handlers: RouteHandlers, log: Logger): LambdaHttpHandler {
   return async (event) => {
