@@ -1,18 +1,11 @@
 /**
- * The one error module. Every error the broker answers with knows its HTTP status and how to
- * render itself in either wire shape of the contract (section 7):
- *  - `oauth`:   RFC 6749 section 5.2 `{ error, error_description }` on `/oauth/*`;
- *  - `emporix`: the Emporix shapes on storefront paths.
- * Anything that is not a BrokerError is unexpected: `errorResponse` turns it into a generic 5xx.
+ * The errors of the broker, named by what went wrong. None knows an HTTP status, a header or a
+ * wire body: `functions/http/errors.ts` holds the two tables that render them, RFC 6749 on
+ * `/oauth/*` and Emporix on storefront paths (contract section 7), and the Lambda adapter applies
+ * them in one place. Anything thrown that is not a BrokerError is a bug: a generic 500, logged.
+ *
+ * `kind` is the key of those tables; a subclass keeps its parent's kind and so its rendering.
  */
-
-export type WireShape = 'oauth' | 'emporix';
-
-export interface ErrorResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
 
 export interface FieldProblem {
   field: string;
@@ -21,70 +14,178 @@ export interface FieldProblem {
 }
 
 export abstract class BrokerError extends Error {
-  abstract readonly status: number;
-  readonly headers: Record<string, string> = {};
-  abstract body(shape: WireShape): unknown;
+  abstract readonly kind: string;
 }
 
-/** RFC 6749 section 5.2 error codes, plus RFC 7009's `unsupported_token_type`. */
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'unsupported_token_type';
-
-export class OAuthError extends BrokerError {
-  readonly status: number;
+/** The request is malformed: a missing, repeated, over-long or invalid parameter. */
+export class InvalidRequest extends BrokerError {
+  readonly kind = 'InvalidRequest' as const;
 
   constructor(
-    readonly code: OAuthErrorCode,
-    readonly description: string,
-    status?: number,
+    message: string,
+    /** The fields at fault, when the request can name them. */
+    readonly problems: FieldProblem[] = [],
   ) {
-    super(`${code}: ${description}`);
-    // RFC 6749 section 5.2: everything is 400 except a failed client authentication.
-    this.status = status ?? (code === 'invalid_client' ? 401 : 400);
+    super(message);
   }
+}
 
-  body(shape: WireShape): unknown {
-    if (shape === 'emporix') return emporixBadRequest(this.status, this.description, []);
-    return { error: this.code, error_description: this.description };
+/** The request body is larger than any legitimate request; refused before parsing. */
+export class RequestTooLarge extends BrokerError {
+  readonly kind = 'RequestTooLarge' as const;
+
+  constructor(readonly limitBytes: number) {
+    super(`request body exceeds ${limitBytes} bytes`);
   }
 }
 
 /**
- * A failed client authentication. RFC 6749 section 5.2: when the client authenticated with the
- * Authorization header, the 401 carries a WWW-Authenticate challenge for that scheme.
+ * A service client did not authenticate: none presented, malformed credentials, unknown client,
+ * wrong secret, or another tenant's client. `usedBasic`: it tried the Authorization header.
  */
-export class InvalidClient extends OAuthError {
-  constructor(description: string, usedBasic: boolean) {
-    super('invalid_client', description, 401);
-    if (usedBasic) this.headers['WWW-Authenticate'] = 'Basic realm="token-broker", charset="UTF-8"';
-  }
-}
+export class InvalidClient extends BrokerError {
+  readonly kind = 'InvalidClient' as const;
 
-/** A malformed request: 400 (or 413 for an oversized body) in the shape of the route. */
-export class BadRequest extends BrokerError {
   constructor(
     message: string,
-    readonly details: FieldProblem[] = [],
-    readonly status: number = 400,
+    readonly usedBasic: boolean,
   ) {
     super(message);
   }
+}
 
-  body(shape: WireShape): unknown {
-    if (shape === 'oauth') return { error: 'invalid_request', error_description: this.message };
-    return emporixBadRequest(this.status, this.message, this.details);
+/** A refresh token (or other grant) that is unknown, expired, revoked or reused. */
+export class InvalidGrant extends BrokerError {
+  readonly kind = 'InvalidGrant' as const;
+
+  constructor(message = 'the grant is invalid, expired or revoked') {
+    super(message);
   }
 }
 
-/** An Emporix (Apigee-style) 401 fault: `{ fault: { faultstring, detail: { errorcode } } }`. */
+/** A requested scope that is malformed, too long, or not held by the client. */
+export class InvalidScope extends BrokerError {
+  readonly kind = 'InvalidScope' as const;
+}
+
+export class UnsupportedGrantType extends BrokerError {
+  readonly kind = 'UnsupportedGrantType' as const;
+
+  constructor(readonly grantType: string) {
+    super(`grant_type ${grantType} is not supported`);
+  }
+}
+
+/** A bearer access token that is unknown, malformed, revoked, another tenant's, or expired. */
+export class InvalidToken extends BrokerError {
+  readonly kind = 'InvalidToken' as const;
+  readonly expired: boolean;
+
+  constructor(options: { expired?: boolean } = {}) {
+    const expired = options.expired ?? false;
+    super(expired ? 'the access token expired' : 'the access token is invalid');
+    this.expired = expired;
+  }
+}
+
+/** A storefront client id the tenant does not list (or a tenant the directory does not have). */
+export class UnknownStorefrontClient extends BrokerError {
+  readonly kind = 'UnknownStorefrontClient' as const;
+
+  constructor() {
+    super('unknown storefront client');
+  }
+}
+
+/** A customer refresh that names a legal entity the customer is not assigned to. */
+export class LegalEntityNotAssigned extends BrokerError {
+  readonly kind = 'LegalEntityNotAssigned' as const;
+
+  constructor() {
+    super('the customer is not assigned to this legal entity');
+  }
+}
+
+/** Unknown email or wrong password; the two are one answer. */
+export class InvalidCredentials extends BrokerError {
+  readonly kind = 'InvalidCredentials' as const;
+
+  constructor() {
+    super('invalid email or password');
+  }
+}
+
+/** Too many failed logins for the account; `retryAfter` seconds until the next attempt. */
+export class LoginThrottled extends BrokerError {
+  readonly kind = 'LoginThrottled' as const;
+
+  constructor(readonly retryAfter: number) {
+    super(`too many failed logins; retry after ${retryAfter} s`);
+  }
+}
+
+/** No route serves this path. */
+export class NotFound extends BrokerError {
+  readonly kind = 'NotFound' as const;
+
+  constructor(method: string, path: string) {
+    super(`No route for ${method} ${path}`);
+  }
+}
+
+/** The path is served, but not for this method; `allowed` lists the methods it takes. */
+export class MethodNotAllowed extends BrokerError {
+  readonly kind = 'MethodNotAllowed' as const;
+
+  constructor(
+    method: string,
+    path: string,
+    readonly allowed: string[],
+  ) {
+    super(`${method} is not allowed on ${path}`);
+  }
+}
+
+/**
+ * The store or a dependency (Secrets Manager) failed in a way a retry may fix, `retryAfter`
+ * seconds from now. No token is handed out that was not durably written.
+ */
+export class ServiceUnavailable extends BrokerError {
+  readonly kind = 'ServiceUnavailable' as const;
+
+  constructor(
+    readonly dependency: string,
+    override readonly cause?: unknown,
+    readonly retryAfter = 1,
+  ) {
+    super(`${dependency} is unavailable`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deprecated: the storefront session path (use-cases/sessions.ts, customer-login.ts,
+// handlers/storefront.ts) still throws these names during issue 9's transition. The first three
+// are aliases of an error above and render as it does; EmporixFault and EmporixError still carry
+// their wire fields and are rendered field for field. Remove them once that path throws the
+// errors above (README, "Errors").
+// ---------------------------------------------------------------------------------------------
+
+/** @deprecated Use InvalidRequest. */
+export class BadRequest extends InvalidRequest {}
+
+/** @deprecated Use InvalidToken. */
+export class InvalidAccessToken extends InvalidToken {
+  constructor(expired = false) {
+    super({ expired });
+  }
+}
+
+/** @deprecated Use UnknownStorefrontClient. */
+export class InvalidApiKey extends UnknownStorefrontClient {}
+
+/** @deprecated An Emporix 401 fault by its wire fields; use InvalidGrant or InvalidToken. */
 export class EmporixFault extends BrokerError {
-  readonly status = 401;
+  readonly kind = 'EmporixFault' as const;
 
   constructor(
     faultstring: string,
@@ -92,122 +193,37 @@ export class EmporixFault extends BrokerError {
   ) {
     super(faultstring);
   }
-
-  body(shape: WireShape): unknown {
-    if (shape === 'oauth') return { error: 'invalid_token', error_description: this.message };
-    return { fault: { faultstring: this.message, detail: { errorcode: this.errorcode } } };
-  }
 }
 
-/** Emporix 401 for a bad bearer token; storefronts branch on the errorcode to decide to refresh. */
-export class InvalidAccessToken extends EmporixFault {
-  constructor(readonly expired = false) {
-    super(
-      expired ? 'Access Token expired' : 'Invalid access token',
-      expired ? 'keymanagement.service.access_token_expired' : 'oauth.v2.InvalidAccessToken',
-    );
-  }
-}
-
-/** An unknown storefront client id, answered as Emporix's gateway does. */
-export class InvalidApiKey extends EmporixFault {
-  constructor() {
-    super('Invalid ApiKey', 'oauth.v2.InvalidApiKey');
-  }
-}
-
-/** A known error with an Emporix `type` other than bad_request (403 forbidden, 429 and so on). */
+/** @deprecated An Emporix error by its wire fields; use InvalidCredentials, LoginThrottled or LegalEntityNotAssigned. */
 export class EmporixError extends BrokerError {
+  readonly kind = 'EmporixError' as const;
+
   constructor(
     readonly status: number,
     readonly type: string,
     message: string,
-    headers: Record<string, string> = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    Object.assign(this.headers, headers);
-  }
-
-  body(shape: WireShape): unknown {
-    if (shape === 'oauth') return { error: this.type, error_description: this.message };
-    return { status: this.status, type: this.type, message: this.message, details: [] };
   }
 }
 
-export class NotFound extends BrokerError {
-  readonly status = 404;
-
-  constructor(method: string, path: string) {
-    super(`No route for ${method} ${path}`);
-  }
-
-  body(shape: WireShape): unknown {
-    if (shape === 'oauth') return { error: 'invalid_request', error_description: this.message };
-    return { status: 404, type: 'not_found', message: this.message, details: [] };
-  }
-}
-
-export class MethodNotAllowed extends BrokerError {
-  readonly status = 405;
-
-  constructor(method: string, path: string, allowed: string[]) {
-    super(`${method} is not allowed on ${path}`);
-    this.headers['Allow'] = allowed.join(', ');
-  }
-
-  body(shape: WireShape): unknown {
-    if (shape === 'oauth') return { error: 'invalid_request', error_description: this.message };
-    return { status: 405, type: 'method_not_allowed', message: this.message, details: [] };
-  }
-}
-
-/**
- * The store or a dependency (Secrets Manager) failed in a way a retry may fix. Contract: 503 with
- * Retry-After, and no token handed out that was not durably written.
- */
-export class ServiceUnavailable extends BrokerError {
-  readonly status = 503;
-
-  constructor(
-    readonly dependency: string,
-    override readonly cause?: unknown,
-    retryAfterSeconds = 1,
-  ) {
-    super(`${dependency} is unavailable`);
-    this.headers['Retry-After'] = String(retryAfterSeconds);
-  }
-
-  body(shape: WireShape): unknown {
-    const message = 'The service is temporarily unavailable; retry shortly.';
-    // RFC 6749 section 4.1.2.1 defines temporarily_unavailable for exactly this.
-    if (shape === 'oauth') return { error: 'temporarily_unavailable', error_description: message };
-    return { status: 503, type: 'service_unavailable', message, details: [] };
-  }
-}
-
-function emporixBadRequest(status: number, message: string, details: FieldProblem[]) {
-  return { status, type: status === 413 ? 'payload_too_large' : 'bad_request', message, details };
-}
-
-/**
- * The one place errors become responses. Unexpected errors are reported through `onUnexpected`
- * (the caller logs them) and answered with a body that reveals nothing.
- */
-export function errorResponse(
-  error: unknown,
-  shape: WireShape,
-  onUnexpected: (error: unknown) => void,
-): ErrorResponse {
-  if (error instanceof BrokerError) {
-    return { status: error.status, headers: { ...error.headers }, body: error.body(shape) };
-  }
-  onUnexpected(error);
-  return {
-    status: 500,
-    headers: {},
-    body:
-      shape === 'oauth'
-        ? { error: 'server_error', error_description: 'An unexpected error occurred.' }
-        : { status: 500, type: 'internal_error', message: 'An unexpected error occurred.', details: [] },
-  };
-}
+/** Every error the edge knows how to render; each table has one entry per `kind`. */
+export type KnownError =
+  | InvalidRequest
+  | RequestTooLarge
+  | InvalidClient
+  | InvalidGrant
+  | InvalidScope
+  | UnsupportedGrantType
+  | InvalidToken
+  | UnknownStorefrontClient
+  | LegalEntityNotAssigned
+  | InvalidCredentials
+  | LoginThrottled
+  | NotFound
+  | MethodNotAllowed
+  | ServiceUnavailable
+  | EmporixFault
+  | EmporixError;

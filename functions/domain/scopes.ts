@@ -1,4 +1,4 @@
-import { OAuthError } from './errors.js';
+import { InvalidScope } from './errors.js';
 import { MAX_LENGTH } from './identifiers.js';
 
 /** RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
@@ -11,12 +11,12 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
  */
 export function grantScopes(requested: string | undefined, clientScopes: readonly string[]): string[] {
   if (requested === undefined || requested.trim() === '') return canonical(clientScopes);
-  if (requested.length > MAX_LENGTH.scope) throw new OAuthError('invalid_scope', `scope is longer than ${MAX_LENGTH.scope} characters`);
+  if (requested.length > MAX_LENGTH.scope) throw new InvalidScope(`scope is longer than ${MAX_LENGTH.scope} characters`);
   const asked = requested.split(' ').filter((s) => s !== '');
   for (const scope of asked) {
-    if (!SCOPE_TOKEN.test(scope)) throw new OAuthError('invalid_scope', 'scope is malformed');
+    if (!SCOPE_TOKEN.test(scope)) throw new InvalidScope('scope is malformed');
     if (!clientScopes.includes(scope)) {
-      throw new OAuthError('invalid_scope', `scope ${scope} is not granted to this client`);
+      throw new InvalidScope(`scope ${scope} is not granted to this client`);
     }
   }
   return canonical(asked);

@@ -1,4 +1,4 @@
-import { InvalidClient, OAuthError } from '../domain/errors.js';
+import { InvalidClient, InvalidRequest, UnsupportedGrantType } from '../domain/errors.js';
 import { serviceTokenBody } from '../domain/service-token.js';
 import { isValidTenant, type ServiceClient } from '../domain/tenant.js';
 import { clientCredentials } from '../http/client-auth.js';
@@ -25,9 +25,9 @@ export function oauthRoutes(deps: BrokerDeps): RouteHandlers {
     'POST /oauth/token': async (request) => {
       const params = bodyParams(request);
       const grantType = params.grant_type;
-      if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
+      if (grantType === undefined) throw new InvalidRequest('grant_type is required');
       if (grantType !== 'client_credentials') {
-        throw new OAuthError('unsupported_grant_type', `grant_type ${grantType} is not supported`);
+        throw new UnsupportedGrantType(grantType);
       }
       const client = await authenticatedCaller(request, params);
       const grant = await issueServiceToken(deps, client, params.scope);
@@ -52,7 +52,7 @@ export function oauthRoutes(deps: BrokerDeps): RouteHandlers {
 
 function requiredToken(params: Params): string {
   const token = params.token;
-  if (token === undefined) throw new OAuthError('invalid_request', 'token is required');
+  if (token === undefined) throw new InvalidRequest('token is required');
   return token;
 }
 

@@ -1,4 +1,4 @@
-import { BadRequest, InvalidClient } from '../domain/errors.js';
+import { InvalidClient, InvalidRequest } from '../domain/errors.js';
 import type { ClientCredentials } from '../use-cases/authenticate-client.js';
 import { bounded, type Params } from './params.js';
 import type { HttpRequest } from './types.js';
@@ -17,17 +17,17 @@ export function clientCredentials(request: HttpRequest, params: Params): ClientC
 
 function presentedCredentials(request: HttpRequest, params: Params): ClientCredentials {
   if (request.query.has('client_secret')) {
-    throw new BadRequest('client_secret must not be sent in the query string');
+    throw new InvalidRequest('client_secret must not be sent in the query string');
   }
   const authorization = request.headers['authorization'];
   // `Basic` with nothing after it (clients trim the space) is still a Basic attempt.
   if (authorization !== undefined && /^basic(\s|$)/i.test(authorization)) {
     if (params.client_secret !== undefined) {
-      throw new BadRequest('use one client authentication method, not Basic and client_secret together');
+      throw new InvalidRequest('use one client authentication method, not Basic and client_secret together');
     }
     const basic = decodeBasic(authorization.slice(5).trim());
     if (params.client_id !== undefined && params.client_id !== basic.clientId) {
-      throw new BadRequest('client_id in the body differs from the authenticated client');
+      throw new InvalidRequest('client_id in the body differs from the authenticated client');
     }
     return basic;
   }

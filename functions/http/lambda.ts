@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { errorResponse, MethodNotAllowed, NotFound } from '../domain/errors.js';
+import { MethodNotAllowed, NotFound, ServiceUnavailable } from '../domain/errors.js';
 import { withRequestContext } from '../audit.js';
 import type { Logger } from '../log.js';
+import { errorResponse } from './errors.js';
 import { matchRoute, shapeOf } from './routes.js';
 import type { HttpRequest, HttpResponse, RouteHandlers } from './types.js';
 
@@ -12,9 +13,10 @@ const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
 /**
  * Turns route handlers into an API Gateway (HTTP API, payload 2.0) Lambda handler. This is the
- * one place requests are decoded, errors become responses and requests are logged; local mode
- * runs exactly this code. A request for a route this function does not serve (API Gateway's
- * `$default` route) is answered with a JSON 404 or 405.
+ * one place requests are decoded, errors become responses (by the route shape's table in
+ * errors.ts; anything unexpected is logged and answered with a generic 500) and requests are
+ * logged; local mode runs exactly this code. A request for a route this function does not
+ * serve (API Gateway's `$default` route) is answered with a JSON 404 or 405.
  */
 export function lambdaHttpHandler(handlers: RouteHandlers, log: Logger): LambdaHttpHandler {
   return async (event) => {
@@ -29,7 +31,7 @@ export function lambdaHttpHandler(handlers: RouteHandlers, log: Logger): LambdaH
       response = errorResponse(error, shapeOf(request.path), (unexpected) =>
         log.error('unexpected error', { requestId: request.requestId, error: describe(unexpected) }),
       );
-      if (response.status === 503) {
+      if (error instanceof ServiceUnavailable) {
         log.warn('dependency unavailable', { requestId: request.requestId, error: describe(error) });
       }
     }

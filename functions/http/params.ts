@@ -1,4 +1,4 @@
-import { BadRequest } from '../domain/errors.js';
+import { InvalidRequest, RequestTooLarge } from '../domain/errors.js';
 import { MAX_LENGTH, tooLong, type IdentifierKind } from '../domain/identifiers.js';
 import { scanJson } from '../domain/json-scan.js';
 import type { HttpRequest } from './types.js';
@@ -15,20 +15,20 @@ export type Params = Record<string, string>;
  */
 export function bodyParams(request: HttpRequest): Params {
   if (request.body.length > MAX_BODY_BYTES) {
-    throw new BadRequest(`request body exceeds ${MAX_BODY_BYTES} bytes`, [], 413);
+    throw new RequestTooLarge(MAX_BODY_BYTES);
   }
   const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (request.body.length === 0 && contentType === '') return {};
   if (contentType === 'application/x-www-form-urlencoded') return formParams(request.body.toString('utf8'));
   if (contentType === 'application/json') return jsonParams(request.body.toString('utf8'));
-  throw new BadRequest('content type must be application/x-www-form-urlencoded or application/json');
+  throw new InvalidRequest('content type must be application/x-www-form-urlencoded or application/json');
 }
 
 function formParams(text: string): Params {
   const params: Params = {};
   const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(text)) {
-    if (seen.has(name)) throw new BadRequest(`parameter ${name} is repeated`);
+    if (seen.has(name)) throw new InvalidRequest(`parameter ${name} is repeated`);
     seen.add(name);
     if (value !== '') params[name] = value;
   }
@@ -41,26 +41,26 @@ function jsonParams(text: string): Params {
     parsed = JSON.parse(text);
   } catch {
     // The parser's message may quote the body, which may hold a secret: say nothing of it.
-    throw new BadRequest('body is not valid JSON');
+    throw new InvalidRequest('body is not valid JSON');
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new BadRequest('JSON body must be an object');
+    throw new InvalidRequest('JSON body must be an object');
   }
   // JSON.parse keeps the last of repeated members; a parameter must not repeat (as in a form).
   const scan = scanJson(text);
-  if (scan.ok && scan.duplicate) throw new BadRequest(`parameter ${scan.duplicate.key} is repeated`);
+  if (scan.ok && scan.duplicate) throw new InvalidRequest(`parameter ${scan.duplicate.key} is repeated`);
   const params: Params = {};
   for (const [name, value] of Object.entries(parsed)) {
     if (value === null || value === '') continue;
-    if (typeof value !== 'string') throw new BadRequest(`parameter ${name} must be a string`);
+    if (typeof value !== 'string') throw new InvalidRequest(`parameter ${name} must be a string`);
     params[name] = value;
   }
   return params;
 }
 
 /** A missing or malformed tenant, refused in the route's shape before storage is touched. */
-export function invalidTenant(tenant: string | undefined): BadRequest {
-  return new BadRequest('tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters', [
+export function invalidTenant(tenant: string | undefined): InvalidRequest {
+  return new InvalidRequest('tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters', [
     { field: 'tenant', type: tenant === undefined ? 'required' : 'invalid', message: 'malformed tenant' },
   ]);
 }
@@ -69,7 +69,7 @@ export function invalidTenant(tenant: string | undefined): BadRequest {
 export function queryParam(request: HttpRequest, name: string): string | undefined {
   const values = request.query.get(name);
   if (!values || values.length === 0) return undefined;
-  if (values.length > 1) throw new BadRequest(`query parameter ${name} is repeated`);
+  if (values.length > 1) throw new InvalidRequest(`query parameter ${name} is repeated`);
   return values[0] === '' ? undefined : values[0];
 }
 
@@ -80,5 +80,5 @@ export function queryParam(request: HttpRequest, name: string): string | undefin
 export function bounded(kind: IdentifierKind, field: string, value: string): string {
   if (!tooLong(kind, value)) return value;
   const limit = `at most ${MAX_LENGTH[kind]} characters`;
-  throw new BadRequest(`${field} is too long (${limit})`, [{ field, type: 'invalid', message: limit }]);
+  throw new InvalidRequest(`${field} is too long (${limit})`, [{ field, type: 'invalid', message: limit }]);
 }

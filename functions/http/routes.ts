@@ -1,4 +1,4 @@
-import type { WireShape } from '../domain/errors.js';
+import type { WireShape } from './errors.js';
 
 /**
  * Every route the broker serves, and the Lambda function that serves it. The CDK stack wires

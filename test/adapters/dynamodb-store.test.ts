@@ -32,7 +32,7 @@ describe('DynamoDbStore maps AWS failures', () => {
     dynamo.on(PutItemCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', ...meta }));
     const error = await store.putAccessToken(record).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceUnavailable);
-    expect((error as ServiceUnavailable).headers['Retry-After']).toBe('1');
+    expect((error as ServiceUnavailable).retryAfter).toBe(1); // rendered as Retry-After: 1 (test/unit/error-tables.test.ts)
   });
 
   it('turns server errors and timeouts into ServiceUnavailable', async () => {

@@ -6,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RefreshingValue } from '../../functions/adapters/refreshing-value.js';
 import { secretsManagerSigningKeys } from '../../functions/adapters/secrets-manager.js';
+import { ServiceUnavailable } from '../../functions/domain/errors.js';
 import { newSigningKey, SIGNING_KEYS_CACHE_SECONDS, signingKeyAt, type PrivateSigningKey } from '../../functions/domain/signing-keys.js';
 import { LocalSecretsFile } from '../../functions/local/secrets-file.js';
 import { MemoryStore } from '../../functions/adapters/memory-store.js';
@@ -51,7 +52,7 @@ describe('the signing keys from Secrets Manager', () => {
 
   it('are a 503 before any seed, naming the secret and quoting no key material', async () => {
     stored([]);
-    await expect(signer(secretsManagerSigningKeys(client, 'signing'), () => NOW)()).rejects.toMatchObject({ status: 503 });
+    await expect(signer(secretsManagerSigningKeys(client, 'signing'), () => NOW)()).rejects.toBeInstanceOf(ServiceUnavailable); // a 503 (test/unit/error-tables.test.ts)
     await expect(secretsManagerSigningKeys(client, 'signing')()).rejects.toThrow(/secret signing holds no signing key/);
   });
 });

@@ -1,12 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import {
-  BadRequest,
-  errorResponse,
-  InvalidAccessToken,
-  InvalidClient,
-  OAuthError,
-  ServiceUnavailable,
-} from '../../functions/domain/errors.js';
+import { InvalidClient, InvalidRequest, InvalidScope, InvalidToken, ServiceUnavailable } from '../../functions/domain/errors.js';
+import { errorResponse } from '../../functions/http/errors.js';
 import { jsonLogger, scrub } from '../../functions/log.js';
 import { mintToken } from '../../functions/domain/tokens.js';
 
@@ -16,7 +10,7 @@ describe('errorResponse', () => {
   };
 
   it('renders OAuth errors in RFC 6749 section 5.2 shape', () => {
-    expect(errorResponse(new OAuthError('invalid_scope', 'nope'), 'oauth', never)).toEqual({
+    expect(errorResponse(new InvalidScope('nope'), 'oauth', never)).toEqual({
       status: 400,
       headers: {},
       body: { error: 'invalid_scope', error_description: 'nope' },
@@ -28,17 +22,17 @@ describe('errorResponse', () => {
   });
 
   it('renders the Emporix 401 shapes, with the errorcode storefronts refresh on', () => {
-    expect(errorResponse(new InvalidAccessToken(true), 'emporix', never).body).toEqual({
+    expect(errorResponse(new InvalidToken({ expired: true }), 'emporix', never).body).toEqual({
       fault: { faultstring: 'Access Token expired', detail: { errorcode: 'keymanagement.service.access_token_expired' } },
     });
-    expect(errorResponse(new InvalidAccessToken(), 'emporix', never).body).toEqual({
+    expect(errorResponse(new InvalidToken(), 'emporix', never).body).toEqual({
       fault: { faultstring: 'Invalid access token', detail: { errorcode: 'oauth.v2.InvalidAccessToken' } },
     });
   });
 
   it('renders other Emporix 4xx with status, type, message and details', () => {
     const problem = { field: 'email', type: 'invalid', message: 'required' };
-    expect(errorResponse(new BadRequest('bad email', [problem]), 'emporix', never).body).toEqual({
+    expect(errorResponse(new InvalidRequest('bad email', [problem]), 'emporix', never).body).toEqual({
       status: 400,
       type: 'bad_request',
       message: 'bad email',

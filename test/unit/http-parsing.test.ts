@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequest, InvalidClient } from '../../functions/domain/errors.js';
+import { InvalidClient, RequestTooLarge } from '../../functions/domain/errors.js';
 import { clientCredentials } from '../../functions/http/client-auth.js';
+import { errorResponse } from '../../functions/http/errors.js';
 import { bodyParams, MAX_BODY_BYTES, queryParam } from '../../functions/http/params.js';
 import { matchRoute } from '../../functions/http/routes.js';
 import type { HttpRequest } from '../../functions/http/types.js';
@@ -10,6 +11,12 @@ function request(body: string, headers: Record<string, string> = {}, query = '')
   for (const [k, v] of new URLSearchParams(query)) params.set(k, [...(params.get(k) ?? []), v]);
   return { method: 'POST', path: '/oauth/token', pathParameters: {}, query: params, headers, body: Buffer.from(body), requestId: 'r', sourceIp: '127.0.0.1' };
 }
+
+/** The error as the edge answers it on /oauth/* (functions/http/errors.ts). */
+const rendered = (error: unknown) =>
+  errorResponse(error, 'oauth', () => {
+    throw new Error('not a known error');
+  });
 
 const form = (body: string, headers: Record<string, string> = {}) =>
   request(body, { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8', ...headers });
@@ -34,8 +41,8 @@ describe('bodyParams', () => {
 
   it('refuses a body over the limit with 413', () => {
     const error = captureError(() => bodyParams(form(`a=${'x'.repeat(MAX_BODY_BYTES)}`)));
-    expect(error).toBeInstanceOf(BadRequest);
-    expect((error as BadRequest).status).toBe(413);
+    expect(error).toBeInstanceOf(RequestTooLarge);
+    expect(rendered(error).status).toBe(413);
   });
 
   it('refuses a body of another or no content type', () => {
@@ -74,7 +81,7 @@ describe('clientCredentials', () => {
     for (const header of ['Basic', 'Basic %%%', basic('no-colon'), basic(':secret'), basic('id:'), basic('id:%E0%A4%A')]) {
       const error = captureError(() => clientCredentials(form('', { authorization: header }), {}));
       expect(error).toBeInstanceOf(InvalidClient);
-      expect((error as InvalidClient).headers['WWW-Authenticate']).toMatch(/^Basic/);
+      expect(rendered(error).headers['WWW-Authenticate']).toMatch(/^Basic/);
     }
   });
 

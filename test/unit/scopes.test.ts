@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OAuthError } from '../../functions/domain/errors.js';
+import { InvalidScope } from '../../functions/domain/errors.js';
 import { grantScopes, scopeString } from '../../functions/domain/scopes.js';
 
 describe('grantScopes', () => {
@@ -16,7 +16,7 @@ describe('grantScopes', () => {
   });
 
   it('refuses a scope the client does not hold, naming it', () => {
-    expect(() => grantScopes('order.order_read admin', client)).toThrow(OAuthError);
+    expect(() => grantScopes('order.order_read admin', client)).toThrow(InvalidScope);
     expect(() => grantScopes('admin', client)).toThrow(/scope admin is not granted/);
   });
 
