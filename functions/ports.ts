@@ -1,5 +1,5 @@
 import type { AttemptLimits, AttemptReservation } from './domain/login-throttle.js';
-import type { Rotation, SessionFamily, SessionKind, TokenSlot } from './domain/session.js';
+import type { Rotation, RefreshFamily, FamilyKind, TokenSlot } from './domain/refresh-family.js';
 import type { PrivateSigningKey, PublishedKey } from './domain/signing-keys.js';
 import type { ServiceClient, Tenant } from './domain/tenant.js';
 
@@ -56,7 +56,7 @@ export interface CachedServiceToken {
   expiresAt: number;
 }
 
-export type FoundToken = { kind: 'access'; record: AccessTokenRecord } | { kind: 'session'; family: SessionFamily };
+export type FoundToken = { kind: 'access'; record: AccessTokenRecord } | { kind: 'session'; family: RefreshFamily };
 
 export interface TokenStore {
   /** Writes a new record; resolves only once it is durable. */
@@ -114,12 +114,12 @@ export interface RotationWrite {
   legacyEndsAt?: number;
 }
 
-export type RotationOutcome = { outcome: 'rotated'; family: SessionFamily } | { outcome: 'conflict' };
+export type RotationOutcome = { outcome: 'rotated'; family: RefreshFamily } | { outcome: 'conflict' };
 
 export interface SessionStore {
   /** Writes a new family; durable once it resolves. */
-  createSession(family: SessionFamily): Promise<void>;
-  findSession(selector: string): Promise<SessionFamily | undefined>;
+  createSession(family: RefreshFamily): Promise<void>;
+  findSession(selector: string): Promise<RefreshFamily | undefined>;
   /**
    * The one-time use of a refresh token: a single conditional write that succeeds only while
    * `presentedHash` is the family's current, unexpired refresh token, the family is not revoked,
@@ -129,7 +129,7 @@ export interface SessionStore {
    */
   rotateSession(
     selector: string,
-    expected: { presentedHash: string; tenant: string; kind: SessionKind; clientId?: string; now: number },
+    expected: { presentedHash: string; tenant: string; kind: FamilyKind; clientId?: string; now: number },
     next: RotationWrite,
   ): Promise<RotationOutcome>;
   /**
@@ -141,7 +141,7 @@ export interface SessionStore {
     selector: string,
     expected: { presentedHash: string; tenant: string; clientId: string; now: number },
     access: TokenSlot,
-  ): Promise<SessionFamily | undefined>;
+  ): Promise<RefreshFamily | undefined>;
   /**
    * Ends the family. With `matching`, only if the family is still live, that hash is one of its
    * tokens (access, previous access, refresh) and the tenant matches; returns whether it did.
@@ -179,7 +179,7 @@ export interface CustomerRecord {
 }
 
 export interface LoginContext {
-  session?: SessionFamily;
+  session?: RefreshFamily;
   customer?: CustomerRecord;
 }
 

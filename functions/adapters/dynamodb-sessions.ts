@@ -1,6 +1,6 @@
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { refusesAttempt, type AttemptLimits, type AttemptReservation, type LoginAttempts } from '../domain/login-throttle.js';
-import { CONSUMED_SLOTS, type CustomerIdentity, type SessionContext, type SessionFamily, type SessionKind, type TokenSlot } from '../domain/session.js';
+import { CONSUMED_SLOTS, type CustomerIdentity, type SessionContext, type RefreshFamily, type FamilyKind, type TokenSlot } from '../domain/refresh-family.js';
 import type { PublishedKey } from '../domain/signing-keys.js';
 import type {
   CustomerRecord,
@@ -48,18 +48,18 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
 
   // --- sessions --------------------------------------------------------------------------------
 
-  async createSession(family: SessionFamily): Promise<void> {
+  async createSession(family: RefreshFamily): Promise<void> {
     await this.table.create(toFamilyItem(family));
   }
 
-  async findSession(selector: string): Promise<SessionFamily | undefined> {
+  async findSession(selector: string): Promise<RefreshFamily | undefined> {
     const item = await this.table.get(tokenKey(selector));
     return item && str(item, 'kind') === 'session' ? fromFamilyItem(item) : undefined;
   }
 
   async rotateSession(
     selector: string,
-    expected: { presentedHash: string; tenant: string; kind: SessionKind; clientId?: string; now: number },
+    expected: { presentedHash: string; tenant: string; kind: FamilyKind; clientId?: string; now: number },
     next: RotationWrite,
   ): Promise<RotationOutcome> {
     const names: Record<string, string> = { '#ttl': 'ttl' };
@@ -138,7 +138,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
     selector: string,
     expected: { presentedHash: string; tenant: string; clientId: string; now: number },
     access: TokenSlot,
-  ): Promise<SessionFamily | undefined> {
+  ): Promise<RefreshFamily | undefined> {
     let updated: Item | undefined;
     const renewed = await this.table.conditional(async () => {
       const result = await this.table.client.send(
@@ -371,7 +371,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
   }
 }
 
-function toFamilyItem(family: SessionFamily): Item {
+function toFamilyItem(family: RefreshFamily): Item {
   const item: Item = {
     ...tokenKey(family.selector),
     kind: s('session'),
@@ -398,10 +398,10 @@ function toFamilyItem(family: SessionFamily): Item {
   return item;
 }
 
-export function fromFamilyItem(item: Item): SessionFamily {
-  const family: SessionFamily = {
+export function fromFamilyItem(item: Item): RefreshFamily {
+  const family: RefreshFamily = {
     selector: selectorOf(item),
-    kind: str(item, 'sessionKind') as SessionFamily['kind'],
+    kind: str(item, 'sessionKind') as RefreshFamily['kind'],
     tenant: str(item, 'tenant'),
     clientId: str(item, 'clientId'),
     sessionId: str(item, 'sessionId'),

@@ -1,6 +1,6 @@
 import { refusesAttempt, type AttemptLimits, type AttemptReservation, type LoginAttempts } from '../domain/login-throttle.js';
 import { sameHash } from '../domain/tokens.js';
-import { accessSlot, type SessionFamily, type SessionKind, type TokenSlot } from '../domain/session.js';
+import { accessSlot, type RefreshFamily, type FamilyKind, type TokenSlot } from '../domain/refresh-family.js';
 import type { PublishedKey } from '../domain/signing-keys.js';
 import type { ServiceClient, Tenant } from '../domain/tenant.js';
 import type {
@@ -31,7 +31,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   private readonly tenants = new Map<string, Tenant>();
   private readonly clients = new Map<string, ServiceClient>();
   private readonly accessTokens = new Map<string, AccessTokenRecord>();
-  private readonly sessions = new Map<string, SessionFamily>();
+  private readonly sessions = new Map<string, RefreshFamily>();
   private readonly cache = new Map<string, CachedServiceToken>();
   private readonly customers = new Map<string, CustomerRecord>();
   private readonly attempts = new Map<string, LoginAttempts>();
@@ -115,7 +115,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
 
   // --- sessions ----------------------------------------------------------------------------
 
-  async createSession(family: SessionFamily) {
+  async createSession(family: RefreshFamily) {
     if (this.sessions.has(family.selector) || this.accessTokens.has(family.selector)) throw new Error('selector collision');
     this.sessions.set(family.selector, copy(family));
   }
@@ -126,7 +126,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
 
   async rotateSession(
     selector: string,
-    expected: { presentedHash: string; tenant: string; kind: SessionKind; clientId?: string; now: number },
+    expected: { presentedHash: string; tenant: string; kind: FamilyKind; clientId?: string; now: number },
     next: RotationWrite,
   ): Promise<RotationOutcome> {
     const family = this.sessions.get(selector);

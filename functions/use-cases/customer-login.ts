@@ -2,7 +2,7 @@ import { audit } from '../audit.js';
 import { EmporixError, InvalidAccessToken } from '../domain/errors.js';
 import { attemptLimits, FAILURE_WINDOW_SECONDS, LOCK_AFTER, refusal, slowDownAfterFailure } from '../domain/login-throttle.js';
 import { decoyHash, verifyPassword } from '../domain/passwords.js';
-import { checkAccessToken } from '../domain/session.js';
+import { checkAccessToken } from '../domain/refresh-family.js';
 import { signSaasToken } from '../domain/signing-keys.js';
 import { mintToken, newSelector, parseToken } from '../domain/tokens.js';
 import type { StorefrontDeps } from './deps.js';

@@ -11,10 +11,10 @@ import {
   legalEntityOf,
   successorContext,
   type SessionContext,
-  type SessionFamily,
-  type SessionKind,
+  type RefreshFamily,
+  type FamilyKind,
   type Successor,
-} from '../domain/session.js';
+} from '../domain/refresh-family.js';
 import type { IssuedPair } from '../domain/storefront-responses.js';
 import type { Tenant } from '../domain/tenant.js';
 import { mintToken, newSelector, parseToken, sameHash } from '../domain/tokens.js';
@@ -31,7 +31,7 @@ export interface SessionTokens {
   tenant: Tenant;
 }
 
-export function lifetimesOf(tenant: Tenant, kind: SessionKind) {
+export function lifetimesOf(tenant: Tenant, kind: FamilyKind) {
   const { lifetimes } = tenant.settings;
   return kind === 'anonymous'
     ? { access: lifetimes.anonymousAccess, refresh: lifetimes.anonymousRefresh, sessionMax: lifetimes.anonymousSessionMax }
@@ -92,7 +92,7 @@ export type RefreshResult =
  */
 export async function refreshSession(
   deps: StorefrontDeps,
-  input: { tenant: string; kind: SessionKind; refreshToken: string | undefined; clientId?: string; legalEntityId?: string },
+  input: { tenant: string; kind: FamilyKind; refreshToken: string | undefined; clientId?: string; legalEntityId?: string },
 ): Promise<RefreshResult> {
   const parsed = parseToken(input.refreshToken);
   const tenant = parsed && (await deps.directory.getTenant(input.tenant));
@@ -155,14 +155,14 @@ export async function refreshSession(
   return { ok: false, reason: 'invalid' };
 }
 
-function isCurrentAndUsable(family: SessionFamily | undefined, hash: string, now: number): boolean {
+function isCurrentAndUsable(family: RefreshFamily | undefined, hash: string, now: number): boolean {
   return (
     !!family && sameHash(family.refresh.hash, hash) && family.revokedAt === undefined && now < effectiveExpiry(family, family.refresh)
   );
 }
 
 /** The successor's lifetimes as answered: never beyond the session's end (contract section 2). */
-function answer(successor: Successor, family: SessionFamily, tenant: Tenant, now: number): RefreshResult {
+function answer(successor: Successor, family: RefreshFamily, tenant: Tenant, now: number): RefreshResult {
   const left = (expiresAt: number) => Math.max(0, effectiveExpiry(family, { hash: '', expiresAt }) - now);
   const result: RefreshResult = {
     ok: true,
@@ -208,7 +208,7 @@ export async function authenticateSession(
   deps: StorefrontDeps,
   tenant: string,
   bearer: string | undefined,
-): Promise<{ family: SessionFamily; expiresIn: number }> {
+): Promise<{ family: RefreshFamily; expiresIn: number }> {
   const parsed = parseToken(bearer);
   if (!parsed) throw new InvalidAccessToken();
   const family = await deps.sessions.findSession(parsed.selector);

@@ -1,6 +1,6 @@
 import { audit } from '../audit.js';
 import { scopeString } from '../domain/scopes.js';
-import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf } from '../domain/session.js';
+import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf } from '../domain/refresh-family.js';
 import { revokedWithClient, type ServiceClient } from '../domain/tenant.js';
 import { parseToken, sameHash } from '../domain/tokens.js';
 import type { AccessTokenRecord } from '../ports.js';

@@ -3,7 +3,7 @@ import { DynamoDbSessions } from '../../functions/adapters/dynamodb-sessions.js'
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-store.js';
 import { MemoryStore } from '../../functions/adapters/memory-store.js';
 import { attemptLimits } from '../../functions/domain/login-throttle.js';
-import type { SessionFamily } from '../../functions/domain/session.js';
+import type { RefreshFamily } from '../../functions/domain/refresh-family.js';
 import { mintToken, newSelector } from '../../functions/domain/tokens.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
 import type { CustomerStore, DirectoryStore, PublicKeyStore, SessionStore, TokenStore } from '../../functions/ports.js';
@@ -36,11 +36,11 @@ function dynamoStores(): Stores {
 
 const NOW = 1_900_000_000;
 
-function newFamily(overrides: Partial<SessionFamily> = {}) {
+function newFamily(overrides: Partial<RefreshFamily> = {}) {
   const selector = newSelector();
   const access = mintToken(selector);
   const refresh = mintToken(selector, 0);
-  const family: SessionFamily = {
+  const family: RefreshFamily = {
     selector,
     kind: 'customer',
     tenant: 'acme',

@@ -5,8 +5,8 @@ import {
   effectiveExpiry,
   legalEntityOf,
   sessionEnded,
-  type SessionFamily,
-} from '../../functions/domain/session.js';
+  type RefreshFamily,
+} from '../../functions/domain/refresh-family.js';
 import { mintToken, newSelector } from '../../functions/domain/tokens.js';
 
 /** Epoch seconds; every time below is relative to it. */
@@ -25,7 +25,7 @@ function refreshedFamily(rotatedAt = NOW - 3) {
   const previousAccess = mintToken(selector);
   const access = mintToken(selector);
   const refresh = mintToken(selector);
-  const family: SessionFamily = {
+  const family: RefreshFamily = {
     selector,
     kind: 'customer',
     tenant: 'acme',
@@ -62,7 +62,7 @@ describe('checkAccessToken', () => {
 
   it('works for a fresh family that has no previous access token', () => {
     const { family, access, previousAccess } = refreshedFamily();
-    const fresh: SessionFamily = { ...family, previousAccess: undefined, rotation: undefined };
+    const fresh: RefreshFamily = { ...family, previousAccess: undefined, rotation: undefined };
     expect(checkAccessToken(fresh, access.hash, 'acme', NOW)).toBe('valid');
     expect(checkAccessToken(fresh, previousAccess.hash, 'acme', NOW)).toBe('invalid');
   });
@@ -77,7 +77,7 @@ describe('checkAccessToken', () => {
 
   it('calls a token of a revoked family invalid, not expired, so the storefront does not just refresh', () => {
     const { family, access, previousAccess } = refreshedFamily();
-    const revoked: SessionFamily = { ...family, revokedAt: NOW - 1 };
+    const revoked: RefreshFamily = { ...family, revokedAt: NOW - 1 };
     expect(checkAccessToken(revoked, access.hash, 'acme', NOW)).toBe('invalid');
     expect(checkAccessToken(revoked, previousAccess.hash, 'acme', NOW)).toBe('invalid');
     // Even once the token has also expired.
@@ -127,7 +127,7 @@ describe('classifyFailedRefresh', () => {
   it('refuses a forged token under the family selector without revoking: it was never consumed', () => {
     const { family, selector } = refreshedFamily();
     expect(classifyFailedRefresh(family, acme(mintToken(selector).hash), NOW, GRACE)).toEqual({ verdict: 'invalid' });
-    const neverRotated: SessionFamily = { ...family, rotation: undefined, consumedHashes: [] };
+    const neverRotated: RefreshFamily = { ...family, rotation: undefined, consumedHashes: [] };
     expect(classifyFailedRefresh(neverRotated, acme(mintToken(selector).hash), NOW, GRACE)).toEqual({ verdict: 'invalid' });
   });
 
@@ -137,7 +137,7 @@ describe('classifyFailedRefresh', () => {
 
   it('refuses a revoked family without answering a retry or re-revoking it', () => {
     const { family, consumed, older } = refreshedFamily(NOW);
-    const revoked: SessionFamily = { ...family, revokedAt: NOW };
+    const revoked: RefreshFamily = { ...family, revokedAt: NOW };
     expect(classifyFailedRefresh(revoked, acme(consumed.hash), NOW + 1, GRACE)).toEqual({ verdict: 'invalid' });
     expect(classifyFailedRefresh(revoked, acme(older.hash), NOW + 3600, GRACE)).toEqual({ verdict: 'invalid' });
   });
@@ -175,7 +175,7 @@ describe('classifyFailedRefresh', () => {
 describe('the absolute end of a session', () => {
   it('cuts every token of the family at the end, whatever its own expiry (a refresh writes without reading it)', () => {
     const { family, access, consumed } = refreshedFamily();
-    const ended: SessionFamily = { ...family, endsAt: NOW + 30 };
+    const ended: RefreshFamily = { ...family, endsAt: NOW + 30 };
     expect(effectiveExpiry(ended, ended.access)).toBe(NOW + 30);
     expect(effectiveExpiry(family, family.access)).toBe(family.access.expiresAt);
     expect(checkAccessToken(ended, access.hash, 'acme', NOW + 29)).toBe('valid');
@@ -184,7 +184,7 @@ describe('the absolute end of a session', () => {
     expect(sessionEnded(ended, NOW + 30)).toBe(true);
     expect(sessionEnded(family, NOW + 10 ** 9)).toBe(false);
     // Past the end even the retry inside the grace window is refused: the session is over.
-    const inGrace: SessionFamily = { ...ended, endsAt: NOW };
+    const inGrace: RefreshFamily = { ...ended, endsAt: NOW };
     expect(classifyFailedRefresh(inGrace, { hash: consumed.hash, tenant: 'acme' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
     expect(classifyFailedRefresh(family, { hash: consumed.hash, tenant: 'acme' }, NOW, GRACE).verdict).toBe('retry');
   });

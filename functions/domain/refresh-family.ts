@@ -21,7 +21,7 @@ export function consumedSlot(generation: number): number {
   return generation % CONSUMED_SLOTS;
 }
 
-export type SessionKind = 'anonymous' | 'customer';
+export type FamilyKind = 'anonymous' | 'customer';
 
 /** What an anonymous session remembers from its login query (contract section 1). */
 export interface SessionContext {
@@ -51,9 +51,9 @@ export interface Rotation {
   sealedSuccessor: string;
 }
 
-export interface SessionFamily {
+export interface RefreshFamily {
   selector: string;
-  kind: SessionKind;
+  kind: FamilyKind;
   tenant: string;
   clientId: string;
   sessionId: string;
@@ -88,12 +88,12 @@ export interface Successor {
 export type AccessCheck = 'valid' | 'expired' | 'invalid';
 
 /** When a token of the family stops working: its own expiry, or the session's end if earlier. */
-export function effectiveExpiry(family: Pick<SessionFamily, 'endsAt'>, slot: TokenSlot): number {
+export function effectiveExpiry(family: Pick<RefreshFamily, 'endsAt'>, slot: TokenSlot): number {
   return family.endsAt === undefined ? slot.expiresAt : Math.min(slot.expiresAt, family.endsAt);
 }
 
 /** Whether the session has reached its absolute end. */
-export function sessionEnded(family: Pick<SessionFamily, 'endsAt'>, now: number): boolean {
+export function sessionEnded(family: Pick<RefreshFamily, 'endsAt'>, now: number): boolean {
   return family.endsAt !== undefined && now >= family.endsAt;
 }
 
@@ -111,7 +111,7 @@ export function legalEntityOf(identity: CustomerIdentity | undefined): string | 
  * Is `hash` a live access token of this family, for this tenant? An access token of a revoked
  * family, or of another tenant, is invalid (not expired: the storefront must not just refresh).
  */
-export function checkAccessToken(family: SessionFamily, hash: string, tenant: string, now: number): AccessCheck {
+export function checkAccessToken(family: RefreshFamily, hash: string, tenant: string, now: number): AccessCheck {
   if (family.tenant !== tenant || family.revokedAt !== undefined) return 'invalid';
   const slot = accessSlot(family, hash);
   if (!slot) return 'invalid';
@@ -119,7 +119,7 @@ export function checkAccessToken(family: SessionFamily, hash: string, tenant: st
 }
 
 /** Which of the family's access tokens, the current or the previous one, `hash` is. */
-export function accessSlot(family: SessionFamily, hash: string): TokenSlot | undefined {
+export function accessSlot(family: RefreshFamily, hash: string): TokenSlot | undefined {
   return [family.access, family.previousAccess].find((s) => s !== undefined && sameHash(s.hash, hash));
 }
 
@@ -137,7 +137,7 @@ export type FailedRefresh =
  * and the authorization server should revoke the active refresh token of that family.
  */
 export function classifyFailedRefresh(
-  family: SessionFamily | undefined,
+  family: RefreshFamily | undefined,
   presented: { hash: string; tenant: string; clientId?: string },
   now: number,
   graceSeconds: number,
