@@ -1,5 +1,5 @@
 import type { AttemptLimits, AttemptReservation } from './domain/login-throttle.js';
-import type { Rotation, RefreshFamily, FamilyKind, TokenSlot } from './domain/refresh-family.js';
+import type { RefreshFamily, FamilyKind, RotationWrite, TokenSlot } from './domain/refresh-family.js';
 import type { PrivateSigningKey, PublishedKey } from './domain/signing-keys.js';
 import type { ServiceClient, Tenant } from './domain/tenant.js';
 
@@ -102,17 +102,7 @@ export interface KeyMaterial {
 
 
 /** What a winning rotation writes, in one conditional write to the family's item. */
-export interface RotationWrite {
-  access: TokenSlot;
-  refresh: TokenSlot;
-  rotation: Rotation;
-  /** Where the consumed token's hash is remembered for theft detection (see consumedSlot). */
-  consumedSlot: number;
-  /** B2B: switch the session to this legal entity; it must be one the customer holds. */
-  legalEntityId?: string;
-  /** The end given to a family stored before sessions had one; an existing end is never moved. */
-  legacyEndsAt?: number;
-}
+export type { RotationWrite } from './domain/refresh-family.js';
 
 export type RotationOutcome = { outcome: 'rotated'; family: RefreshFamily } | { outcome: 'conflict' };
 
@@ -121,11 +111,12 @@ export interface SessionStore {
   createSession(family: RefreshFamily): Promise<void>;
   findSession(selector: string): Promise<RefreshFamily | undefined>;
   /**
-   * The one-time use of a refresh token: a single conditional write that succeeds only while
-   * `presentedHash` is the family's current, unexpired refresh token, the family is not revoked,
-   * belongs to `tenant` (and `clientId`, when given), has not reached its end (`endsAt`) and, with
-   * a legal entity, the customer holds it. Of any number of concurrent calls with one token,
-   * exactly one gets `rotated`.
+   * The one-time use of a refresh token: a single conditional write that succeeds only while the
+   * rotation rule holds (domain/refresh-family.ts `mayRotate`: the presented token is the
+   * family's current, unexpired refresh token, the family is of `kind`, not revoked, belongs to
+   * `tenant` (and `clientId`, when given), has not reached its end and, with a legal entity, the
+   * customer holds it), and writes what `applyRotation` describes. Of any number of concurrent
+   * calls with one token, exactly one gets `rotated`.
    */
   rotateSession(
     selector: string,

@@ -1,6 +1,17 @@
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { refusesAttempt, type AttemptLimits, type AttemptReservation, type LoginAttempts } from '../domain/login-throttle.js';
-import { CONSUMED_SLOTS, type CustomerIdentity, type SessionContext, type RefreshFamily, type FamilyKind, type TokenSlot } from '../domain/refresh-family.js';
+import {
+  CONSUMED_SLOTS,
+  RENEWAL_CLAUSES,
+  rotationClauses,
+  type CustomerIdentity,
+  type FamilyKind,
+  type RefreshFamily,
+  type RenewalClause,
+  type RotationClause,
+  type SessionContext,
+  type TokenSlot,
+} from '../domain/refresh-family.js';
 import type { PublishedKey } from '../domain/signing-keys.js';
 import type {
   CustomerRecord,
@@ -38,6 +49,36 @@ const lockKey = (tenant: string, email: string): Item => ({ pk: s(`LOCK#${tenant
 const customerSessionsPk = (tenant: string, email: string): string => `CSESS#${tenant}#${email}`;
 const SEEDED_CUSTOMERS_PK = 'SEED#CUSTOMERS';
 const JWKS_KEY: Item = { pk: s('JWKS'), sk: s('K') };
+
+/**
+ * The rotation rule of domain/refresh-family.ts (ROTATION_CLAUSES, `rotationRefusal`) as
+ * condition terms, one per clause; the store contract test holds the two to the same answers.
+ */
+const ROTATION_TERMS: Record<RotationClause, string> = {
+  exists: 'kind = :session', // the item under T#<selector> is a family, not a service token
+  kind: 'sessionKind = :kind',
+  tenant: 'tenant = :tenant',
+  live: 'attribute_not_exists(revokedAt)',
+  // The new expiries may lie beyond the family's end; the end still holds.
+  beforeEnd: '(attribute_not_exists(endsAt) OR endsAt > :now)',
+  current: 'refH = :presented',
+  unexpired: 'refExp > :now',
+  client: 'clientId = :client',
+  legalEntity: 'contains(les, :le)', // les is absent when the customer holds none
+};
+
+/** The renewal rule of domain/refresh-family.ts (RENEWAL_CLAUSES, `renewalRefusal`), likewise. */
+const RENEWAL_TERMS: Record<RenewalClause, string> = {
+  exists: 'kind = :session',
+  anonymous: 'sessionKind = :anonymous',
+  tenant: 'tenant = :tenant',
+  client: 'clientId = :client',
+  access: '(accH = :presented OR paccH = :presented)',
+  refreshUnexpired: 'refExp > :now',
+  live: 'attribute_not_exists(revokedAt)',
+  beforeEnd: '(attribute_not_exists(endsAt) OR endsAt > :now)',
+};
+const RENEWAL_CONDITION = (Object.keys(RENEWAL_CLAUSES) as RenewalClause[]).map((c) => RENEWAL_TERMS[c]).join(' AND ');
 
 export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyStore {
   private readonly table: DynamoTable;
@@ -78,16 +119,8 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
       ':sealed': s(next.rotation.sealedSuccessor),
       ':ttl': n(Math.max(next.access.expiresAt, next.refresh.expiresAt)),
     };
-    const conditions = [
-      'kind = :session',
-      'sessionKind = :kind',
-      'refH = :presented',
-      'refExp > :now',
-      'attribute_not_exists(revokedAt)',
-      'tenant = :tenant',
-      // The session's absolute end: the new expiries may lie beyond it, the end still holds.
-      '(attribute_not_exists(endsAt) OR endsAt > :now)',
-    ];
+    // The rotation rule's clauses (domain/refresh-family.ts), one condition term each.
+    const conditions = rotationClauses({ clientId: expected.clientId, legalEntityId: next.legalEntityId }).map((c) => ROTATION_TERMS[c]);
     const updates = [
       // The access token in flight keeps working: the current one becomes the previous one.
       'paccH = accH',
@@ -107,12 +140,8 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
       values[':legacyEnd'] = n(next.legacyEndsAt);
     }
     names['#consumedSlot'] = `c${next.consumedSlot}`;
-    if (expected.clientId !== undefined) {
-      conditions.push('clientId = :client');
-      values[':client'] = s(expected.clientId);
-    }
+    if (expected.clientId !== undefined) values[':client'] = s(expected.clientId);
     if (next.legalEntityId !== undefined) {
-      conditions.push('contains(les, :le)');
       updates.push('le = :le');
       values[':le'] = s(next.legalEntityId);
     }
@@ -146,10 +175,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
           TableName: this.table.tableName,
           Key: tokenKey(selector),
           UpdateExpression: 'SET paccH = accH, paccExp = accExp, accH = :at, accExp = :atExp',
-          ConditionExpression:
-            'kind = :session AND sessionKind = :anonymous AND tenant = :tenant AND clientId = :client AND ' +
-            '(accH = :presented OR paccH = :presented) AND refExp > :now AND attribute_not_exists(revokedAt) AND ' +
-            '(attribute_not_exists(endsAt) OR endsAt > :now)',
+          ConditionExpression: RENEWAL_CONDITION,
           ExpressionAttributeValues: {
             ':session': s('session'),
             ':anonymous': s('anonymous'),
