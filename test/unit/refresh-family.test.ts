@@ -1,13 +1,23 @@
 import { describe, expect, it } from 'vitest';
+import { unseal } from '../../functions/domain/seal.js';
 import {
+  applyRotation,
   checkAccessToken,
   classifyFailedRefresh,
+  classifyFailedRotation,
+  consumedSlot,
+  mayRotate,
+  planRotation,
+  rotationRefusal,
+  startFamily,
+  subjectOf,
+  successorContext,
   effectiveExpiry,
   legalEntityOf,
   sessionEnded,
   type RefreshFamily,
 } from '../../functions/domain/refresh-family.js';
-import { mintToken, newSelector } from '../../functions/domain/tokens.js';
+import { mintToken, newSelector, parseToken } from '../../functions/domain/tokens.js';
 
 /** Epoch seconds; every time below is relative to it. */
 const NOW = 1_750_000_000;
@@ -197,5 +207,74 @@ describe('legalEntityOf', () => {
     expect(legalEntityOf({ ...identity, legalEntities: ['LE-1'] })).toBeUndefined();
     expect(legalEntityOf({ ...identity, legalEntityId: undefined })).toBeUndefined();
     expect(legalEntityOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('one family for every kind: start, rotate, classify', () => {
+  const lifetimes = { access: 100, refresh: 1000, sessionMax: 500 };
+
+  it('starts a family of any kind with its end counted from now, no first token beyond it', () => {
+    const started = startFamily({ kind: 'anonymous', tenant: 'acme', clientId: 'web', sessionId: 's-1', context: { currency: 'EUR' } }, lifetimes, NOW);
+    const { family } = started;
+    expect(family).toMatchObject({ kind: 'anonymous', tenant: 'acme', clientId: 'web', sessionId: 's-1', issuedAt: NOW, endsAt: NOW + 500 });
+    expect(family.access.expiresAt).toBe(NOW + 100);
+    expect(family.refresh.expiresAt).toBe(NOW + 500);
+    expect(family.customer).toBeUndefined();
+    expect(parseToken(started.refreshToken)).toMatchObject({ selector: family.selector, generation: 0, hash: family.refresh.hash });
+    expect(parseToken(started.accessToken)?.hash).toBe(family.access.hash);
+    expect(mayRotate(family, { hash: family.refresh.hash, tenant: 'acme', kind: 'anonymous' }, NOW)).toBe(true);
+  });
+
+  it('names the subject: the customer, or the session for an anonymous family', () => {
+    const { family } = refreshedFamily();
+    expect(subjectOf(family)).toBe('C-1001');
+    expect(subjectOf({ ...family, customer: undefined })).toBe(family.sessionId);
+  });
+
+  it('plans a rotation: the next generation, the consumed slot, and a successor only the consumed token opens', () => {
+    const started = startFamily({ kind: 'customer', tenant: 'acme', clientId: 'web', sessionId: 's', context: {}, customer: { customerNumber: 'C', email: 'c@x', legalEntities: ['LE-1'] } }, lifetimes, NOW);
+    const presented = parseToken(started.refreshToken)!;
+    const { successor, write } = planRotation(presented, lifetimes, NOW + 1, 'LE-1');
+    expect(parseToken(successor.refreshToken)?.generation).toBe(1);
+    expect(write).toMatchObject({ consumedSlot: consumedSlot(0), legalEntityId: 'LE-1', legacyEndsAt: NOW + 501 });
+    expect(write.rotation).toMatchObject({ consumedHash: presented.hash, rotatedAt: NOW + 1 });
+    expect(JSON.parse(unseal(write.rotation.sealedSuccessor, presented.token, successorContext(presented.selector))!)).toEqual(successor);
+    expect(unseal(write.rotation.sealedSuccessor, started.accessToken, successorContext(presented.selector))).toBeUndefined();
+    const rotated = applyRotation(started.family, write, [presented.hash]);
+    expect(rotated.previousAccess).toEqual(started.family.access);
+    expect(rotated.customer?.legalEntityId).toBe('LE-1');
+    expect(rotated.endsAt).toBe(NOW + 500); // an end is never moved
+  });
+
+  it('reports the first clause a refresh fails', () => {
+    const { family, refresh, consumed } = refreshedFamily();
+    const presented = { hash: refresh.hash, tenant: 'acme', kind: 'customer' as const };
+    expect(rotationRefusal(family, presented, NOW)).toBeUndefined();
+    expect(rotationRefusal(undefined, presented, NOW)).toBe('exists');
+    expect(rotationRefusal(family, { ...presented, hash: consumed.hash }, NOW)).toBe('current');
+    expect(rotationRefusal(family, { ...presented, kind: 'anonymous', tenant: 'globex' }, NOW)).toBe('kind');
+    expect(rotationRefusal({ ...family, revokedAt: NOW }, presented, NOW)).toBe('live');
+    expect(rotationRefusal(family, { ...presented, legalEntityId: 'LE-1' }, NOW)).toBe('legalEntity');
+  });
+
+  it('classifies expired and revoked apart, and answers both as invalid', () => {
+    const { family, refresh, consumed } = refreshedFamily();
+    const expiredAt = family.refresh.expiresAt;
+    const acme = (hash: string) => ({ hash, tenant: 'acme' });
+    expect(classifyFailedRotation(family, acme(refresh.hash), expiredAt, GRACE)).toEqual({ verdict: 'expired' });
+    expect(classifyFailedRotation({ ...family, revokedAt: NOW }, acme(consumed.hash), NOW, GRACE)).toEqual({ verdict: 'revoked' });
+    expect(classifyFailedRotation({ ...family, endsAt: NOW }, acme(consumed.hash), NOW, GRACE)).toEqual({ verdict: 'expired' });
+    expect(classifyFailedRefresh({ ...family, revokedAt: NOW }, acme(consumed.hash), NOW, GRACE)).toEqual({ verdict: 'invalid' });
+  });
+
+  it('calls the current token refused on its legal entity a 403 only for its own tenant, client and kind', () => {
+    const { family, refresh } = refreshedFamily();
+    const asked = { hash: refresh.hash, tenant: 'acme', kind: 'customer' as const, legalEntityId: 'LE-9' };
+    expect(classifyFailedRefresh(family, asked, NOW, GRACE)).toEqual({ verdict: 'legal-entity-not-assigned' });
+    expect(classifyFailedRefresh(family, { ...asked, tenant: 'globex' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
+    expect(classifyFailedRefresh(family, { ...asked, clientId: 'other' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
+    expect(classifyFailedRefresh(family, { ...asked, kind: 'anonymous' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
+    // A legal entity the customer holds: the write cannot have failed on it.
+    expect(classifyFailedRefresh({ ...family, customer: { ...family.customer!, legalEntities: ['LE-9'] } }, asked, NOW, GRACE)).toEqual({ verdict: 'invalid' });
   });
 });
