@@ -121,6 +121,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
     };
     // The rotation rule's clauses (domain/refresh-family.ts), one condition term each.
     const conditions = rotationClauses({ clientId: expected.clientId, legalEntityId: next.legalEntityId }).map((c) => ROTATION_TERMS[c]);
+    // What a rotation writes (applyRotation in domain/refresh-family.ts), as an update expression.
     const updates = [
       // The access token in flight keeps working: the current one becomes the previous one.
       'paccH = accH',
