@@ -126,7 +126,8 @@ export interface SessionStore {
   /**
    * The deprecated `anonymous_token` renewal: a new current access token for an anonymous family
    * whose current or previous access token hashes to `presentedHash`, while its refresh token
-   * lives and the session has not ended. Returns the family as written, or undefined otherwise.
+   * lives and the session has not ended (domain/refresh-family.ts `renewalRefusal`, written as
+   * `applyRenewal`). Returns the family as written, or undefined otherwise.
    */
   renewAccess(
     selector: string,
