@@ -1,5 +1,5 @@
 import type { AttemptLimits, AttemptReservation } from './domain/login-throttle.js';
-import type { Rotation, SessionFamily, SessionKind, TokenSlot } from './domain/session.js';
+import type { RefreshFamily, FamilyKind, RotationWrite, TokenSlot } from './domain/refresh-family.js';
 import type { PrivateSigningKey, PublishedKey } from './domain/signing-keys.js';
 import type { ServiceClient, Tenant } from './domain/tenant.js';
 
@@ -56,7 +56,7 @@ export interface CachedServiceToken {
   expiresAt: number;
 }
 
-export type FoundToken = { kind: 'access'; record: AccessTokenRecord } | { kind: 'session'; family: SessionFamily };
+export type FoundToken = { kind: 'access'; record: AccessTokenRecord } | { kind: 'session'; family: RefreshFamily };
 
 export interface TokenStore {
   /** Writes a new record; resolves only once it is durable. */
@@ -102,46 +102,38 @@ export interface KeyMaterial {
 
 
 /** What a winning rotation writes, in one conditional write to the family's item. */
-export interface RotationWrite {
-  access: TokenSlot;
-  refresh: TokenSlot;
-  rotation: Rotation;
-  /** Where the consumed token's hash is remembered for theft detection (see consumedSlot). */
-  consumedSlot: number;
-  /** B2B: switch the session to this legal entity; it must be one the customer holds. */
-  legalEntityId?: string;
-  /** The end given to a family stored before sessions had one; an existing end is never moved. */
-  legacyEndsAt?: number;
-}
+export type { RotationWrite } from './domain/refresh-family.js';
 
-export type RotationOutcome = { outcome: 'rotated'; family: SessionFamily } | { outcome: 'conflict' };
+export type RotationOutcome = { outcome: 'rotated'; family: RefreshFamily } | { outcome: 'conflict' };
 
 export interface SessionStore {
   /** Writes a new family; durable once it resolves. */
-  createSession(family: SessionFamily): Promise<void>;
-  findSession(selector: string): Promise<SessionFamily | undefined>;
+  createSession(family: RefreshFamily): Promise<void>;
+  findSession(selector: string): Promise<RefreshFamily | undefined>;
   /**
-   * The one-time use of a refresh token: a single conditional write that succeeds only while
-   * `presentedHash` is the family's current, unexpired refresh token, the family is not revoked,
-   * belongs to `tenant` (and `clientId`, when given), has not reached its end (`endsAt`) and, with
-   * a legal entity, the customer holds it. Of any number of concurrent calls with one token,
-   * exactly one gets `rotated`.
+   * The one-time use of a refresh token: a single conditional write that succeeds only while the
+   * rotation rule holds (domain/refresh-family.ts `mayRotate`: the presented token is the
+   * family's current, unexpired refresh token, the family is of `kind`, not revoked, belongs to
+   * `tenant` (and `clientId`, when given), has not reached its end and, with a legal entity, the
+   * customer holds it), and writes what `applyRotation` describes. Of any number of concurrent
+   * calls with one token, exactly one gets `rotated`.
    */
   rotateSession(
     selector: string,
-    expected: { presentedHash: string; tenant: string; kind: SessionKind; clientId?: string; now: number },
+    expected: { presentedHash: string; tenant: string; kind: FamilyKind; clientId?: string; now: number },
     next: RotationWrite,
   ): Promise<RotationOutcome>;
   /**
    * The deprecated `anonymous_token` renewal: a new current access token for an anonymous family
    * whose current or previous access token hashes to `presentedHash`, while its refresh token
-   * lives and the session has not ended. Returns the family as written, or undefined otherwise.
+   * lives and the session has not ended (domain/refresh-family.ts `renewalRefusal`, written as
+   * `applyRenewal`). Returns the family as written, or undefined otherwise.
    */
   renewAccess(
     selector: string,
     expected: { presentedHash: string; tenant: string; clientId: string; now: number },
     access: TokenSlot,
-  ): Promise<SessionFamily | undefined>;
+  ): Promise<RefreshFamily | undefined>;
   /**
    * Ends the family. With `matching`, only if the family is still live, that hash is one of its
    * tokens (access, previous access, refresh) and the tenant matches; returns whether it did.
@@ -179,7 +171,7 @@ export interface CustomerRecord {
 }
 
 export interface LoginContext {
-  session?: SessionFamily;
+  session?: RefreshFamily;
   customer?: CustomerRecord;
 }
 

@@ -1,6 +1,14 @@
 import { refusesAttempt, type AttemptLimits, type AttemptReservation, type LoginAttempts } from '../domain/login-throttle.js';
 import { sameHash } from '../domain/tokens.js';
-import { accessSlot, type SessionFamily, type SessionKind, type TokenSlot } from '../domain/session.js';
+import {
+  applyRenewal,
+  applyRotation,
+  mayRotate,
+  renewalRefusal,
+  type FamilyKind,
+  type RefreshFamily,
+  type TokenSlot,
+} from '../domain/refresh-family.js';
 import type { PublishedKey } from '../domain/signing-keys.js';
 import type { ServiceClient, Tenant } from '../domain/tenant.js';
 import type {
@@ -31,7 +39,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   private readonly tenants = new Map<string, Tenant>();
   private readonly clients = new Map<string, ServiceClient>();
   private readonly accessTokens = new Map<string, AccessTokenRecord>();
-  private readonly sessions = new Map<string, SessionFamily>();
+  private readonly sessions = new Map<string, RefreshFamily>();
   private readonly cache = new Map<string, CachedServiceToken>();
   private readonly customers = new Map<string, CustomerRecord>();
   private readonly attempts = new Map<string, LoginAttempts>();
@@ -115,7 +123,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
 
   // --- sessions ----------------------------------------------------------------------------
 
-  async createSession(family: SessionFamily) {
+  async createSession(family: RefreshFamily) {
     if (this.sessions.has(family.selector) || this.accessTokens.has(family.selector)) throw new Error('selector collision');
     this.sessions.set(family.selector, copy(family));
   }
@@ -126,29 +134,16 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
 
   async rotateSession(
     selector: string,
-    expected: { presentedHash: string; tenant: string; kind: SessionKind; clientId?: string; now: number },
+    expected: { presentedHash: string; tenant: string; kind: FamilyKind; clientId?: string; now: number },
     next: RotationWrite,
   ): Promise<RotationOutcome> {
+    // The rotation rule and what a rotation writes are the domain's (refresh-family.ts).
     const family = this.sessions.get(selector);
-    const holds =
-      family !== undefined &&
-      family.kind === expected.kind &&
-      family.refresh.hash === expected.presentedHash &&
-      family.refresh.expiresAt > expected.now &&
-      family.revokedAt === undefined &&
-      (family.endsAt === undefined || family.endsAt > expected.now) &&
-      family.tenant === expected.tenant &&
-      (expected.clientId === undefined || family.clientId === expected.clientId) &&
-      (next.legalEntityId === undefined || (family.customer?.legalEntities.includes(next.legalEntityId) ?? false));
-    if (!holds) return { outcome: 'conflict' };
-    family.previousAccess = family.access;
-    family.access = { ...next.access };
-    family.refresh = { ...next.refresh };
-    family.rotation = { ...next.rotation };
-    family.consumedHashes = this.remember(selector, next.consumedSlot, next.rotation.consumedHash);
-    if (next.legalEntityId !== undefined && family.customer) family.customer.legalEntityId = next.legalEntityId;
-    if (next.legacyEndsAt !== undefined) family.endsAt ??= next.legacyEndsAt;
-    return { outcome: 'rotated', family: copy(family) };
+    const presented = { hash: expected.presentedHash, tenant: expected.tenant, kind: expected.kind, clientId: expected.clientId, legalEntityId: next.legalEntityId };
+    if (!family || !mayRotate(family, presented, expected.now)) return { outcome: 'conflict' };
+    const rotated = applyRotation(family, next, this.remember(selector, next.consumedSlot, next.rotation.consumedHash));
+    this.sessions.set(selector, rotated);
+    return { outcome: 'rotated', family: copy(rotated) };
   }
 
   async renewAccess(
@@ -157,21 +152,11 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     access: TokenSlot,
   ) {
     const family = this.sessions.get(selector);
-    if (
-      !family ||
-      !accessSlot(family, expected.presentedHash) ||
-      family.kind !== 'anonymous' ||
-      family.tenant !== expected.tenant ||
-      family.clientId !== expected.clientId ||
-      family.refresh.expiresAt <= expected.now ||
-      family.revokedAt !== undefined ||
-      (family.endsAt !== undefined && family.endsAt <= expected.now)
-    ) {
-      return undefined;
-    }
-    family.previousAccess = family.access;
-    family.access = { ...access };
-    return copy(family);
+    const presented = { hash: expected.presentedHash, tenant: expected.tenant, clientId: expected.clientId };
+    if (!family || renewalRefusal(family, presented, expected.now) !== undefined) return undefined;
+    const renewed = applyRenewal(family, access);
+    this.sessions.set(selector, renewed);
+    return copy(renewed);
   }
 
   async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }) {

@@ -1,3 +1,5 @@
+import type { FamilyKind, FamilyLifetimes } from './refresh-family.js';
+
 /**
  * Tenants, their settings, and the clients registered for them. Defaults are the contract's
  * (shared/spec/operating.md, "Seed file").
@@ -16,12 +18,23 @@ export interface Lifetimes {
   customerAccess: number;
   customerRefresh: number;
   serviceAccess: number;
-  grantAccess: number;
-  grantRefresh: number;
   /** Absolute end of an anonymous session, counted from its anonymous login; refreshes never extend it. */
   anonymousSessionMax: number;
   /** Absolute end of a customer session, counted from its customer login; refreshes never extend it. */
   customerSessionMax: number;
+}
+
+/** Which of the tenant's lifetimes each kind of refresh family uses: one row per kind. */
+const FAMILY_LIFETIMES: Record<FamilyKind, Record<keyof FamilyLifetimes, keyof Lifetimes>> = {
+  anonymous: { access: 'anonymousAccess', refresh: 'anonymousRefresh', sessionMax: 'anonymousSessionMax' },
+  customer: { access: 'customerAccess', refresh: 'customerRefresh', sessionMax: 'customerSessionMax' },
+};
+
+/** The lifetimes of a refresh family of `kind` under these tenant settings. */
+export function lifetimesOf(settings: TenantSettings, kind: FamilyKind): FamilyLifetimes {
+  const { lifetimes } = settings;
+  const names = FAMILY_LIFETIMES[kind];
+  return { access: lifetimes[names.access], refresh: lifetimes[names.refresh], sessionMax: lifetimes[names.sessionMax] };
 }
 
 export interface TenantSettings {
@@ -39,8 +52,6 @@ export const DEFAULT_LIFETIMES: Lifetimes = {
   customerAccess: 14399,
   customerRefresh: 86399,
   serviceAccess: 14399,
-  grantAccess: 300,
-  grantRefresh: 2592000,
   anonymousSessionMax: 604800,
   customerSessionMax: 2592000,
 };

@@ -1,5 +1,5 @@
 import { BadRequest, EmporixError, EmporixFault, InvalidAccessToken, type FieldProblem } from '../domain/errors.js';
-import { legalEntityOf, type SessionContext } from '../domain/session.js';
+import { legalEntityOf, type SessionContext } from '../domain/refresh-family.js';
 import {
   anonymousBody,
   CAMEL_CASE_REMOVED_AT,

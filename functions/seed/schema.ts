@@ -29,11 +29,15 @@ const settings = z.strictObject({
       customerAccess: lifetime.optional(),
       customerRefresh: lifetime.optional(),
       serviceAccess: lifetime.optional(),
+      // Reserved for the authorization code and refresh grants (contract section 3; operating.md
+      // lists them in its example): validated so a seed written for them stays valid, but neither
+      // stored nor used until those grants exist.
       grantAccess: lifetime.optional(),
       grantRefresh: lifetime.optional(),
       anonymousSessionMax: lifetime.optional(),
       customerSessionMax: lifetime.optional(),
     })
+    .transform(({ grantAccess: _access, grantRefresh: _refresh, ...used }) => used)
     .optional(),
   secretRotationOverlapSeconds: z.number().int().min(0).max(366 * 24 * 3600).optional(),
 });

@@ -2,11 +2,12 @@ import { audit } from '../audit.js';
 import { EmporixError, InvalidAccessToken } from '../domain/errors.js';
 import { attemptLimits, FAILURE_WINDOW_SECONDS, LOCK_AFTER, refusal, slowDownAfterFailure } from '../domain/login-throttle.js';
 import { decoyHash, verifyPassword } from '../domain/passwords.js';
-import { checkAccessToken } from '../domain/session.js';
+import { checkAccessToken, startFamily } from '../domain/refresh-family.js';
 import { signSaasToken } from '../domain/signing-keys.js';
-import { mintToken, newSelector, parseToken } from '../domain/tokens.js';
+import { lifetimesOf } from '../domain/tenant.js';
+import { parseToken } from '../domain/tokens.js';
 import type { StorefrontDeps } from './deps.js';
-import { lifetimesOf, type SessionTokens } from './sessions.js';
+import { firstPair, type SessionTokens } from './sessions.js';
 
 export interface LoginInput {
   tenant: string;
@@ -73,11 +74,20 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
     throw wrongCredentials();
   }
 
-  const lifetime = lifetimesOf(tenant, 'customer');
-  // The session's absolute end, counted from this login; no token of it outlives the end.
-  const endsAt = now + lifetime.sessionMax;
-  const accessExpiresAt = Math.min(now + lifetime.access, endsAt);
-  const refreshExpiresAt = Math.min(now + lifetime.refresh, endsAt);
+  // The new family's absolute end is counted from this login; no token of it outlives the end.
+  const started = startFamily(
+    {
+      kind: 'customer',
+      tenant: tenant.tenant,
+      clientId: session!.clientId,
+      sessionId: session!.sessionId,
+      context: session!.context,
+      customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
+    },
+    lifetimesOf(tenant.settings, 'customer'),
+    now,
+  );
+  const { selector, endsAt } = started.family;
   // Signed before anything is written: without a signing key the login fails with nothing stored.
   const saasToken = await signSaasToken(
     {
@@ -87,28 +97,12 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
       email: customer.email,
       sessionId: session!.sessionId,
       issuedAt: now,
-      expiresAt: accessExpiresAt,
+      expiresAt: started.family.access.expiresAt,
     },
     await deps.signingKeys.current(),
   );
-  const selector = newSelector();
-  const access = mintToken(selector);
-  const refresh = mintToken(selector, 0);
   await Promise.all([
-    deps.sessions.createSession({
-      selector,
-      kind: 'customer',
-      tenant: tenant.tenant,
-      clientId: session!.clientId,
-      sessionId: session!.sessionId,
-      issuedAt: now,
-      context: session!.context,
-      customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
-      access: { hash: access.hash, expiresAt: accessExpiresAt },
-      refresh: { hash: refresh.hash, expiresAt: refreshExpiresAt },
-      consumedHashes: [],
-      endsAt,
-    }),
+    deps.sessions.createSession(started.family),
     // If this write fails the login fails, and the family written beside it is never handed out.
     deps.sessions.indexCustomerSession({ tenant: tenant.tenant, email: customer.email, selector, endsAt }),
     deps.customers.clearLoginAttempts(tenant.tenant, input.email),
@@ -129,12 +123,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
     tenant,
     saasToken,
     initialPassword: customer.initialPassword,
-    pair: {
-      accessToken: access.token,
-      accessExpiresIn: accessExpiresAt - now,
-      refreshToken: refresh.token,
-      refreshExpiresIn: refreshExpiresAt - now,
-    },
+    pair: firstPair(started, now),
   };
 }
 

@@ -1,23 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { audit } from '../audit.js';
 import { InvalidApiKey, InvalidAccessToken } from '../domain/errors.js';
-import { seal, unseal } from '../domain/seal.js';
+import { unseal } from '../domain/seal.js';
 import {
   accessSlot,
   checkAccessToken,
   classifyFailedRefresh,
-  consumedSlot,
   effectiveExpiry,
   legalEntityOf,
+  planRotation,
+  startFamily,
   successorContext,
+  type FamilyKind,
+  type RefreshFamily,
   type SessionContext,
-  type SessionFamily,
-  type SessionKind,
+  type StartedFamily,
   type Successor,
-} from '../domain/session.js';
+} from '../domain/refresh-family.js';
 import type { IssuedPair } from '../domain/storefront-responses.js';
-import type { Tenant } from '../domain/tenant.js';
-import { mintToken, newSelector, parseToken, sameHash } from '../domain/tokens.js';
+import { lifetimesOf, type Tenant } from '../domain/tenant.js';
+import { mintToken, parseToken } from '../domain/tokens.js';
 import type { StorefrontDeps } from './deps.js';
 
 /**
@@ -31,11 +33,15 @@ export interface SessionTokens {
   tenant: Tenant;
 }
 
-export function lifetimesOf(tenant: Tenant, kind: SessionKind) {
-  const { lifetimes } = tenant.settings;
-  return kind === 'anonymous'
-    ? { access: lifetimes.anonymousAccess, refresh: lifetimes.anonymousRefresh, sessionMax: lifetimes.anonymousSessionMax }
-    : { access: lifetimes.customerAccess, refresh: lifetimes.customerRefresh, sessionMax: lifetimes.customerSessionMax };
+/** The pair handed out for a family just started (anonymous or customer login). */
+export function firstPair(started: StartedFamily, now: number): IssuedPair {
+  const { family } = started;
+  return {
+    accessToken: started.accessToken,
+    accessExpiresIn: family.access.expiresAt - now,
+    refreshToken: started.refreshToken,
+    refreshExpiresIn: family.refresh.expiresAt - now,
+  };
 }
 
 /** Contract section 1: a new session for a storefront client registered for the tenant. */
@@ -46,37 +52,13 @@ export async function anonymousLogin(
   const tenant = await deps.directory.getTenant(input.tenant);
   if (!tenant || !tenant.storefrontClients.includes(input.clientId)) throw new InvalidApiKey();
   const now = deps.clock();
-  const lifetime = lifetimesOf(tenant, 'anonymous');
-  const endsAt = now + lifetime.sessionMax;
-  const accessExpiresAt = Math.min(now + lifetime.access, endsAt);
-  const refreshExpiresAt = Math.min(now + lifetime.refresh, endsAt);
-  const selector = newSelector();
-  const access = mintToken(selector);
-  const refresh = mintToken(selector, 0);
-  const sessionId = randomUUID();
-  await deps.sessions.createSession({
-    selector,
-    kind: 'anonymous',
-    tenant: tenant.tenant,
-    clientId: input.clientId,
-    sessionId,
-    issuedAt: now,
-    context: input.context,
-    access: { hash: access.hash, expiresAt: accessExpiresAt },
-    refresh: { hash: refresh.hash, expiresAt: refreshExpiresAt },
-    consumedHashes: [],
-    endsAt,
-  });
-  return {
-    sessionId,
-    tenant,
-    pair: {
-      accessToken: access.token,
-      accessExpiresIn: accessExpiresAt - now,
-      refreshToken: refresh.token,
-      refreshExpiresIn: refreshExpiresAt - now,
-    },
-  };
+  const started = startFamily(
+    { kind: 'anonymous', tenant: tenant.tenant, clientId: input.clientId, sessionId: randomUUID(), context: input.context },
+    lifetimesOf(tenant.settings, 'anonymous'),
+    now,
+  );
+  await deps.sessions.createSession(started.family);
+  return { sessionId: started.family.sessionId, tenant, pair: firstPair(started, now) };
 }
 
 export type RefreshResult =
@@ -92,54 +74,36 @@ export type RefreshResult =
  */
 export async function refreshSession(
   deps: StorefrontDeps,
-  input: { tenant: string; kind: SessionKind; refreshToken: string | undefined; clientId?: string; legalEntityId?: string },
+  input: { tenant: string; kind: FamilyKind; refreshToken: string | undefined; clientId?: string; legalEntityId?: string },
 ): Promise<RefreshResult> {
   const parsed = parseToken(input.refreshToken);
   const tenant = parsed && (await deps.directory.getTenant(input.tenant));
   if (!parsed || !tenant) return { ok: false, reason: 'invalid' };
   const now = deps.clock();
-  const lifetime = lifetimesOf(tenant, input.kind);
-  const access = mintToken(parsed.selector);
-  const refresh = mintToken(parsed.selector, parsed.generation + 1);
-  const successor: Successor = {
-    accessToken: access.token,
-    accessExpiresAt: now + lifetime.access,
-    refreshToken: refresh.token,
-    refreshExpiresAt: now + lifetime.refresh,
-  };
-  if (input.legalEntityId !== undefined) successor.legalEntityId = input.legalEntityId;
-
+  const { successor, write } = planRotation(parsed, lifetimesOf(tenant.settings, input.kind), now, input.legalEntityId);
   const outcome = await deps.sessions.rotateSession(
     parsed.selector,
     { presentedHash: parsed.hash, tenant: tenant.tenant, kind: input.kind, clientId: input.clientId, now },
-    {
-      access: { hash: access.hash, expiresAt: successor.accessExpiresAt },
-      refresh: { hash: refresh.hash, expiresAt: successor.refreshExpiresAt },
-      rotation: {
-        consumedHash: parsed.hash,
-        rotatedAt: now,
-        sealedSuccessor: seal(JSON.stringify(successor), parsed.token, successorContext(parsed.selector)),
-      },
-      consumedSlot: consumedSlot(parsed.generation),
-      // A family stored before sessions had an end gets one now, counted from this refresh.
-      legacyEndsAt: now + lifetime.sessionMax,
-      ...(input.legalEntityId !== undefined ? { legalEntityId: input.legalEntityId } : {}),
-    },
+    write,
   );
   if (outcome.outcome === 'rotated') return answer(successor, outcome.family, tenant, now);
 
+  // Why the write failed, from the family as it now stands (the rule's classification).
   const family = await deps.sessions.findSession(parsed.selector);
-  if (family && family.kind !== input.kind) return { ok: false, reason: 'invalid' };
-  if (input.legalEntityId !== undefined && isCurrentAndUsable(family, parsed.hash, now)) {
-    // The token was fine: the write failed on the legal entity (contract section 2: 403).
-    if (!family!.customer?.legalEntities.includes(input.legalEntityId)) return { ok: false, reason: 'legal-entity-not-assigned' };
-  }
   const verdict = classifyFailedRefresh(
     family,
-    { hash: parsed.hash, tenant: tenant.tenant, ...(input.clientId !== undefined ? { clientId: input.clientId } : {}) },
+    {
+      hash: parsed.hash,
+      tenant: tenant.tenant,
+      kind: input.kind,
+      ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
+      ...(input.legalEntityId !== undefined ? { legalEntityId: input.legalEntityId } : {}),
+    },
     now,
     tenant.settings.refreshGraceSeconds,
   );
+  // The token was fine: the write failed on the legal entity (contract section 2: 403).
+  if (verdict.verdict === 'legal-entity-not-assigned') return { ok: false, reason: 'legal-entity-not-assigned' };
   if (verdict.verdict === 'retry') {
     const opened = unseal(verdict.sealedSuccessor, parsed.token, successorContext(parsed.selector));
     if (opened) return answer(JSON.parse(opened) as Successor, family!, tenant, now);
@@ -155,14 +119,8 @@ export async function refreshSession(
   return { ok: false, reason: 'invalid' };
 }
 
-function isCurrentAndUsable(family: SessionFamily | undefined, hash: string, now: number): boolean {
-  return (
-    !!family && sameHash(family.refresh.hash, hash) && family.revokedAt === undefined && now < effectiveExpiry(family, family.refresh)
-  );
-}
-
 /** The successor's lifetimes as answered: never beyond the session's end (contract section 2). */
-function answer(successor: Successor, family: SessionFamily, tenant: Tenant, now: number): RefreshResult {
+function answer(successor: Successor, family: RefreshFamily, tenant: Tenant, now: number): RefreshResult {
   const left = (expiresAt: number) => Math.max(0, effectiveExpiry(family, { hash: '', expiresAt }) - now);
   const result: RefreshResult = {
     ok: true,
@@ -192,7 +150,7 @@ export async function renewAnonymousAccess(
   const tenant = parsed && (await deps.directory.getTenant(input.tenant));
   if (!parsed || !tenant) throw new InvalidAccessToken();
   const now = deps.clock();
-  const lifetime = lifetimesOf(tenant, 'anonymous');
+  const lifetime = lifetimesOf(tenant.settings, 'anonymous');
   const access = mintToken(parsed.selector);
   const family = await deps.sessions.renewAccess(
     parsed.selector,
@@ -208,7 +166,7 @@ export async function authenticateSession(
   deps: StorefrontDeps,
   tenant: string,
   bearer: string | undefined,
-): Promise<{ family: SessionFamily; expiresIn: number }> {
+): Promise<{ family: RefreshFamily; expiresIn: number }> {
   const parsed = parseToken(bearer);
   if (!parsed) throw new InvalidAccessToken();
   const family = await deps.sessions.findSession(parsed.selector);

@@ -1,11 +1,10 @@
 import { audit } from '../audit.js';
 import { scopeString } from '../domain/scopes.js';
-import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf } from '../domain/session.js';
-import { revokedWithClient, type ServiceClient } from '../domain/tenant.js';
+import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf, subjectOf } from '../domain/refresh-family.js';
+import { lifetimesOf, revokedWithClient, type ServiceClient } from '../domain/tenant.js';
 import { parseToken, sameHash } from '../domain/tokens.js';
 import type { AccessTokenRecord } from '../ports.js';
 import type { BrokerDeps } from './deps.js';
-import { lifetimesOf } from './sessions.js';
 
 /** RFC 7662 section 2.2: an inactive token reveals nothing but that. */
 export type Introspection = { active: false } | ({ active: true } & Record<string, unknown>);
@@ -53,7 +52,7 @@ export async function introspect(deps: BrokerDeps, caller: ServiceClient, token:
     const tenant = await deps.directory.getTenant(family.tenant);
     // A removed tenant, or a storefront client it no longer lists, has no live tokens.
     if (!tenant || !tenant.storefrontClients.includes(family.clientId)) return INACTIVE;
-    const lifetime = lifetimesOf(tenant, family.kind).access;
+    const lifetime = lifetimesOf(tenant.settings, family.kind).access;
     const claims: Introspection = {
       active: true,
       scope: scopeString([], family.tenant),
@@ -61,7 +60,7 @@ export async function introspect(deps: BrokerDeps, caller: ServiceClient, token:
       token_type: 'Bearer',
       exp: effectiveExpiry(family, slot),
       iat: slot.expiresAt - lifetime,
-      sub: family.customer?.customerNumber ?? family.sessionId,
+      sub: subjectOf(family),
       tenant: family.tenant,
       session_id: family.sessionId,
     };

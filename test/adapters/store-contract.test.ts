@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbSessions, DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { MemoryStore } from '../../functions/adapters/memory-store.js';
 import { attemptLimits } from '../../functions/domain/login-throttle.js';
-import type { SessionFamily } from '../../functions/domain/session.js';
+import {
+  applyRenewal,
+  applyRotation,
+  classifyFailedRotation,
+  renewalRefusal,
+  rotationRefusal,
+  type FailedRotation,
+  type RefreshFamily,
+  type RenewalClause,
+  type RotationClause,
+} from '../../functions/domain/refresh-family.js';
 import { mintToken, newSelector } from '../../functions/domain/tokens.js';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
 import type { CustomerStore, DirectoryStore, PublicKeyStore, SessionStore, TokenStore } from '../../functions/ports.js';
@@ -35,11 +45,11 @@ function dynamoStores(): Stores {
 
 const NOW = 1_900_000_000;
 
-function newFamily(overrides: Partial<SessionFamily> = {}) {
+function newFamily(overrides: Partial<RefreshFamily> = {}) {
   const selector = newSelector();
   const access = mintToken(selector);
   const refresh = mintToken(selector, 0);
-  const family: SessionFamily = {
+  const family: RefreshFamily = {
     selector,
     kind: 'customer',
     tenant: 'acme',
@@ -142,6 +152,120 @@ describe.each([
     expect(await stores.rotateSession(family.selector, { ...base, presentedHash: refresh.hash }, rotation(family.selector, refresh.hash))).toEqual({
       outcome: 'conflict',
     });
+  });
+
+  /**
+   * The rotation rule, case by case: each store's conditional write, the pure predicate of
+   * domain/refresh-family.ts and (after a refusal) its classification of the family as stored.
+   */
+  const GRACE = 10;
+  type RotationCase = {
+    name: string;
+    family?: Partial<RefreshFamily>;
+    /** What happened to the family before the refresh. */
+    before?: 'revoked' | 'rotated' | 'unknown';
+    presented?: 'refresh' | 'access' | 'forged';
+    change?: { tenant?: string; kind?: 'anonymous' | 'customer'; clientId?: string; now?: number; legalEntityId?: string };
+    refusal: RotationClause | undefined;
+    verdict?: FailedRotation['verdict'];
+  };
+  const rotationCases: RotationCase[] = [
+    { name: 'the current token', family: { endsAt: NOW + 5000 }, refusal: undefined },
+    { name: 'the current token, naming its client', change: { clientId: 'web' }, refusal: undefined },
+    { name: 'a legal entity the customer holds', change: { legalEntityId: 'LE-1' }, refusal: undefined },
+    { name: 'a family stored before families had an end', family: { endsAt: undefined }, refusal: undefined },
+    { name: 'an expired refresh token', change: { now: NOW + 1000 }, refusal: 'unexpired', verdict: 'expired' },
+    { name: 'a revoked family', before: 'revoked', refusal: 'live', verdict: 'revoked' },
+    { name: 'another tenant', change: { tenant: 'globex' }, refusal: 'tenant', verdict: 'invalid' },
+    { name: 'another client', change: { clientId: 'other' }, refusal: 'client', verdict: 'invalid' },
+    { name: 'the wrong kind', change: { kind: 'anonymous' }, refusal: 'kind', verdict: 'invalid' },
+    { name: 'a session past its absolute end', family: { endsAt: NOW + 50 }, change: { now: NOW + 50 }, refusal: 'beforeEnd', verdict: 'expired' },
+    { name: 'a session a second before its end', family: { endsAt: NOW + 50 }, change: { now: NOW + 49 }, refusal: undefined },
+    { name: 'a legal entity not held', change: { legalEntityId: 'LE-9' }, refusal: 'legalEntity', verdict: 'legal-entity-not-assigned' },
+    {
+      name: 'a legal entity on an anonymous session',
+      family: { kind: 'anonymous', customer: undefined },
+      change: { kind: 'anonymous', legalEntityId: 'LE-1' },
+      refusal: 'legalEntity',
+      verdict: 'legal-entity-not-assigned',
+    },
+    { name: 'the consumed token inside the grace window', before: 'rotated', change: { now: NOW + GRACE }, refusal: 'current', verdict: 'retry' },
+    { name: 'the consumed token after the grace window', before: 'rotated', change: { now: NOW + GRACE + 1 }, refusal: 'current', verdict: 'reuse' },
+    { name: 'the consumed token a second after its rotation', before: 'rotated', change: { now: NOW + 1 }, refusal: 'current', verdict: 'retry' },
+    { name: 'an access token', presented: 'access', refusal: 'current', verdict: 'invalid' },
+    { name: 'a forged token under the selector', presented: 'forged', refusal: 'current', verdict: 'invalid' },
+    { name: 'an unknown selector', before: 'unknown', refusal: 'exists', verdict: 'invalid' },
+  ];
+
+  it.each(rotationCases)('rotation rule: $name', async (c) => {
+    const { family, access, refresh } = newFamily(c.family);
+    if (c.family && 'endsAt' in c.family && c.family.endsAt === undefined) delete family.endsAt;
+    if (c.before !== 'unknown') await stores.createSession(family);
+    if (c.before === 'revoked') expect(await stores.revokeSession(family.selector, NOW)).toBe(true);
+    if (c.before === 'rotated') {
+      const first = { presentedHash: refresh.hash, tenant: 'acme', kind: family.kind, now: NOW };
+      expect((await stores.rotateSession(family.selector, first, rotation(family.selector, refresh.hash))).outcome).toBe('rotated');
+    }
+    const hash = c.presented === 'access' ? access.hash : c.presented === 'forged' ? mintToken(family.selector).hash : refresh.hash;
+    const expected = { presentedHash: hash, tenant: 'acme', kind: family.kind, now: NOW, ...c.change };
+    const legalEntityId = c.change?.legalEntityId;
+    const presented = { hash, tenant: expected.tenant, kind: expected.kind, ...(expected.clientId ? { clientId: expected.clientId } : {}), ...(legalEntityId ? { legalEntityId } : {}) };
+    const next = rotation(family.selector, hash, c.before === 'rotated' ? 1 : 0, legalEntityId);
+    const stored = await stores.findSession(family.selector);
+
+    expect(rotationRefusal(stored, presented, expected.now)).toBe(c.refusal);
+    const outcome = await stores.rotateSession(family.selector, expected, next);
+    if (c.refusal === undefined) {
+      expect(outcome.outcome).toBe('rotated');
+      if (outcome.outcome !== 'rotated') return;
+      // The adapter writes what the domain says a rotation writes.
+      expect(outcome.family.consumedHashes).toContain(hash);
+      expect(outcome.family).toEqual(applyRotation(stored!, next, outcome.family.consumedHashes));
+    } else {
+      expect(outcome).toEqual({ outcome: 'conflict' });
+      expect(await stores.findSession(family.selector)).toEqual(stored);
+      expect(classifyFailedRotation(stored, presented, expected.now, GRACE).verdict).toBe(c.verdict);
+    }
+  });
+
+  type RenewalCase = {
+    name: string;
+    family?: Partial<RefreshFamily>;
+    before?: 'revoked' | 'renewed';
+    presented?: 'refresh';
+    change?: { tenant?: string; clientId?: string; now?: number };
+    refusal: RenewalClause | undefined;
+  };
+  const renewalCases: RenewalCase[] = [
+    { name: 'the current access token', refusal: undefined },
+    { name: 'the previous access token', before: 'renewed', refusal: undefined },
+    { name: 'the refresh token', presented: 'refresh', refusal: 'access' },
+    { name: 'a customer session', family: { kind: 'customer' }, refusal: 'anonymous' },
+    { name: 'another tenant', change: { tenant: 'globex' }, refusal: 'tenant' },
+    { name: 'another client', change: { clientId: 'other' }, refusal: 'client' },
+    { name: 'an expired refresh token', change: { now: NOW + 1000 }, refusal: 'refreshUnexpired' },
+    { name: 'a revoked family', before: 'revoked', refusal: 'live' },
+    { name: 'a session past its end', family: { endsAt: NOW + 50 }, change: { now: NOW + 50 }, refusal: 'beforeEnd' },
+  ];
+
+  it.each(renewalCases)('renewal rule: $name', async (c) => {
+    const { family, access, refresh } = newFamily({ kind: 'anonymous', customer: undefined, ...c.family });
+    await stores.createSession(family);
+    if (c.before === 'revoked') expect(await stores.revokeSession(family.selector, NOW)).toBe(true);
+    const base = { tenant: 'acme', clientId: 'web', now: NOW };
+    if (c.before === 'renewed') {
+      expect(await stores.renewAccess(family.selector, { ...base, presentedHash: access.hash }, { hash: mintToken(family.selector).hash, expiresAt: NOW + 60 })).toBeDefined();
+    }
+    const expected = { ...base, presentedHash: c.presented === 'refresh' ? refresh.hash : access.hash, ...c.change };
+    const stored = await stores.findSession(family.selector);
+    const next = { hash: mintToken(family.selector).hash, expiresAt: NOW + 70 };
+    expect(renewalRefusal(stored, { hash: expected.presentedHash, tenant: expected.tenant, clientId: expected.clientId }, expected.now)).toBe(c.refusal);
+    const renewed = await stores.renewAccess(family.selector, expected, next);
+    if (c.refusal === undefined) expect(renewed).toEqual(applyRenewal(stored!, next));
+    else {
+      expect(renewed).toBeUndefined();
+      expect(await stores.findSession(family.selector)).toEqual(stored);
+    }
   });
 
   it('switches the legal entity only to one the customer holds', async () => {

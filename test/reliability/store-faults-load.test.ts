@@ -1,7 +1,7 @@
 import { InternalServerError, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import type { InitializeMiddleware } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionFamily } from '../../functions/domain/session.js';
+import type { RefreshFamily } from '../../functions/domain/refresh-family.js';
 import { hashToken } from '../../functions/domain/tokens.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { Histogram, pick, seededRandom, size } from '../support/reliability-util.js';
@@ -371,7 +371,7 @@ describe(`${REQUESTS} mixed requests with ${FAULT_RATE * 100}% of DynamoDB calls
     let valid = 0;
     let rotatedAway = 0;
     for (const session of sessions) {
-      const family = (await broker.storefront.sessions.findSession(session.selector)) as SessionFamily | undefined;
+      const family = (await broker.storefront.sessions.findSession(session.selector)) as RefreshFamily | undefined;
       if (!family) {
         mismatches.push(`${session.kind} ${session.sessionId}: family not found`);
         continue;

@@ -1,5 +1,16 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { CONSUMED_SLOTS, type CustomerIdentity, type SessionContext, type SessionFamily, type SessionKind, type TokenSlot } from '../../domain/session.js';
+import {
+  CONSUMED_SLOTS,
+  RENEWAL_CLAUSES,
+  rotationClauses,
+  type CustomerIdentity,
+  type FamilyKind,
+  type RefreshFamily,
+  type RenewalClause,
+  type RotationClause,
+  type SessionContext,
+  type TokenSlot,
+} from '../../domain/refresh-family.js';
 import type { RotationOutcome, RotationWrite, SessionStore } from '../../ports.js';
 import { json, n, num, optNum, optStr, s, selectorOf, str, type Item } from './item.js';
 import { tokenKey } from './keys.js';
@@ -12,23 +23,53 @@ import type { DynamoTable } from './table.js';
  * (for retries inside the grace window) and c0…c7: hashes of recently consumed refresh tokens, by
  * generation, for theft detection. `ttl` is the last expiry of its tokens.
  */
+/**
+ * The rotation rule of domain/refresh-family.ts (ROTATION_CLAUSES, `rotationRefusal`) as
+ * condition terms, one per clause; the store contract test holds the two to the same answers.
+ */
+const ROTATION_TERMS: Record<RotationClause, string> = {
+  exists: 'kind = :session', // the item under T#<selector> is a family, not a service token
+  kind: 'sessionKind = :kind',
+  tenant: 'tenant = :tenant',
+  live: 'attribute_not_exists(revokedAt)',
+  // The new expiries may lie beyond the family's end; the end still holds.
+  beforeEnd: '(attribute_not_exists(endsAt) OR endsAt > :now)',
+  current: 'refH = :presented',
+  unexpired: 'refExp > :now',
+  client: 'clientId = :client',
+  legalEntity: 'contains(les, :le)', // les is absent when the customer holds none
+};
+
+/** The renewal rule of domain/refresh-family.ts (RENEWAL_CLAUSES, `renewalRefusal`), likewise. */
+const RENEWAL_TERMS: Record<RenewalClause, string> = {
+  exists: 'kind = :session',
+  anonymous: 'sessionKind = :anonymous',
+  tenant: 'tenant = :tenant',
+  client: 'clientId = :client',
+  access: '(accH = :presented OR paccH = :presented)',
+  refreshUnexpired: 'refExp > :now',
+  live: 'attribute_not_exists(revokedAt)',
+  beforeEnd: '(attribute_not_exists(endsAt) OR endsAt > :now)',
+};
+const RENEWAL_CONDITION = (Object.keys(RENEWAL_CLAUSES) as RenewalClause[]).map((c) => RENEWAL_TERMS[c]).join(' AND ');
+
 export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession' | 'listCustomerSessions' | 'unindexCustomerSessions'> {
   constructor(private readonly table: DynamoTable) {}
 
   // --- sessions --------------------------------------------------------------------------------
 
-  async createSession(family: SessionFamily): Promise<void> {
+  async createSession(family: RefreshFamily): Promise<void> {
     await this.table.create(toFamilyItem(family));
   }
 
-  async findSession(selector: string): Promise<SessionFamily | undefined> {
+  async findSession(selector: string): Promise<RefreshFamily | undefined> {
     const item = await this.table.get(tokenKey(selector));
     return item && str(item, 'kind') === 'session' ? fromFamilyItem(item) : undefined;
   }
 
   async rotateSession(
     selector: string,
-    expected: { presentedHash: string; tenant: string; kind: SessionKind; clientId?: string; now: number },
+    expected: { presentedHash: string; tenant: string; kind: FamilyKind; clientId?: string; now: number },
     next: RotationWrite,
   ): Promise<RotationOutcome> {
     const names: Record<string, string> = { '#ttl': 'ttl' };
@@ -47,16 +88,9 @@ export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession'
       ':sealed': s(next.rotation.sealedSuccessor),
       ':ttl': n(Math.max(next.access.expiresAt, next.refresh.expiresAt)),
     };
-    const conditions = [
-      'kind = :session',
-      'sessionKind = :kind',
-      'refH = :presented',
-      'refExp > :now',
-      'attribute_not_exists(revokedAt)',
-      'tenant = :tenant',
-      // The session's absolute end: the new expiries may lie beyond it, the end still holds.
-      '(attribute_not_exists(endsAt) OR endsAt > :now)',
-    ];
+    // The rotation rule's clauses (domain/refresh-family.ts), one condition term each.
+    const conditions = rotationClauses({ clientId: expected.clientId, legalEntityId: next.legalEntityId }).map((c) => ROTATION_TERMS[c]);
+    // What a rotation writes (applyRotation in domain/refresh-family.ts), as an update expression.
     const updates = [
       // The access token in flight keeps working: the current one becomes the previous one.
       'paccH = accH',
@@ -76,12 +110,8 @@ export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession'
       values[':legacyEnd'] = n(next.legacyEndsAt);
     }
     names['#consumedSlot'] = `c${next.consumedSlot}`;
-    if (expected.clientId !== undefined) {
-      conditions.push('clientId = :client');
-      values[':client'] = s(expected.clientId);
-    }
+    if (expected.clientId !== undefined) values[':client'] = s(expected.clientId);
     if (next.legalEntityId !== undefined) {
-      conditions.push('contains(les, :le)');
       updates.push('le = :le');
       values[':le'] = s(next.legalEntityId);
     }
@@ -107,7 +137,7 @@ export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession'
     selector: string,
     expected: { presentedHash: string; tenant: string; clientId: string; now: number },
     access: TokenSlot,
-  ): Promise<SessionFamily | undefined> {
+  ): Promise<RefreshFamily | undefined> {
     let updated: Item | undefined;
     const renewed = await this.table.conditional(async () => {
       const result = await this.table.client.send(
@@ -115,10 +145,7 @@ export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession'
           TableName: this.table.tableName,
           Key: tokenKey(selector),
           UpdateExpression: 'SET paccH = accH, paccExp = accExp, accH = :at, accExp = :atExp',
-          ConditionExpression:
-            'kind = :session AND sessionKind = :anonymous AND tenant = :tenant AND clientId = :client AND ' +
-            '(accH = :presented OR paccH = :presented) AND refExp > :now AND attribute_not_exists(revokedAt) AND ' +
-            '(attribute_not_exists(endsAt) OR endsAt > :now)',
+          ConditionExpression: RENEWAL_CONDITION,
           ExpressionAttributeValues: {
             ':session': s('session'),
             ':anonymous': s('anonymous'),
@@ -190,7 +217,7 @@ export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession'
   }
 }
 
-function toFamilyItem(family: SessionFamily): Item {
+function toFamilyItem(family: RefreshFamily): Item {
   const item: Item = {
     ...tokenKey(family.selector),
     kind: s('session'),
@@ -217,10 +244,10 @@ function toFamilyItem(family: SessionFamily): Item {
   return item;
 }
 
-export function fromFamilyItem(item: Item): SessionFamily {
-  const family: SessionFamily = {
+export function fromFamilyItem(item: Item): RefreshFamily {
+  const family: RefreshFamily = {
     selector: selectorOf(item),
-    kind: str(item, 'sessionKind') as SessionFamily['kind'],
+    kind: str(item, 'sessionKind') as RefreshFamily['kind'],
     tenant: str(item, 'tenant'),
     clientId: str(item, 'clientId'),
     sessionId: str(item, 'sessionId'),

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttemptLimits, AttemptReservation } from '../../domain/login-throttle.js';
-import type { SessionFamily, SessionKind, TokenSlot } from '../../domain/session.js';
+import type { FamilyKind, RefreshFamily, TokenSlot } from '../../domain/refresh-family.js';
 import type { PublishedKey } from '../../domain/signing-keys.js';
 import type { ServiceClient, Tenant } from '../../domain/tenant.js';
 import type {
@@ -112,15 +112,15 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
 
   // --- session families --------------------------------------------------------------------
 
-  createSession(family: SessionFamily): Promise<void> {
+  createSession(family: RefreshFamily): Promise<void> {
     return this.families.createSession(family);
   }
-  findSession(selector: string): Promise<SessionFamily | undefined> {
+  findSession(selector: string): Promise<RefreshFamily | undefined> {
     return this.families.findSession(selector);
   }
   rotateSession(
     selector: string,
-    expected: { presentedHash: string; tenant: string; kind: SessionKind; clientId?: string; now: number },
+    expected: { presentedHash: string; tenant: string; kind: FamilyKind; clientId?: string; now: number },
     next: RotationWrite,
   ): Promise<RotationOutcome> {
     return this.families.rotateSession(selector, expected, next);
@@ -129,7 +129,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
     selector: string,
     expected: { presentedHash: string; tenant: string; clientId: string; now: number },
     access: TokenSlot,
-  ): Promise<SessionFamily | undefined> {
+  ): Promise<RefreshFamily | undefined> {
     return this.families.renewAccess(selector, expected, access);
   }
   revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }): Promise<boolean> {

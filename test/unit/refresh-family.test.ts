@@ -1,13 +1,23 @@
 import { describe, expect, it } from 'vitest';
+import { unseal } from '../../functions/domain/seal.js';
 import {
+  applyRotation,
   checkAccessToken,
   classifyFailedRefresh,
+  classifyFailedRotation,
+  consumedSlot,
+  mayRotate,
+  planRotation,
+  rotationRefusal,
+  startFamily,
+  subjectOf,
+  successorContext,
   effectiveExpiry,
   legalEntityOf,
   sessionEnded,
-  type SessionFamily,
-} from '../../functions/domain/session.js';
-import { mintToken, newSelector } from '../../functions/domain/tokens.js';
+  type RefreshFamily,
+} from '../../functions/domain/refresh-family.js';
+import { mintToken, newSelector, parseToken } from '../../functions/domain/tokens.js';
 
 /** Epoch seconds; every time below is relative to it. */
 const NOW = 1_750_000_000;
@@ -25,7 +35,7 @@ function refreshedFamily(rotatedAt = NOW - 3) {
   const previousAccess = mintToken(selector);
   const access = mintToken(selector);
   const refresh = mintToken(selector);
-  const family: SessionFamily = {
+  const family: RefreshFamily = {
     selector,
     kind: 'customer',
     tenant: 'acme',
@@ -62,7 +72,7 @@ describe('checkAccessToken', () => {
 
   it('works for a fresh family that has no previous access token', () => {
     const { family, access, previousAccess } = refreshedFamily();
-    const fresh: SessionFamily = { ...family, previousAccess: undefined, rotation: undefined };
+    const fresh: RefreshFamily = { ...family, previousAccess: undefined, rotation: undefined };
     expect(checkAccessToken(fresh, access.hash, 'acme', NOW)).toBe('valid');
     expect(checkAccessToken(fresh, previousAccess.hash, 'acme', NOW)).toBe('invalid');
   });
@@ -77,7 +87,7 @@ describe('checkAccessToken', () => {
 
   it('calls a token of a revoked family invalid, not expired, so the storefront does not just refresh', () => {
     const { family, access, previousAccess } = refreshedFamily();
-    const revoked: SessionFamily = { ...family, revokedAt: NOW - 1 };
+    const revoked: RefreshFamily = { ...family, revokedAt: NOW - 1 };
     expect(checkAccessToken(revoked, access.hash, 'acme', NOW)).toBe('invalid');
     expect(checkAccessToken(revoked, previousAccess.hash, 'acme', NOW)).toBe('invalid');
     // Even once the token has also expired.
@@ -127,7 +137,7 @@ describe('classifyFailedRefresh', () => {
   it('refuses a forged token under the family selector without revoking: it was never consumed', () => {
     const { family, selector } = refreshedFamily();
     expect(classifyFailedRefresh(family, acme(mintToken(selector).hash), NOW, GRACE)).toEqual({ verdict: 'invalid' });
-    const neverRotated: SessionFamily = { ...family, rotation: undefined, consumedHashes: [] };
+    const neverRotated: RefreshFamily = { ...family, rotation: undefined, consumedHashes: [] };
     expect(classifyFailedRefresh(neverRotated, acme(mintToken(selector).hash), NOW, GRACE)).toEqual({ verdict: 'invalid' });
   });
 
@@ -137,7 +147,7 @@ describe('classifyFailedRefresh', () => {
 
   it('refuses a revoked family without answering a retry or re-revoking it', () => {
     const { family, consumed, older } = refreshedFamily(NOW);
-    const revoked: SessionFamily = { ...family, revokedAt: NOW };
+    const revoked: RefreshFamily = { ...family, revokedAt: NOW };
     expect(classifyFailedRefresh(revoked, acme(consumed.hash), NOW + 1, GRACE)).toEqual({ verdict: 'invalid' });
     expect(classifyFailedRefresh(revoked, acme(older.hash), NOW + 3600, GRACE)).toEqual({ verdict: 'invalid' });
   });
@@ -175,7 +185,7 @@ describe('classifyFailedRefresh', () => {
 describe('the absolute end of a session', () => {
   it('cuts every token of the family at the end, whatever its own expiry (a refresh writes without reading it)', () => {
     const { family, access, consumed } = refreshedFamily();
-    const ended: SessionFamily = { ...family, endsAt: NOW + 30 };
+    const ended: RefreshFamily = { ...family, endsAt: NOW + 30 };
     expect(effectiveExpiry(ended, ended.access)).toBe(NOW + 30);
     expect(effectiveExpiry(family, family.access)).toBe(family.access.expiresAt);
     expect(checkAccessToken(ended, access.hash, 'acme', NOW + 29)).toBe('valid');
@@ -184,7 +194,7 @@ describe('the absolute end of a session', () => {
     expect(sessionEnded(ended, NOW + 30)).toBe(true);
     expect(sessionEnded(family, NOW + 10 ** 9)).toBe(false);
     // Past the end even the retry inside the grace window is refused: the session is over.
-    const inGrace: SessionFamily = { ...ended, endsAt: NOW };
+    const inGrace: RefreshFamily = { ...ended, endsAt: NOW };
     expect(classifyFailedRefresh(inGrace, { hash: consumed.hash, tenant: 'acme' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
     expect(classifyFailedRefresh(family, { hash: consumed.hash, tenant: 'acme' }, NOW, GRACE).verdict).toBe('retry');
   });
@@ -197,5 +207,74 @@ describe('legalEntityOf', () => {
     expect(legalEntityOf({ ...identity, legalEntities: ['LE-1'] })).toBeUndefined();
     expect(legalEntityOf({ ...identity, legalEntityId: undefined })).toBeUndefined();
     expect(legalEntityOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('one family for every kind: start, rotate, classify', () => {
+  const lifetimes = { access: 100, refresh: 1000, sessionMax: 500 };
+
+  it('starts a family of any kind with its end counted from now, no first token beyond it', () => {
+    const started = startFamily({ kind: 'anonymous', tenant: 'acme', clientId: 'web', sessionId: 's-1', context: { currency: 'EUR' } }, lifetimes, NOW);
+    const { family } = started;
+    expect(family).toMatchObject({ kind: 'anonymous', tenant: 'acme', clientId: 'web', sessionId: 's-1', issuedAt: NOW, endsAt: NOW + 500 });
+    expect(family.access.expiresAt).toBe(NOW + 100);
+    expect(family.refresh.expiresAt).toBe(NOW + 500);
+    expect(family.customer).toBeUndefined();
+    expect(parseToken(started.refreshToken)).toMatchObject({ selector: family.selector, generation: 0, hash: family.refresh.hash });
+    expect(parseToken(started.accessToken)?.hash).toBe(family.access.hash);
+    expect(mayRotate(family, { hash: family.refresh.hash, tenant: 'acme', kind: 'anonymous' }, NOW)).toBe(true);
+  });
+
+  it('names the subject: the customer, or the session for an anonymous family', () => {
+    const { family } = refreshedFamily();
+    expect(subjectOf(family)).toBe('C-1001');
+    expect(subjectOf({ ...family, customer: undefined })).toBe(family.sessionId);
+  });
+
+  it('plans a rotation: the next generation, the consumed slot, and a successor only the consumed token opens', () => {
+    const started = startFamily({ kind: 'customer', tenant: 'acme', clientId: 'web', sessionId: 's', context: {}, customer: { customerNumber: 'C', email: 'c@x', legalEntities: ['LE-1'] } }, lifetimes, NOW);
+    const presented = parseToken(started.refreshToken)!;
+    const { successor, write } = planRotation(presented, lifetimes, NOW + 1, 'LE-1');
+    expect(parseToken(successor.refreshToken)?.generation).toBe(1);
+    expect(write).toMatchObject({ consumedSlot: consumedSlot(0), legalEntityId: 'LE-1', legacyEndsAt: NOW + 501 });
+    expect(write.rotation).toMatchObject({ consumedHash: presented.hash, rotatedAt: NOW + 1 });
+    expect(JSON.parse(unseal(write.rotation.sealedSuccessor, presented.token, successorContext(presented.selector))!)).toEqual(successor);
+    expect(unseal(write.rotation.sealedSuccessor, started.accessToken, successorContext(presented.selector))).toBeUndefined();
+    const rotated = applyRotation(started.family, write, [presented.hash]);
+    expect(rotated.previousAccess).toEqual(started.family.access);
+    expect(rotated.customer?.legalEntityId).toBe('LE-1');
+    expect(rotated.endsAt).toBe(NOW + 500); // an end is never moved
+  });
+
+  it('reports the first clause a refresh fails', () => {
+    const { family, refresh, consumed } = refreshedFamily();
+    const presented = { hash: refresh.hash, tenant: 'acme', kind: 'customer' as const };
+    expect(rotationRefusal(family, presented, NOW)).toBeUndefined();
+    expect(rotationRefusal(undefined, presented, NOW)).toBe('exists');
+    expect(rotationRefusal(family, { ...presented, hash: consumed.hash }, NOW)).toBe('current');
+    expect(rotationRefusal(family, { ...presented, kind: 'anonymous', tenant: 'globex' }, NOW)).toBe('kind');
+    expect(rotationRefusal({ ...family, revokedAt: NOW }, presented, NOW)).toBe('live');
+    expect(rotationRefusal(family, { ...presented, legalEntityId: 'LE-1' }, NOW)).toBe('legalEntity');
+  });
+
+  it('classifies expired and revoked apart, and answers both as invalid', () => {
+    const { family, refresh, consumed } = refreshedFamily();
+    const expiredAt = family.refresh.expiresAt;
+    const acme = (hash: string) => ({ hash, tenant: 'acme' });
+    expect(classifyFailedRotation(family, acme(refresh.hash), expiredAt, GRACE)).toEqual({ verdict: 'expired' });
+    expect(classifyFailedRotation({ ...family, revokedAt: NOW }, acme(consumed.hash), NOW, GRACE)).toEqual({ verdict: 'revoked' });
+    expect(classifyFailedRotation({ ...family, endsAt: NOW }, acme(consumed.hash), NOW, GRACE)).toEqual({ verdict: 'expired' });
+    expect(classifyFailedRefresh({ ...family, revokedAt: NOW }, acme(consumed.hash), NOW, GRACE)).toEqual({ verdict: 'invalid' });
+  });
+
+  it('calls the current token refused on its legal entity a 403 only for its own tenant, client and kind', () => {
+    const { family, refresh } = refreshedFamily();
+    const asked = { hash: refresh.hash, tenant: 'acme', kind: 'customer' as const, legalEntityId: 'LE-9' };
+    expect(classifyFailedRefresh(family, asked, NOW, GRACE)).toEqual({ verdict: 'legal-entity-not-assigned' });
+    expect(classifyFailedRefresh(family, { ...asked, tenant: 'globex' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
+    expect(classifyFailedRefresh(family, { ...asked, clientId: 'other' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
+    expect(classifyFailedRefresh(family, { ...asked, kind: 'anonymous' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
+    // A legal entity the customer holds: the write cannot have failed on it.
+    expect(classifyFailedRefresh({ ...family, customer: { ...family.customer!, legalEntities: ['LE-9'] } }, asked, NOW, GRACE)).toEqual({ verdict: 'invalid' });
   });
 });
