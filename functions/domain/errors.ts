@@ -163,52 +163,6 @@ export class ServiceUnavailable extends BrokerError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Deprecated: the storefront session path (use-cases/sessions.ts, customer-login.ts,
-// handlers/storefront.ts) still throws these names during issue 9's transition. The first three
-// are aliases of an error above and render as it does; EmporixFault and EmporixError still carry
-// their wire fields and are rendered field for field. Remove them once that path throws the
-// errors above (README, "Errors").
-// ---------------------------------------------------------------------------------------------
-
-/** @deprecated Use InvalidRequest. */
-export class BadRequest extends InvalidRequest {}
-
-/** @deprecated Use InvalidToken. */
-export class InvalidAccessToken extends InvalidToken {
-  constructor(expired = false) {
-    super({ expired });
-  }
-}
-
-/** @deprecated Use UnknownStorefrontClient. */
-export class InvalidApiKey extends UnknownStorefrontClient {}
-
-/** @deprecated An Emporix 401 fault by its wire fields; use InvalidGrant or InvalidToken. */
-export class EmporixFault extends BrokerError {
-  readonly kind = 'EmporixFault' as const;
-
-  constructor(
-    faultstring: string,
-    readonly errorcode: string,
-  ) {
-    super(faultstring);
-  }
-}
-
-/** @deprecated An Emporix error by its wire fields; use InvalidCredentials, LoginThrottled or LegalEntityNotAssigned. */
-export class EmporixError extends BrokerError {
-  readonly kind = 'EmporixError' as const;
-
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 /** Every error the edge knows how to render; each table has one entry per `kind`. */
 export type KnownError =
   | InvalidRequest
@@ -224,6 +178,4 @@ export type KnownError =
   | LoginThrottled
   | NotFound
   | MethodNotAllowed
-  | ServiceUnavailable
-  | EmporixFault
-  | EmporixError;
+  | ServiceUnavailable;

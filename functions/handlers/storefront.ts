@@ -1,4 +1,4 @@
-import { BadRequest, EmporixError, EmporixFault, InvalidAccessToken, type FieldProblem } from '../domain/errors.js';
+import { InvalidRequest, InvalidToken, type FieldProblem } from '../domain/errors.js';
 import { legalEntityOf, type SessionContext } from '../domain/refresh-family.js';
 import {
   anonymousBody,
@@ -13,7 +13,7 @@ import { bodyParams, bounded, invalidTenant, queryParam } from '../http/params.j
 import type { HttpRequest, HttpResponse, RouteHandlers } from '../http/types.js';
 import { customerLogin } from '../use-cases/customer-login.js';
 import type { StorefrontDeps } from '../use-cases/deps.js';
-import { anonymousLogin, authenticateSession, logout, refreshSession, renewAnonymousAccess, type RefreshResult } from '../use-cases/sessions.js';
+import { anonymousLogin, authenticateSession, logout, refreshSession, renewAnonymousAccess } from '../use-cases/sessions.js';
 
 /** Storefront (Emporix) routes: contract sections 1 and 2. */
 /** `issuer`: the configured one (functions/config.ts), the `iss` of every saas_token. */
@@ -42,7 +42,7 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string
         return { status: 200, headers: { Deprecation: `@${CAMEL_CASE_REMOVED_AT}` }, body };
       }
       if (refreshToken === undefined) throw missing('refresh_token');
-      const result = expectRefreshed(await refreshSession(deps, { tenant, kind: 'anonymous', clientId, refreshToken }));
+      const result = await refreshSession(deps, { tenant, kind: 'anonymous', clientId, refreshToken });
       return { status: 200, body: anonymousBody(result.pair, result.sessionId, tenant) };
     },
 
@@ -65,16 +65,14 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string
       const refreshToken = required(request, 'refreshToken');
       const legalEntityId = optionalBounded(request, 'legalEntityId', 'legalEntityId');
       // The Authorization header may carry an expired token: the refresh token is the credential.
-      const result = expectRefreshed(
-        await refreshSession(deps, { tenant, kind: 'customer', refreshToken, ...(legalEntityId !== undefined ? { legalEntityId } : {}) }),
-      );
+      const result = await refreshSession(deps, { tenant, kind: 'customer', refreshToken, ...(legalEntityId !== undefined ? { legalEntityId } : {}) });
       return legacy(customerRefreshBody(result.pair, result.sessionId), result.tenant.settings.legacyTokenFieldsUntil, deps.clock());
     },
 
     'GET /customer/{tenant}/validateauthtoken': async (request) => {
       const tenant = tenantFrom(request.pathParameters.tenant);
       const { family, expiresIn } = await authenticateSession(deps, tenant, bearerToken(request));
-      if (family.kind !== 'customer' || !family.customer) throw new InvalidAccessToken();
+      if (family.kind !== 'customer' || !family.customer) throw new InvalidToken();
       return {
         status: 200,
         body: {
@@ -93,12 +91,12 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string
       const fromQuery = queryParam(request, 'accessToken');
       const fromHeader = bearerToken(request);
       if (fromQuery !== undefined && fromHeader !== undefined && fromQuery !== fromHeader) {
-        throw new BadRequest('accessToken and the Authorization header name different tokens', [
+        throw new InvalidRequest('accessToken and the Authorization header name different tokens', [
           { field: 'accessToken', type: 'conflict', message: 'differs from the Authorization header' },
         ]);
       }
       const token = fromQuery ?? fromHeader;
-      if (token === undefined || !(await logout(deps, tenant, token))) throw new InvalidAccessToken();
+      await logout(deps, tenant, token);
       return { status: 204 };
     },
   };
@@ -107,14 +105,6 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string
 function legacy(body: Record<string, unknown>, until: string | undefined, now: number): HttpResponse {
   const { body: withCopies, headers } = withLegacyFields(body, until, now);
   return { status: 200, headers, body: withCopies };
-}
-
-function expectRefreshed(result: RefreshResult): Extract<RefreshResult, { ok: true }> {
-  if (result.ok) return result;
-  if (result.reason === 'legal-entity-not-assigned') {
-    throw new EmporixError(403, 'forbidden', 'The customer is not assigned to this legal entity.');
-  }
-  throw new EmporixFault('Invalid refresh token', 'oauth.v2.InvalidRefreshToken');
 }
 
 function tenantFrom(tenant: string | undefined): string {
@@ -133,8 +123,8 @@ function optionalBounded(request: HttpRequest, name: string, kind: 'legalEntityI
   return value === undefined ? undefined : bounded(kind, name, value);
 }
 
-function missing(name: string): BadRequest {
-  return new BadRequest(`${name} is required`, [{ field: name, type: 'required', message: `${name} is required` }]);
+function missing(name: string): InvalidRequest {
+  return new InvalidRequest(`${name} is required`, [{ field: name, type: 'required', message: `${name} is required` }]);
 }
 
 const CONTEXT_FIELDS = ['currency', 'siteCode', 'language', 'targetLocation'] as const;
@@ -144,7 +134,7 @@ function sessionContext(request: HttpRequest): SessionContext {
   for (const field of CONTEXT_FIELDS) {
     const value = queryParam(request, field);
     if (value === undefined) continue;
-    if (value.length > 64) throw new BadRequest(`${field} is too long`, [{ field, type: 'invalid', message: 'at most 64 characters' }]);
+    if (value.length > 64) throw new InvalidRequest(`${field} is too long`, [{ field, type: 'invalid', message: 'at most 64 characters' }]);
     context[field] = value;
   }
   return context;
@@ -168,6 +158,6 @@ function credentials(request: HttpRequest): { email: string; password: string } 
   if (password === undefined) problems.push({ field: 'password', type: 'required', message: 'password is required' });
   else if (password.length < 6) problems.push({ field: 'password', type: 'invalid', message: 'at least 6 characters' });
   else if (password.length > 1024) problems.push({ field: 'password', type: 'invalid', message: 'at most 1024 characters' });
-  if (problems.length > 0) throw new BadRequest('invalid login request', problems);
+  if (problems.length > 0) throw new InvalidRequest('invalid login request', problems);
   return { email: email!, password: password! };
 }

@@ -71,8 +71,6 @@ export const OAUTH_ERRORS: Table = {
   MethodNotAllowed: (e) => oauth(405, 'invalid_request', e.message, { Allow: e.allowed.join(', ') }),
   // RFC 6749 section 4.1.2.1 defines temporarily_unavailable for exactly this.
   ServiceUnavailable: (e) => oauth(503, 'temporarily_unavailable', UNAVAILABLE, retryAfter(e.retryAfter)),
-  EmporixFault: (e) => oauth(401, 'invalid_token', e.message),
-  EmporixError: (e) => oauth(e.status, e.type, e.message, { ...e.headers }),
 };
 
 // --- Emporix --------------------------------------------------------------------------------
@@ -103,8 +101,6 @@ export const EMPORIX_ERRORS: Table = {
   NotFound: (e) => emporix(404, 'not_found', e.message),
   MethodNotAllowed: (e) => emporix(405, 'method_not_allowed', e.message, [], { Allow: e.allowed.join(', ') }),
   ServiceUnavailable: (e) => emporix(503, 'service_unavailable', UNAVAILABLE, [], retryAfter(e.retryAfter)),
-  EmporixFault: (e) => fault([e.message, e.errorcode]),
-  EmporixError: (e) => emporix(e.status, e.type, e.message, [], { ...e.headers }),
 };
 
 const TABLES: Record<WireShape, Table> = { oauth: OAUTH_ERRORS, emporix: EMPORIX_ERRORS };

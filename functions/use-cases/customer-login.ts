@@ -1,5 +1,5 @@
 import { audit } from '../audit.js';
-import { EmporixError, InvalidAccessToken } from '../domain/errors.js';
+import { InvalidCredentials, InvalidToken, LoginThrottled } from '../domain/errors.js';
 import { attemptLimits, FAILURE_WINDOW_SECONDS, LOCK_AFTER, refusal, slowDownAfterFailure } from '../domain/login-throttle.js';
 import { decoyHash, verifyPassword } from '../domain/passwords.js';
 import { checkAccessToken, startFamily } from '../domain/refresh-family.js';
@@ -42,7 +42,7 @@ export interface LoginResult extends SessionTokens {
 export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Promise<LoginResult> {
   const parsed = parseToken(input.bearer);
   const tenant = parsed && (await deps.directory.getTenant(input.tenant));
-  if (!parsed || !tenant) throw new InvalidAccessToken();
+  if (!parsed || !tenant) throw new InvalidToken();
   const now = deps.clock();
 
   const [{ session, customer }, reservation] = await Promise.all([
@@ -50,15 +50,13 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
     deps.customers.reserveLoginAttempt(tenant.tenant, input.email, attemptLimits(now)),
   ]);
   const check = session?.kind === 'anonymous' ? checkAccessToken(session, parsed.hash, tenant.tenant, now) : 'invalid';
-  if (check !== 'valid') throw new InvalidAccessToken(check === 'expired');
+  if (check !== 'valid') throw new InvalidToken({ expired: check === 'expired' });
   const who = { tenant: tenant.tenant, clientId: session!.clientId, email: input.email };
 
   if (!reservation.reserved) {
     const { reason, retryAfter } = refusal(reservation.counter, now);
     audit(deps.log, 'login_locked', { ...who, reason, retryAfter, attempts: reservation.counter.attempts });
-    throw new EmporixError(429, 'too_many_requests', 'Too many failed logins; try again later.', {
-      'Retry-After': String(retryAfter),
-    });
+    throw new LoginThrottled(retryAfter);
   }
 
   const passwordOk = await verifyPassword(input.password, customer?.passwordHash ?? (await decoyHash()));
@@ -71,7 +69,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
     if (reservation.attempt >= LOCK_AFTER) {
       audit(deps.log, 'login_locked', { ...who, reason: 'locked', retryAfter: FAILURE_WINDOW_SECONDS, attempts: reservation.attempt });
     }
-    throw wrongCredentials();
+    throw new InvalidCredentials();
   }
 
   // The new family's absolute end is counted from this login; no token of it outlives the end.
@@ -112,7 +110,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
   if (!current || current.passwordHash !== customer.passwordHash) {
     await deps.sessions.revokeSession(selector, deps.clock());
     audit(deps.log, 'family_revoked', { ...who, sessionId: session!.sessionId, reason: 'credentials_changed_during_login' });
-    throw wrongCredentials();
+    throw new InvalidCredentials();
   }
   if (!sameMembers(current.legalEntities, customer.legalEntities)) {
     await deps.sessions.setSessionLegalEntities(selector, current.legalEntities);
@@ -125,10 +123,6 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
     initialPassword: customer.initialPassword,
     pair: firstPair(started, now),
   };
-}
-
-function wrongCredentials(): EmporixError {
-  return new EmporixError(401, 'unauthorized', 'Invalid email or password.');
 }
 
 function sameMembers(a: string[], b: string[]): boolean {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { audit } from '../audit.js';
-import { InvalidApiKey, InvalidAccessToken } from '../domain/errors.js';
+import { InvalidGrant, InvalidToken, LegalEntityNotAssigned, UnknownStorefrontClient } from '../domain/errors.js';
 import { unseal } from '../domain/seal.js';
 import {
   accessSlot,
@@ -50,7 +50,7 @@ export async function anonymousLogin(
   input: { tenant: string; clientId: string; context: SessionContext },
 ): Promise<SessionTokens> {
   const tenant = await deps.directory.getTenant(input.tenant);
-  if (!tenant || !tenant.storefrontClients.includes(input.clientId)) throw new InvalidApiKey();
+  if (!tenant || !tenant.storefrontClients.includes(input.clientId)) throw new UnknownStorefrontClient();
   const now = deps.clock();
   const started = startFamily(
     { kind: 'anonymous', tenant: tenant.tenant, clientId: input.clientId, sessionId: randomUUID(), context: input.context },
@@ -61,16 +61,17 @@ export async function anonymousLogin(
   return { sessionId: started.family.sessionId, tenant, pair: firstPair(started, now) };
 }
 
-export type RefreshResult =
-  | ({ ok: true; legalEntityId?: string } & SessionTokens)
-  | { ok: false; reason: 'invalid' | 'reused' | 'legal-entity-not-assigned' };
+export interface RefreshResult extends SessionTokens {
+  legalEntityId?: string;
+}
 
 /**
  * One-time refresh (contract section 6). The new tokens are minted first and written by one
  * conditional write that consumes the presented token; of concurrent refreshes exactly one
  * wins. A loser, or a retry after a lost response, that presents the token just consumed inside
  * the grace window gets the winner's tokens (sealed under a key only that token derives). A
- * consumed token after the window is theft: the family is revoked.
+ * consumed token after the window is theft: the family is revoked. Every refusal is an
+ * InvalidGrant (a legal entity the customer does not hold: LegalEntityNotAssigned).
  */
 export async function refreshSession(
   deps: StorefrontDeps,
@@ -78,7 +79,7 @@ export async function refreshSession(
 ): Promise<RefreshResult> {
   const parsed = parseToken(input.refreshToken);
   const tenant = parsed && (await deps.directory.getTenant(input.tenant));
-  if (!parsed || !tenant) return { ok: false, reason: 'invalid' };
+  if (!parsed || !tenant) throw new InvalidGrant('unknown refresh token');
   const now = deps.clock();
   const { successor, write } = planRotation(parsed, lifetimesOf(tenant.settings, input.kind), now, input.legalEntityId);
   const outcome = await deps.sessions.rotateSession(
@@ -103,27 +104,26 @@ export async function refreshSession(
     tenant.settings.refreshGraceSeconds,
   );
   // The token was fine: the write failed on the legal entity (contract section 2: 403).
-  if (verdict.verdict === 'legal-entity-not-assigned') return { ok: false, reason: 'legal-entity-not-assigned' };
+  if (verdict.verdict === 'legal-entity-not-assigned') throw new LegalEntityNotAssigned();
   if (verdict.verdict === 'retry') {
     const opened = unseal(verdict.sealedSuccessor, parsed.token, successorContext(parsed.selector));
     if (opened) return answer(JSON.parse(opened) as Successor, family!, tenant, now);
-    return { ok: false, reason: 'invalid' };
+    throw new InvalidGrant('successor does not open');
   }
   if (verdict.verdict === 'reuse') {
     const who = { tenant: tenant.tenant, clientId: family!.clientId, sessionId: family!.sessionId, kind: family!.kind };
     audit(deps.log, 'refresh_reuse_detected', who);
     await deps.sessions.revokeSession(parsed.selector, now);
     audit(deps.log, 'family_revoked', { ...who, reason: 'refresh_reuse' });
-    return { ok: false, reason: 'reused' };
+    throw new InvalidGrant('refresh token reused');
   }
-  return { ok: false, reason: 'invalid' };
+  throw new InvalidGrant('refresh token not current');
 }
 
 /** The successor's lifetimes as answered: never beyond the session's end (contract section 2). */
 function answer(successor: Successor, family: RefreshFamily, tenant: Tenant, now: number): RefreshResult {
   const left = (expiresAt: number) => Math.max(0, effectiveExpiry(family, { hash: '', expiresAt }) - now);
   const result: RefreshResult = {
-    ok: true,
     sessionId: family.sessionId,
     tenant,
     pair: {
@@ -148,7 +148,7 @@ export async function renewAnonymousAccess(
 ): Promise<{ accessToken: string; expiresIn: number; sessionId: string; tenant: Tenant }> {
   const parsed = parseToken(input.anonymousToken);
   const tenant = parsed && (await deps.directory.getTenant(input.tenant));
-  if (!parsed || !tenant) throw new InvalidAccessToken();
+  if (!parsed || !tenant) throw new InvalidToken();
   const now = deps.clock();
   const lifetime = lifetimesOf(tenant.settings, 'anonymous');
   const access = mintToken(parsed.selector);
@@ -157,7 +157,7 @@ export async function renewAnonymousAccess(
     { presentedHash: parsed.hash, tenant: tenant.tenant, clientId: input.clientId, now },
     { hash: access.hash, expiresAt: now + lifetime.access },
   );
-  if (!family) throw new InvalidAccessToken();
+  if (!family) throw new InvalidToken();
   return { accessToken: access.token, expiresIn: effectiveExpiry(family, family.access) - now, sessionId: family.sessionId, tenant };
 }
 
@@ -168,17 +168,18 @@ export async function authenticateSession(
   bearer: string | undefined,
 ): Promise<{ family: RefreshFamily; expiresIn: number }> {
   const parsed = parseToken(bearer);
-  if (!parsed) throw new InvalidAccessToken();
+  if (!parsed) throw new InvalidToken();
   const family = await deps.sessions.findSession(parsed.selector);
   const now = deps.clock();
   const check = family ? checkAccessToken(family, parsed.hash, tenant, now) : 'invalid';
-  if (check !== 'valid') throw new InvalidAccessToken(check === 'expired');
+  if (check !== 'valid') throw new InvalidToken({ expired: check === 'expired' });
   return { family: family!, expiresIn: effectiveExpiry(family!, accessSlot(family!, parsed.hash)!) - now };
 }
 
 /** Contract section 2: ends the access token and its refresh family; false if nothing matched. */
-export async function logout(deps: StorefrontDeps, tenant: string, accessToken: string): Promise<boolean> {
+export async function logout(deps: StorefrontDeps, tenant: string, accessToken: string | undefined): Promise<void> {
   const parsed = parseToken(accessToken);
-  if (!parsed) return false;
-  return deps.sessions.revokeSession(parsed.selector, deps.clock(), { hash: parsed.hash, tenant });
+  if (!parsed || !(await deps.sessions.revokeSession(parsed.selector, deps.clock(), { hash: parsed.hash, tenant }))) {
+    throw new InvalidToken();
+  }
 }

@@ -1,10 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
-  BadRequest,
-  EmporixError,
-  EmporixFault,
-  InvalidAccessToken,
-  InvalidApiKey,
   InvalidClient,
   InvalidCredentials,
   InvalidGrant,
@@ -152,10 +147,9 @@ describe('the error tables (functions/http/errors.ts)', () => {
   }
 
   it('has one entry per error kind in each table, and a case above for each domain kind', () => {
-    const deprecated = ['EmporixFault', 'EmporixError'];
     const kinds = [...new Set(CASES.map((c) => c.error.kind))].sort();
-    expect(Object.keys(OAUTH_ERRORS).sort()).toEqual([...kinds, ...deprecated].sort());
-    expect(Object.keys(EMPORIX_ERRORS).sort()).toEqual([...kinds, ...deprecated].sort());
+    expect(Object.keys(OAUTH_ERRORS).sort()).toEqual(kinds);
+    expect(Object.keys(EMPORIX_ERRORS).sort()).toEqual(kinds);
   });
 
   it('carries no HTTP status, header or body on a domain error', () => {
@@ -183,44 +177,6 @@ describe('the error tables (functions/http/errors.ts)', () => {
       body: { status: 500, type: 'internal_error', message: 'An unexpected error occurred.', details: [] },
     });
     expect(onUnexpected).toHaveBeenCalledOnce();
-  });
-});
-
-/**
- * The storefront path still throws the old names until the integrator converts it. Each old
- * throw renders, in both shapes, exactly as the new error that replaces it: the conversion
- * recipe (README, "Errors") is behaviour-preserving by this test.
- */
-describe('the deprecated storefront errors and their replacements', () => {
-  const pairs: Array<[string, BrokerError, KnownError]> = [
-    ['BadRequest → InvalidRequest', new BadRequest('invalid login request', [problem]), new InvalidRequest('invalid login request', [problem])],
-    ['InvalidAccessToken() → InvalidToken()', new InvalidAccessToken(), new InvalidToken()],
-    ['InvalidAccessToken(true) → InvalidToken({ expired })', new InvalidAccessToken(true), new InvalidToken({ expired: true })],
-    ['InvalidApiKey → UnknownStorefrontClient', new InvalidApiKey(), new UnknownStorefrontClient()],
-    [
-      'EmporixError(403 forbidden) → LegalEntityNotAssigned',
-      new EmporixError(403, 'forbidden', 'The customer is not assigned to this legal entity.'),
-      new LegalEntityNotAssigned(),
-    ],
-    ['EmporixError(401 unauthorized) → InvalidCredentials', new EmporixError(401, 'unauthorized', 'Invalid email or password.'), new InvalidCredentials()],
-    [
-      'EmporixError(429, Retry-After) → LoginThrottled',
-      new EmporixError(429, 'too_many_requests', 'Too many failed logins; try again later.', { 'Retry-After': '900' }),
-      new LoginThrottled(900),
-    ],
-  ];
-  for (const [name, old, replacement] of pairs) {
-    it(`${name}: the same response in both shapes`, () => {
-      expect(render(old, 'emporix')).toEqual(render(replacement, 'emporix'));
-      expect(render(old, 'oauth')).toEqual(render(replacement, 'oauth'));
-    });
-  }
-
-  it('EmporixFault(InvalidRefreshToken) → InvalidGrant: the same storefront response', () => {
-    // On storefront paths the only shape it is thrown in; on /oauth/* InvalidGrant is RFC 6749's 400.
-    expect(render(new EmporixFault('Invalid refresh token', 'oauth.v2.InvalidRefreshToken'), 'emporix')).toEqual(
-      render(new InvalidGrant(), 'emporix'),
-    );
   });
 });
 
