@@ -1,5 +1,4 @@
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
-import { secureRandomBytes } from './random.js';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 
 /**
  * Authenticated encryption for values the broker must be able to hand back later but must not
@@ -37,7 +36,7 @@ function hkdf(ikm: Buffer | string, context: string): KeyObject {
 }
 
 export function seal(plaintext: string, ikm: Buffer | string, context: string): string {
-  const iv = secureRandomBytes(IV_BYTES);
+  const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', deriveKey(ikm, context), iv);
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
