@@ -42,6 +42,9 @@ export function seal(plaintext: string, ikm: Buffer | string, context: string): 
   return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
 }
 
+/** What opens a sealed value; adapters may decorate it (adapters/memoised-unseal.ts). */
+export type Unseal = (sealed: string, ikm: Buffer | string, context: string) => string | undefined;
+
 /** The plaintext, or undefined if the key or context is wrong or the value was altered. */
 export function unseal(sealed: string, ikm: Buffer | string, context: string): string | undefined {
   const raw = Buffer.from(sealed, 'base64url');

@@ -8,10 +8,12 @@ import { VersionedClientSecrets } from '../adapters/client-secrets.js';
 import { DynamoDbSessions } from '../adapters/dynamodb-sessions.js';
 import { DynamoDbStore } from '../adapters/dynamodb-store.js';
 import { MemoryStore } from '../adapters/memory-store.js';
+import { memoisedUnseal } from '../adapters/memoised-unseal.js';
 import { RefreshingValue } from '../adapters/refreshing-value.js';
 import { discoveryRoutes } from '../handlers/discovery.js';
 import { oauthRoutes } from '../handlers/oauth.js';
 import { storefrontRoutes } from '../handlers/storefront.js';
+import { unseal } from '../domain/seal.js';
 import { liveKeys, SIGNING_KEYS_CACHE_SECONDS, signingKeyAt } from '../domain/signing-keys.js';
 import { issuerUrl } from '../config.js';
 import { lambdaHttpHandler, type LambdaHttpHandler } from '../http/lambda.js';
@@ -100,6 +102,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     sessions,
     secrets: new VersionedClientSecrets(clientSecrets, clock),
     keys: { cacheKey: () => cacheKey.get() },
+    unseal: memoisedUnseal(unseal),
     clock,
     log,
     serviceTokenReuseShare: options.serviceTokenReuseShare ?? 0.5,

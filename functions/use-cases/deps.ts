@@ -1,3 +1,4 @@
+import type { Unseal } from '../domain/seal.js';
 import type { Logger } from '../log.js';
 import type {
   ClientSecrets,
@@ -18,6 +19,8 @@ export interface BrokerDeps {
   sessions: SessionStore;
   secrets: ClientSecrets;
   keys: KeyMaterial;
+  /** Opens a cached service token: `unseal`, or a memo around it (adapters/memoised-unseal.ts). */
+  unseal: Unseal;
   clock: Clock;
   log: Logger;
   /** Share of a service token's life after which the cache mints a new one (0 < share ≤ 1). */
