@@ -13,6 +13,7 @@ import { RefreshingValue } from '../adapters/refreshing-value.js';
 import { discoveryRoutes } from '../handlers/discovery.js';
 import { oauthRoutes } from '../handlers/oauth.js';
 import { storefrontRoutes } from '../handlers/storefront.js';
+import type { ScryptParams } from '../domain/passwords.js';
 import { unseal } from '../domain/seal.js';
 import { liveKeys, SIGNING_KEYS_CACHE_SECONDS, signingKeyAt } from '../domain/signing-keys.js';
 import { issuerUrl } from '../config.js';
@@ -51,6 +52,8 @@ export interface LocalBrokerOptions {
    * `memory`: the same ports in process memory, lost on exit; for benchmarks.
    */
   store?: 'dynalite' | 'memory';
+  /** scrypt cost of the seed's password hashes (and the decoy); production's by default. Tests lower it. */
+  scrypt?: ScryptParams;
   log?: Logger;
   clock?: Clock;
 }
@@ -92,7 +95,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const sessions: SessionStore & CustomerStore & PublicKeyStore = memory ?? new DynamoDbSessions(dynamo!.client, dynamo!.tableName);
   const directory = new CachedDirectory(store, clock);
   const seedTarget = { directory, customers: sessions, sessions, publicKeys: sessions, clientSecrets: secretsFile, signingKeys: secretsFile };
-  const seedReport = await applySeed(seed, seedTarget, { now: clock(), log });
+  const seedReport = await applySeed(seed, seedTarget, { now: clock(), log, scrypt: options.scrypt });
 
   const cacheKey = new RefreshingValue('local secrets file', secretsFile.readCacheKey, clock, 3600);
   const clientSecrets = new RefreshingValue('local secrets file', secretsFile.readClientSecrets, clock, 5);
@@ -113,6 +116,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     sessions,
     customers: sessions,
     signingKeys: { current: async () => signingKeyAt(await signingKeys.get(), clock()) },
+    passwordHashing: options.scrypt,
     clock,
     log,
   };
@@ -167,7 +171,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     deps,
     storefront,
     dynamoClient: dynamo?.client,
-    reseed: (next, reseedOptions = {}) => applySeed(next, seedTarget, { now: clock(), log, ...reseedOptions }),
+    reseed: (next, reseedOptions = {}) => applySeed(next, seedTarget, { now: clock(), log, scrypt: options.scrypt, ...reseedOptions }),
     close: async () => {
       clearInterval(timer);
       server.closeAllConnections();

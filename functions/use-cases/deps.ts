@@ -1,3 +1,4 @@
+import type { ScryptParams } from '../domain/passwords.js';
 import type { Unseal } from '../domain/seal.js';
 import type { Logger } from '../log.js';
 import type {
@@ -39,6 +40,8 @@ export interface StorefrontDeps {
   sessions: SessionStore;
   customers: CustomerStore;
   signingKeys: SigningKeySource;
+  /** The decoy hash's cost: that of the customers' hashes; production's (SCRYPT_PARAMS) if absent. */
+  passwordHashing?: ScryptParams;
   clock: Clock;
   log: Logger;
 }
