@@ -10,6 +10,7 @@ import { TEST_SCRYPT, TestClock } from './local-broker.js';
 
 export const ISSUER = 'https://broker.example';
 export const CUSTOMER = { email: 'ann@example.com', password: 'correct-horse', customerNumber: 'C-1001', legalEntities: ['LE-1', 'LE-2'] };
+export const OTHER_CUSTOMER = { email: 'bob@example.com', password: 'battery-staple', customerNumber: 'C-1002', legalEntities: ['LE-1'] };
 
 /**
  * The use cases wired on the memory store with a test clock: no HTTP, no dynalite, no scrypt
@@ -37,14 +38,16 @@ export async function memoryDeps() {
     globex: { clientId: 'globex-svc', tenant: 'globex', scopes: ['order.order_read'], warmup: false, profile: 'oauth2' },
   };
   for (const client of Object.values(clients)) await store.putServiceClient(client);
-  await store.putCustomer({
-    tenant: 'acme',
-    email: CUSTOMER.email,
-    passwordHash: await hashPassword(CUSTOMER.password, TEST_SCRYPT),
-    customerNumber: CUSTOMER.customerNumber,
-    legalEntities: CUSTOMER.legalEntities,
-    initialPassword: false,
-  });
+  for (const customer of [CUSTOMER, OTHER_CUSTOMER]) {
+    await store.putCustomer({
+      tenant: 'acme',
+      email: customer.email,
+      passwordHash: await hashPassword(customer.password, TEST_SCRYPT),
+      customerNumber: customer.customerNumber,
+      legalEntities: customer.legalEntities,
+      initialPassword: false,
+    });
+  }
 
   const broker: BrokerDeps = {
     directory: store,

@@ -2,7 +2,8 @@ import { decodeJwt } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { customerLogin } from '../../functions/use-cases/customer-login.js';
 import { anonymousLogin, authenticateSession, logout, refreshSession, renewAnonymousAccess } from '../../functions/use-cases/sessions.js';
-import { CUSTOMER, ISSUER, memoryDeps, refused } from '../support/memory-deps.js';
+import { attemptLimits } from '../../functions/domain/login-throttle.js';
+import { CUSTOMER, ISSUER, memoryDeps, OTHER_CUSTOMER, refused } from '../support/memory-deps.js';
 
 /** Contract sections 1, 2 and 6 on the memory store: the storefront use cases alone, no HTTP. */
 let world: Awaited<ReturnType<typeof memoryDeps>>;
@@ -117,7 +118,7 @@ describe('customer sessions (use cases, memory store)', () => {
     expect(await logout(world.storefront, 'acme', 'not-a-token')).toBe(false);
   });
 
-  it('lock an account after repeated failures, without touching another account', async () => {
+  it('lock an account after repeated failures, and only that account', async () => {
     for (let i = 0; i < 10; i++) {
       if (await refused(login('wrong-password'))) continue;
       throw new Error('a wrong password logged in');
@@ -125,5 +126,10 @@ describe('customer sessions (use cases, memory store)', () => {
     // Locked now: even the right password is refused until the window ends.
     expect(await refused(login())).toBe(true);
     expect(world.logLines.some((line) => line.includes('login_locked'))).toBe(true);
+    // Per account: another customer of the tenant logs in, and the same email on another tenant
+    // still gets an attempt.
+    expect((await login(OTHER_CUSTOMER.password, OTHER_CUSTOMER.email)).pair.accessToken).toBeTruthy();
+    expect((await world.store.reserveLoginAttempt('globex', CUSTOMER.email, attemptLimits(world.clock.now))).reserved).toBe(true);
+    expect((await world.store.reserveLoginAttempt('acme', CUSTOMER.email, attemptLimits(world.clock.now))).reserved).toBe(false);
   });
 });
