@@ -14,7 +14,10 @@ export function memoisedUnseal(inner: Unseal, maxEntries = 1000): Unseal {
   return (sealed, ikm, context) => {
     if (typeof ikm === 'string') return inner(sealed, ikm, context);
     let memo = opened.get(ikm);
-    if (!memo) opened.set(ikm, (memo = new Map()));
+    if (!memo) {
+      memo = new Map();
+      opened.set(ikm, memo);
+    }
     const key = `${context}\n${sealed}`;
     const remembered = memo.get(key);
     if (remembered !== undefined) return remembered;

@@ -30,9 +30,9 @@ describe('memoisedUnseal', () => {
     expect(memo('AAAA', key, 'ctx')).toBeUndefined();
     expect(memo('AAAA', key, 'ctx')).toBeUndefined();
     expect(calls.n).toBe(2);
-    const values = ['a', 'b', 'c'].map((v) => seal(v, key, 'ctx'));
-    for (const sealed of values) memo(sealed, key, 'ctx');
-    expect(memo(values[0]!, key, 'ctx')).toBe('a');
+    const [a, b, c] = ['a', 'b', 'c'].map((v) => seal(v, key, 'ctx')) as [string, string, string];
+    for (const sealed of [a, b, c]) memo(sealed, key, 'ctx');
+    expect(memo(a, key, 'ctx')).toBe('a');
     expect(calls.n).toBe(6);
     const once = seal('refresh successor', 'consumed-token', 'family');
     expect(memo(once, 'consumed-token', 'family')).toBe('refresh successor');

@@ -31,7 +31,7 @@ export async function memoryDeps() {
     storefrontClients: ['storefront-web'],
   });
   await store.putTenant({ tenant: 'globex', settings: resolveSettings(undefined), storefrontClients: ['globex-web'] });
-  const clients: Record<string, ServiceClient> = {
+  const clients: Record<'orders' | 'reports' | 'admin' | 'globex', ServiceClient> = {
     orders: { clientId: 'orders-svc', tenant: 'acme', scopes: ['order.order_read', 'order.order_manage'], warmup: true, profile: 'emporix' },
     reports: { clientId: 'reports-svc', tenant: 'acme', scopes: ['order.order_read'], warmup: false, profile: 'oauth2' },
     admin: { clientId: 'admin-svc', tenant: 'acme', scopes: ['broker.token_revoke'], warmup: false, profile: 'oauth2' },
