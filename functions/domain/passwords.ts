@@ -7,7 +7,8 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
  * It uses 128 MiB and about 0.3 s of one core per hash. A stolen table costs an attacker the same
  * per guess, and a 512 MB Lambda can afford it on the only path that needs it (login). The
  * parameters travel with each hash (`scrypt$N$r$p$salt$key`), so they can be raised later without
- * invalidating stored hashes.
+ * invalidating stored hashes, and lowered where hashing is not what is tested (local mode's
+ * `scrypt` option; tests only).
  */
 
 export interface ScryptParams {
@@ -60,10 +61,13 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 /**
  * A hash to verify against when the email is unknown, so an unknown email costs the same time as
- * a wrong password (no user enumeration by timing). Computed once per process.
+ * a wrong password (no user enumeration by timing). Computed once per process and parameters; it
+ * must use the parameters the customers' hashes were made with (production's unless configured).
  */
-let decoy: Promise<string> | undefined;
-export function decoyHash(): Promise<string> {
-  decoy ??= hashPassword(randomBytes(16).toString('base64url'));
+const decoys = new Map<string, Promise<string>>();
+export function decoyHash(params = SCRYPT_PARAMS): Promise<string> {
+  const key = `${params.N}$${params.r}$${params.p}`;
+  let decoy = decoys.get(key);
+  if (!decoy) decoys.set(key, (decoy = hashPassword(randomBytes(16).toString('base64url'), params)));
   return decoy;
 }

@@ -1,5 +1,4 @@
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
-import { secureRandomBytes } from './random.js';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 
 /**
  * Authenticated encryption for values the broker must be able to hand back later but must not
@@ -37,11 +36,14 @@ function hkdf(ikm: Buffer | string, context: string): KeyObject {
 }
 
 export function seal(plaintext: string, ikm: Buffer | string, context: string): string {
-  const iv = secureRandomBytes(IV_BYTES);
+  const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', deriveKey(ikm, context), iv);
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
 }
+
+/** What opens a sealed value; adapters may decorate it (adapters/memoised-unseal.ts). */
+export type Unseal = (sealed: string, ikm: Buffer | string, context: string) => string | undefined;
 
 /** The plaintext, or undefined if the key or context is wrong or the value was altered. */
 export function unseal(sealed: string, ikm: Buffer | string, context: string): string | undefined {

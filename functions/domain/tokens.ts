@@ -1,6 +1,5 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { MAX_LENGTH } from './identifiers.js';
-import { secureRandomBytes } from './random.js';
 
 /**
  * Opaque tokens are split tokens: base64url(selector ‖ verifier).
@@ -29,14 +28,14 @@ export interface ParsedToken {
 }
 
 export function newSelector(): string {
-  return secureRandomBytes(SELECTOR_BYTES).toString('base64url');
+  return randomBytes(SELECTOR_BYTES).toString('base64url');
 }
 
 /** A new token under `selector` (a fresh one when omitted), tagged with `generation` if given. */
 export function mintToken(selector: string = newSelector(), generation?: number): ParsedToken {
   const selectorBytes = Buffer.from(selector, 'base64url');
   if (selectorBytes.length !== SELECTOR_BYTES) throw new Error('selector must be 16 bytes');
-  const verifier = secureRandomBytes(VERIFIER_BYTES);
+  const verifier = randomBytes(VERIFIER_BYTES);
   if (generation !== undefined) verifier[0] = generation & 0xff;
   const token = Buffer.concat([selectorBytes, verifier]).toString('base64url');
   return { token, selector, hash: hashToken(token), generation: verifier[0]! };

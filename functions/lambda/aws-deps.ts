@@ -3,9 +3,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CachedDirectory } from '../adapters/cached-directory.js';
 import { VersionedClientSecrets } from '../adapters/client-secrets.js';
 import { DynamoDbSessions, DynamoDbStore } from '../adapters/dynamodb/stores.js';
+import { memoisedUnseal } from '../adapters/memoised-unseal.js';
 import { RefreshingValue } from '../adapters/refreshing-value.js';
 import { secretsManagerCacheKey, secretsManagerClientSecrets, secretsManagerSigningKeys } from '../adapters/secrets-manager.js';
 import type { FunctionConfig } from '../config.js';
+import { unseal } from '../domain/seal.js';
 import { DISCOVERY_KEYS_CACHE_SECONDS, liveKeys, SIGNING_KEYS_CACHE_SECONDS, signingKeyAt } from '../domain/signing-keys.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { systemClock } from '../ports.js';
@@ -62,6 +64,7 @@ function serviceTokenDeps(config: Pick<FunctionConfig, 'tableName' | 'keysSecret
     directory: new CachedDirectory(store, systemClock),
     tokens: store,
     keys: { cacheKey: () => cacheKey.get() },
+    unseal: memoisedUnseal(unseal),
     clock: systemClock,
     log,
     serviceTokenReuseShare: config.serviceTokenReuseShare,

@@ -7,10 +7,13 @@ import { CachedDirectory } from '../adapters/cached-directory.js';
 import { VersionedClientSecrets } from '../adapters/client-secrets.js';
 import { DynamoDbSessions, DynamoDbStore } from '../adapters/dynamodb/stores.js';
 import { MemoryStore } from '../adapters/memory-store.js';
+import { memoisedUnseal } from '../adapters/memoised-unseal.js';
 import { RefreshingValue } from '../adapters/refreshing-value.js';
 import { discoveryRoutes } from '../handlers/discovery.js';
 import { oauthRoutes } from '../handlers/oauth.js';
 import { storefrontRoutes } from '../handlers/storefront.js';
+import type { ScryptParams } from '../domain/passwords.js';
+import { unseal } from '../domain/seal.js';
 import { liveKeys, SIGNING_KEYS_CACHE_SECONDS, signingKeyAt } from '../domain/signing-keys.js';
 import { issuerUrl } from '../config.js';
 import { lambdaHttpHandler, type LambdaHttpHandler } from '../http/lambda.js';
@@ -48,6 +51,8 @@ export interface LocalBrokerOptions {
    * `memory`: the same ports in process memory, lost on exit; for benchmarks.
    */
   store?: 'dynalite' | 'memory';
+  /** scrypt cost of the seed's password hashes (and the decoy); production's by default. Tests lower it. */
+  scrypt?: ScryptParams;
   log?: Logger;
   clock?: Clock;
 }
@@ -89,7 +94,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const sessions: SessionStore & CustomerStore & PublicKeyStore = memory ?? new DynamoDbSessions(dynamo!.client, dynamo!.tableName);
   const directory = new CachedDirectory(store, clock);
   const seedTarget = { directory, customers: sessions, sessions, publicKeys: sessions, clientSecrets: secretsFile, signingKeys: secretsFile };
-  const seedReport = await applySeed(seed, seedTarget, { now: clock(), log });
+  const seedReport = await applySeed(seed, seedTarget, { now: clock(), log, scrypt: options.scrypt });
 
   const cacheKey = new RefreshingValue('local secrets file', secretsFile.readCacheKey, clock, 3600);
   const clientSecrets = new RefreshingValue('local secrets file', secretsFile.readClientSecrets, clock, 5);
@@ -99,6 +104,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     sessions,
     secrets: new VersionedClientSecrets(clientSecrets, clock),
     keys: { cacheKey: () => cacheKey.get() },
+    unseal: memoisedUnseal(unseal),
     clock,
     log,
     serviceTokenReuseShare: options.serviceTokenReuseShare ?? 0.5,
@@ -109,6 +115,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     sessions,
     customers: sessions,
     signingKeys: { current: async () => signingKeyAt(await signingKeys.get(), clock()) },
+    passwordHashing: options.scrypt,
     clock,
     log,
   };
@@ -163,7 +170,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     deps,
     storefront,
     dynamoClient: dynamo?.client,
-    reseed: (next, reseedOptions = {}) => applySeed(next, seedTarget, { now: clock(), log, ...reseedOptions }),
+    reseed: (next, reseedOptions = {}) => applySeed(next, seedTarget, { now: clock(), log, scrypt: options.scrypt, ...reseedOptions }),
     close: async () => {
       clearInterval(timer);
       server.closeAllConnections();

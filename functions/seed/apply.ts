@@ -1,6 +1,6 @@
 import { audit } from '../audit.js';
 import { planSecretRotation, type ClientSecretsDocument, type WantedClientSecret } from '../domain/client-secrets.js';
-import { hashPassword, verifyPassword } from '../domain/passwords.js';
+import { hashPassword, verifyPassword, type ScryptParams } from '../domain/passwords.js';
 import { newSigningKey, retireSigningKeys, rotateSigningKeys, type PrivateSigningKey } from '../domain/signing-keys.js';
 import { resolveSettings } from '../domain/tenant.js';
 import type { CustomerStore, DirectoryStore, PublicKeyStore, SessionStore } from '../ports.js';
@@ -69,7 +69,7 @@ export interface SeedReport {
 export async function applySeed(
   seed: Seed,
   target: SeedTarget,
-  options: { now: number; rotateSigningKey?: boolean; log?: Logger },
+  options: { now: number; rotateSigningKey?: boolean; log?: Logger; scrypt?: ScryptParams },
 ): Promise<SeedReport> {
   const log = options.log ?? silentLogger;
   const wanted: Record<string, WantedClientSecret> = {};
@@ -134,7 +134,7 @@ export async function applySeed(
       await target.customers.putCustomer({
         tenant,
         email,
-        passwordHash: samePassword ? existing.passwordHash : await hashPassword(customer.password),
+        passwordHash: samePassword ? existing.passwordHash : await hashPassword(customer.password, options.scrypt),
         customerNumber: customer.customerNumber,
         legalEntities: customer.legalEntities,
         initialPassword: customer.initialPassword,

@@ -59,7 +59,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
     throw new LoginThrottled(retryAfter);
   }
 
-  const passwordOk = await verifyPassword(input.password, customer?.passwordHash ?? (await decoyHash()));
+  const passwordOk = await verifyPassword(input.password, customer?.passwordHash ?? (await decoyHash(deps.passwordHashing)));
   if (!customer || !passwordOk) {
     const notBefore = slowDownAfterFailure(reservation.attempt, deps.clock());
     if (notBefore !== undefined) await deps.customers.slowLoginAttempts(tenant.tenant, input.email, notBefore);

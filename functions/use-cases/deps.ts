@@ -1,3 +1,5 @@
+import type { ScryptParams } from '../domain/passwords.js';
+import type { Unseal } from '../domain/seal.js';
 import type { Logger } from '../log.js';
 import type {
   ClientSecrets,
@@ -18,6 +20,8 @@ export interface BrokerDeps {
   sessions: SessionStore;
   secrets: ClientSecrets;
   keys: KeyMaterial;
+  /** Opens a cached service token: `unseal`, or a memo around it (adapters/memoised-unseal.ts). */
+  unseal: Unseal;
   clock: Clock;
   log: Logger;
   /** Share of a service token's life after which the cache mints a new one (0 < share ≤ 1). */
@@ -36,6 +40,8 @@ export interface StorefrontDeps {
   sessions: SessionStore;
   customers: CustomerStore;
   signingKeys: SigningKeySource;
+  /** The decoy hash's cost: that of the customers' hashes; production's (SCRYPT_PARAMS) if absent. */
+  passwordHashing?: ScryptParams;
   clock: Clock;
   log: Logger;
 }

@@ -1,6 +1,6 @@
 import { ServiceUnavailable } from '../domain/errors.js';
 import { grantScopes, scopeString } from '../domain/scopes.js';
-import { seal, unseal } from '../domain/seal.js';
+import { seal } from '../domain/seal.js';
 import { isReusable, type ServiceTokenGrant } from '../domain/service-token.js';
 import { DEFAULT_LIFETIMES, revokedWithClient, type ServiceClient } from '../domain/tenant.js';
 import { mintToken } from '../domain/tokens.js';
@@ -62,7 +62,6 @@ export async function mintServiceToken(
       issuedAt: now,
       expiresAt: now + lifetime,
     });
-    remember(sealed, minted.token);
   } catch (error) {
     if (!(error instanceof ServiceUnavailable)) throw error;
     deps.log.warn('service token cache write failed; token issued uncached', { clientId: client.clientId });
@@ -70,29 +69,9 @@ export async function mintServiceToken(
   return { accessToken: minted.token, expiresIn: lifetime, scope: scopeString(granted, client.tenant) };
 }
 
-/**
- * Tokens this process already opened (or minted), by their sealed form. Every request still
- * reads the cache entry from the store, so a revoked or replaced token is never served; this
- * only skips decrypting the same ciphertext again. Process memory, bounded, never persisted.
- */
-const opened = new Map<string, string>();
-const MAX_OPENED = 1000;
-
-function remember(sealed: string, token: string): void {
-  if (opened.size >= MAX_OPENED) opened.clear();
-  opened.set(sealed, token);
-}
-
-/** The token in a cache entry. Not async when remembered: the common case then allocates nothing. */
-function openCached(deps: ServiceTokenDeps, cached: CachedServiceToken): string | Promise<string | undefined> {
-  return opened.get(cached.sealed) ?? unsealCached(deps, cached);
-}
-
-async function unsealCached(deps: ServiceTokenDeps, cached: CachedServiceToken): Promise<string | undefined> {
+async function openCached(deps: ServiceTokenDeps, cached: CachedServiceToken): Promise<string | undefined> {
   // A value sealed under a rotated key no longer opens: the caller mints afresh.
-  const token = unseal(cached.sealed, await deps.keys.cacheKey(), cacheContext(cached.clientId, cached.scopeKey));
-  if (token !== undefined) remember(cached.sealed, token);
-  return token;
+  return deps.unseal(cached.sealed, await deps.keys.cacheKey(), cacheContext(cached.clientId, cached.scopeKey));
 }
 
 function cacheContext(clientId: string, scopeKey: string): string {

@@ -7,7 +7,7 @@ import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../../functions/lo
 import { oauthFunctionEnv, tokenRequestEvent } from '../support/lambda-event.js';
 
 /**
- * The Lambda entry exactly as CDK bundles it: configuration read at cold start, DynamoDB reached
+ * The Lambda entries exactly as CDK bundles them: configuration read at cold start, DynamoDB reached
  * through the SDK's endpoint variable (dynalite here), Secrets Manager mocked (only AWS has it).
  */
 
@@ -35,7 +35,7 @@ afterEach(() => {
 });
 
 
-describe('the oauth Lambda entry', () => {
+describe('the Lambda entries (oauth, storefront, discovery)', () => {
   it('fails its cold start loudly when a variable is missing', async () => {
     delete process.env.TABLE_NAME;
     await expect(import('../../functions/lambda/oauth.js')).rejects.toThrow(ConfigError);

@@ -149,7 +149,7 @@ describe('functions', () => {
     expect(Object.keys(stack.functions).sort()).toEqual([...names].sort());
   });
 
-  it.each(names)('%s: Node.js 22 on arm64, 512 MB, 10 s, ESM bundle, own log group', (name) => {
+  it.each(names)('%s: Node.js 22 on arm64, 512 MB, 25 s, ESM bundle, own log group', (name) => {
     const fn = functionResource(name);
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs22.x',

@@ -6,7 +6,7 @@ import { DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { startLocalBroker, type LocalBroker } from '../../functions/local/broker.js';
 import { jsonLogger } from '../../functions/log.js';
 import { parseSeed } from '../../functions/seed/schema.js';
-import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
+import { basic, postForm, startTestBroker, TEST_SCRYPT, type TestBroker } from '../support/local-broker.js';
 import { testSeed, TEST_SECRETS } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
 
@@ -150,6 +150,7 @@ describe('incident response through the seed CLI (item 2)', () => {
       seedFile: broker.seedFile,
       clock: broker.clock.read,
       log: jsonLogger((line) => broker.logLines.push(line)),
+      scrypt: TEST_SCRYPT,
     });
     return running;
   }

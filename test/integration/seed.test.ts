@@ -8,6 +8,7 @@ import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } fr
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, seedStack } from '../../bin/seed.js';
+import { SCRYPT_PARAMS } from '../../functions/domain/passwords.js';
 import { jsonLogger } from '../../functions/log.js';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { startEmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
@@ -63,7 +64,8 @@ describe('secret rotation through the seed', () => {
     postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials', client_id: 'orders-svc', client_secret: secret });
 
   beforeAll(async () => {
-    broker = await startTestBroker();
+    // Production's scrypt cost: the first test checks what the seed stores.
+    broker = await startTestBroker(testSeed(), { scrypt: SCRYPT_PARAMS });
   });
   afterAll(() => broker.stop());
 

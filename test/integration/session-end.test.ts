@@ -8,7 +8,7 @@ import { startLocalBroker } from '../../functions/local/broker.js';
 import { jsonLogger } from '../../functions/log.js';
 import type { CustomerSessionEntry } from '../../functions/ports.js';
 import { parseSeed } from '../../functions/seed/schema.js';
-import { basic, postForm, startTestBroker, TestClock, type TestBroker } from '../support/local-broker.js';
+import { basic, postForm, startTestBroker, TEST_SCRYPT, TestClock, type TestBroker } from '../support/local-broker.js';
 import { testSeed, TEST_SECRETS } from '../support/seed.js';
 import { EXPIRED_TOKEN, INVALID_REFRESH, INVALID_TOKEN, selectorOf, Storefront } from '../support/storefront.js';
 
@@ -221,7 +221,7 @@ describe('the incident command: npm run seed -- --end-customer-sessions <tenant>
     const seedFile = join(dir, 'seed.json');
     writeFileSync(seedFile, JSON.stringify(testSeed()));
     const clock = new TestClock(Math.floor(Date.now() / 1000));
-    const start = () => startLocalBroker({ port: 0, host: '127.0.0.1', dataDir: dir, seedFile, clock: clock.read, log: jsonLogger(() => {}) });
+    const start = () => startLocalBroker({ port: 0, host: '127.0.0.1', dataDir: dir, seedFile, clock: clock.read, log: jsonLogger(() => {}), scrypt: TEST_SCRYPT });
     let broker = await start();
     const { login } = await new Storefront(broker.url).customer();
     await broker.close();

@@ -3,8 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startLocalBroker, type LocalBroker, type LocalBrokerOptions } from '../../functions/local/broker.js';
+import type { ScryptParams } from '../../functions/domain/passwords.js';
 import { jsonLogger } from '../../functions/log.js';
 import { testSeed } from './seed.js';
+
+/**
+ * scrypt's lowest usable cost, for tests that are not about hashing: a login verifies in about
+ * a millisecond instead of a third of a second. Production's parameters are held by
+ * test/unit/passwords.test.ts.
+ */
+export const TEST_SCRYPT: ScryptParams = { N: 2 ** 10, r: 8, p: 1 };
 
 /** A clock the test moves by hand. */
 export class TestClock {
@@ -29,7 +37,7 @@ export interface TestBroker extends LocalBroker {
  * Local mode exactly as `npm start` runs it, on a random port and a fresh DATA_DIR, with a clock
  * the test controls and every log line captured (for the no-secrets-in-logs checks).
  */
-export async function startTestBroker(seed: object = testSeed(), options: Pick<LocalBrokerOptions, 'issuer'> = {}): Promise<TestBroker> {
+export async function startTestBroker(seed: object = testSeed(), options: Pick<LocalBrokerOptions, 'issuer' | 'scrypt'> = {}): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'token-broker-test-'));
   const seedFile = join(dataDir, 'seed.json');
   writeFileSync(seedFile, JSON.stringify(seed));
@@ -42,6 +50,7 @@ export async function startTestBroker(seed: object = testSeed(), options: Pick<L
     seedFile,
     clock: clock.read,
     log: jsonLogger((line) => logLines.push(line)),
+    scrypt: TEST_SCRYPT,
     ...options,
   });
   if (!broker.dynamoClient) throw new Error('test brokers run on dynalite');

@@ -17,7 +17,9 @@ const counter = (attempts: number, windowEnd = NOW + WINDOW, notBefore?: number)
 });
 
 describe('the attempt limits a reservation compares with', () => {
-  it('allow five attempts per account, in a window that slides to 15 minutes after the latest', () => {
+  // Per-account isolation is the store's keying, not this rule's: test/use-cases/storefront-sessions.test.ts
+  // (memory store) and test/integration/storefront-customer.test.ts (dynalite) lock one account and log in to another.
+  it('allow five attempts, in a window that slides to 15 minutes after the latest', () => {
     expect(LOCK_AFTER).toBe(5);
     expect(attemptLimits(NOW)).toEqual({ now: NOW, lockAfter: 5, windowEnd: NOW + WINDOW });
   });

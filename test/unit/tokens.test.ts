@@ -58,20 +58,3 @@ describe('seal', () => {
     expect(unseal('AAAA', key, 'client-a')).toBeUndefined();
   });
 });
-
-describe('secureRandomBytes', () => {
-  it('hands out bytes once: no two draws repeat, across pool refills', async () => {
-    const { secureRandomBytes } = await import('../../functions/domain/random.js');
-    const seen = new Set<string>();
-    for (let i = 0; i < 2000; i++) seen.add(secureRandomBytes(16).toString('hex'));
-    expect(seen.size).toBe(2000);
-    expect(secureRandomBytes(5000)).toHaveLength(5000);
-  });
-
-  it('returns a copy: changing it does not change a later draw', async () => {
-    const { secureRandomBytes } = await import('../../functions/domain/random.js');
-    const a = secureRandomBytes(32);
-    a.fill(0);
-    expect(secureRandomBytes(32).equals(Buffer.alloc(32))).toBe(false);
-  });
-});
