@@ -68,6 +68,9 @@ const decoys = new Map<string, Promise<string>>();
 export function decoyHash(params = SCRYPT_PARAMS): Promise<string> {
   const key = `${params.N}$${params.r}$${params.p}`;
   let decoy = decoys.get(key);
-  if (!decoy) decoys.set(key, (decoy = hashPassword(randomBytes(16).toString('base64url'), params)));
+  if (!decoy) {
+    decoy = hashPassword(randomBytes(16).toString('base64url'), params);
+    decoys.set(key, decoy);
+  }
   return decoy;
 }

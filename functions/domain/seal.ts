@@ -22,11 +22,15 @@ const MAX_CONTEXTS_PER_KEY = 10_000;
 function deriveKey(ikm: Buffer | string, context: string): KeyObject {
   if (typeof ikm === 'string') return hkdf(ikm, context);
   let keys = derivedKeys.get(ikm);
-  if (!keys) derivedKeys.set(ikm, (keys = new Map()));
+  if (!keys) {
+    keys = new Map();
+    derivedKeys.set(ikm, keys);
+  }
   let key = keys.get(context);
   if (!key) {
     if (keys.size >= MAX_CONTEXTS_PER_KEY) keys.clear();
-    keys.set(context, (key = hkdf(ikm, context)));
+    key = hkdf(ikm, context);
+    keys.set(context, key);
   }
   return key;
 }
