@@ -23,11 +23,6 @@ export function entryOf(stored: StoredClientSecret): ClientSecretEntry {
   return typeof stored === 'string' ? { current: stored } : stored;
 }
 
-/** Whether the previous secret of `entry` is still accepted at `now`. */
-export function previousAccepted(entry: ClientSecretEntry, now: number): boolean {
-  return entry.previous !== undefined && entry.previousUntil !== undefined && now < entry.previousUntil;
-}
-
 /**
  * Checks a parsed JSON object. Errors name the client and the field, never a value (it is a
  * secret). A client id such as `__proto__` is kept as an own key.
