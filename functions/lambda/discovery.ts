@@ -1,13 +1,11 @@
 import { readConfig } from '../config.js';
 import { discoveryRoutes } from '../handlers/discovery.js';
 import { lambdaHttpHandler } from '../http/lambda.js';
-import { jsonLogger } from '../log.js';
-import { awsPublicKeys } from './aws-deps.js';
+import { buildDeps } from '../wiring.js';
+import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
-/** GET /.well-known/*: public metadata and keys; this function holds no secret. */
+/** GET /.well-known/*: public metadata and keys; this function holds no secret (no key sources). */
 const { issuer, tableName } = readConfig(process.env, ['issuer', 'tableName']);
+const deps = buildDeps({ table: awsTable(tableName), keys: secretsManagerSources({}) }, awsSettings({}));
 
-export const handler = lambdaHttpHandler(
-  discoveryRoutes({ issuer, publicKeys: awsPublicKeys({ tableName }) }),
-  jsonLogger(),
-);
+export const handler = lambdaHttpHandler(discoveryRoutes({ issuer, publicKeys: deps.liveKeys }), deps.log);

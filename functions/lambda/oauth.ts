@@ -1,11 +1,14 @@
 import { readConfig } from '../config.js';
 import { oauthRoutes } from '../handlers/oauth.js';
 import { lambdaHttpHandler } from '../http/lambda.js';
-import { awsDeps } from './aws-deps.js';
+import { buildDeps } from '../wiring.js';
+import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
 /** POST /oauth/token, /oauth/introspect, /oauth/revoke. */
-const deps = awsDeps(
-  readConfig(process.env, ['tableName', 'clientSecretsId', 'keysSecretId', 'serviceTokenReuseShare']),
+const config = readConfig(process.env, ['tableName', 'clientSecretsId', 'keysSecretId', 'serviceTokenReuseShare']);
+const deps = buildDeps(
+  { table: awsTable(config.tableName), keys: secretsManagerSources({ clientSecretsId: config.clientSecretsId, keysSecretId: config.keysSecretId }) },
+  awsSettings(config),
 );
 
 export const handler = lambdaHttpHandler(oauthRoutes(deps), deps.log);

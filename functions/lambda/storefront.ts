@@ -1,10 +1,14 @@
 import { readConfig } from '../config.js';
 import { storefrontRoutes } from '../handlers/storefront.js';
 import { lambdaHttpHandler } from '../http/lambda.js';
-import { awsStorefrontDeps } from './aws-deps.js';
+import { buildDeps } from '../wiring.js';
+import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
-/** The storefront (Emporix) paths: anonymous and customer tokens. */
+/** The storefront (Emporix) paths: anonymous and customer tokens; the signing key, no client secrets. */
 const config = readConfig(process.env, ['tableName', 'signingKeysSecretId', 'issuer']);
-const deps = awsStorefrontDeps(config);
+const deps = buildDeps(
+  { table: awsTable(config.tableName), keys: secretsManagerSources({ signingKeysSecretId: config.signingKeysSecretId }) },
+  awsSettings({}),
+);
 
 export const handler = lambdaHttpHandler(storefrontRoutes(deps, { issuer: config.issuer }), deps.log);

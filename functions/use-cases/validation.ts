@@ -4,7 +4,10 @@ import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf, subjectOf
 import { lifetimesOf, revokedWithClient, type ServiceClient } from '../domain/tenant.js';
 import { parseToken, sameHash } from '../domain/tokens.js';
 import type { AccessTokenRecord } from '../ports.js';
-import type { BrokerDeps } from './deps.js';
+import type { Deps } from './deps.js';
+
+/** Introspection and revocation read the directory, the tokens and the refresh families. */
+type ValidationDeps = Pick<Deps, 'directory' | 'tokens' | 'sessions' | 'clock' | 'log'>;
 
 /** RFC 7662 section 2.2: an inactive token reveals nothing but that. */
 export type Introspection = { active: false } | ({ active: true } & Record<string, unknown>);
@@ -21,7 +24,7 @@ export const TOKEN_REVOKE_SCOPE = 'broker.token_revoke';
  * longer has, or issued before its client's tokens were revoked. One GetItem, whatever the kind,
  * plus directory reads that the 60 s directory cache answers from memory.
  */
-export async function introspect(deps: BrokerDeps, caller: ServiceClient, token: string): Promise<Introspection> {
+export async function introspect(deps: ValidationDeps, caller: ServiceClient, token: string): Promise<Introspection> {
   const parsed = parseToken(token);
   if (!parsed) return INACTIVE;
   const found = await deps.tokens.findToken(parsed.selector);
@@ -85,7 +88,7 @@ function isLive(record: AccessTokenRecord, tenant: string, now: number): boolean
  * 2.2): the answer is the same 200 and the token stays alive. A revoked service token also leaves
  * the cache; any token of a storefront session (a refresh token included) ends its whole family.
  */
-export async function revoke(deps: BrokerDeps, caller: ServiceClient, token: string): Promise<void> {
+export async function revoke(deps: ValidationDeps, caller: ServiceClient, token: string): Promise<void> {
   const parsed = parseToken(token);
   if (!parsed) return;
   const mayRevokeAny = caller.scopes.includes(TOKEN_REVOKE_SCOPE);

@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../../functions/config.js';
 import { TABLE_GRANTS, type BrokerFunctionName, type KeyPattern, type TableAction } from './table-grants.js';
 import { WARMUP_INTERVAL } from './warmup-schedule.js';
 
@@ -28,8 +29,8 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __topLevelCreateRequire } from 'node:module'; " +
   'const require = __topLevelCreateRequire(import.meta.url);';
 
-/** Share of a service token's life after which the cache mints anew (contract section 3). */
-const SERVICE_TOKEN_REUSE_SHARE = '0.5';
+/** Share of a service token's life after which the cache mints anew (contract section 3; functions/config.ts DEFAULTS). */
+const SERVICE_TOKEN_REUSE_SHARE = String(DEFAULTS.serviceTokenReuseShare);
 
 /**
  * One entry per function. Typed by `BrokerFunctionName`, so a function added to the route table
@@ -132,7 +133,7 @@ export class BrokerFunctions extends Construct {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: 512,
-      // Above the worst case of the SDK's per-call budget (functions/lambda/aws-deps.ts) times
+      // Above the worst case of the SDK's per-call budget (functions/lambda/aws-sources.ts) times
       // the calls one request makes, so a stalled store ends as the broker's 503 with
       // Retry-After, never as a Lambda timeout (which API Gateway would turn into a 500).
       timeout: Duration.seconds(25),
