@@ -98,7 +98,7 @@ export function buildDeps<K extends KeySources>(sources: Sources<K>, settings: S
   const published =
     hold.publishedKeys === undefined
       ? () => stores.publicKeys.getPublishedKeys()
-      : ((value) => () => value.get())(new RefreshingValue('DynamoDB', () => stores.publicKeys.getPublishedKeys(), clock, hold.publishedKeys));
+      : ((value) => () => value.get())(new RefreshingValue('DynamoDB', () => stores.publicKeys.getPublishedKeys(), clock, hold.publishedKeys, hold.retryAfterFailure));
 
   const deps: Partial<Deps> = {
     ...stores,
