@@ -4,13 +4,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { MemoryStore } from '../adapters/memory-store.js';
-import { discoveryRoutes } from '../handlers/discovery.js';
-import { oauthRoutes } from '../handlers/oauth.js';
-import { storefrontRoutes } from '../handlers/storefront.js';
+import { discoveryRoutes } from '../routes/discovery.js';
+import { oauthRoutes } from '../routes/oauth.js';
+import { storefrontRoutes } from '../routes/storefront.js';
 import type { ScryptParams } from '../domain/passwords.js';
 import { DEFAULTS, issuerUrl } from '../config.js';
-import { lambdaHttpHandler, type LambdaHttpHandler } from '../http/lambda.js';
-import type { FunctionName } from '../http/routes.js';
+import { lambdaHttpHandler, type LambdaHttpHandler } from '../http/lambda-adapter.js';
+import type { FunctionName } from '../http/route-table.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { systemClock, type Clock } from '../ports.js';
 import { applySeed, type SeedReport } from '../seed/apply.js';
@@ -61,8 +61,9 @@ export interface LocalBroker {
 }
 
 /**
- * Local mode (shared/spec/operating.md): the Lambda handlers behind a local HTTP server, on
- * dynalite and a local secrets file, with the seed applied and the warm-up on a timer.
+ * Local mode (shared/spec/operating.md): each function's route handlers in the Lambda adapter,
+ * behind a local HTTP server, on dynalite and a local secrets file, with the seed applied and the
+ * warm-up on a timer.
  */
 export async function startLocalBroker(options: LocalBrokerOptions): Promise<LocalBroker> {
   // Validate before anything is started or written: a bad seed stops the start.

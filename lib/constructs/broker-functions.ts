@@ -16,7 +16,7 @@ export type { BrokerFunctionName } from './table-grants.js';
 type SecretName = 'clientSecrets' | 'keys' | 'signingKeys';
 
 interface FunctionSpec {
-  /** File under `functions/lambda/` that exports `handler`. */
+  /** File under `functions/entry-points/` that exports `handler`. */
   readonly entry: string;
   readonly description: string;
   /** Secrets the function reads (any stage); each comes with its id in the environment. */
@@ -125,7 +125,7 @@ export class BrokerFunctions extends Construct {
     for (const secret of spec.secrets ?? []) environment[SECRET_ENV[secret]] = props.secrets[secret].secretArn;
 
     const fn = new NodejsFunction(scope, 'Function', {
-      entry: projectFile(`functions/lambda/${spec.entry}`),
+      entry: projectFile(`functions/entry-points/${spec.entry}`),
       projectRoot: projectFile(''),
       depsLockFilePath: projectFile('package-lock.json'),
       handler: 'handler',
@@ -133,7 +133,7 @@ export class BrokerFunctions extends Construct {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: 512,
-      // Above the worst case of the SDK's per-call budget (functions/lambda/aws-sources.ts) times
+      // Above the worst case of the SDK's per-call budget (functions/entry-points/aws-sources.ts) times
       // the calls one request makes, so a stalled store ends as the broker's 503 with
       // Retry-After, never as a Lambda timeout (which API Gateway would turn into a 500).
       timeout: Duration.seconds(25),

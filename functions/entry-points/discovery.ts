@@ -1,6 +1,6 @@
 import { readConfig } from '../config.js';
-import { discoveryRoutes } from '../handlers/discovery.js';
-import { lambdaHttpHandler } from '../http/lambda.js';
+import { discoveryRoutes } from '../routes/discovery.js';
+import { lambdaHttpHandler } from '../http/lambda-adapter.js';
 import { buildDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 

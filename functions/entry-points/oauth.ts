@@ -1,6 +1,6 @@
 import { readConfig } from '../config.js';
-import { oauthRoutes } from '../handlers/oauth.js';
-import { lambdaHttpHandler } from '../http/lambda.js';
+import { oauthRoutes } from '../routes/oauth.js';
+import { lambdaHttpHandler } from '../http/lambda-adapter.js';
 import { buildDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 

@@ -1,6 +1,6 @@
 import { readConfig } from '../config.js';
-import { storefrontRoutes } from '../handlers/storefront.js';
-import { lambdaHttpHandler } from '../http/lambda.js';
+import { storefrontRoutes } from '../routes/storefront.js';
+import { lambdaHttpHandler } from '../http/lambda-adapter.js';
 import { buildDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
