@@ -1,14 +1,14 @@
 import { readConfig } from '../config.js';
 import { discoveryRoutes } from '../routes/discovery.js';
 import { lambdaHttpHandler } from '../http/lambda-adapter.js';
-import { buildDeps } from '../wiring.js';
+import { buildDiscoveryDeps } from '../wiring.js';
 import { awsSettings, awsTable } from './aws-sources.js';
 
 /**
- * GET /.well-known/*: public metadata and keys; this function holds no secret: no key sources,
- * so not even the Secrets Manager client is bundled.
+ * GET /.well-known/*: public metadata and keys; this function holds no secret: it is given the
+ * table alone, so not even the Secrets Manager client is bundled.
  */
 const { issuer, tableName } = readConfig(process.env, ['issuer', 'tableName']);
-const deps = buildDeps({ table: awsTable(tableName), keys: { name: 'Secrets Manager' } }, awsSettings({}));
+const deps = buildDiscoveryDeps(awsTable(tableName), awsSettings({}));
 
 export const handler = lambdaHttpHandler(discoveryRoutes({ issuer, publicKeys: deps.liveKeys }), deps.log);

@@ -1,12 +1,12 @@
 import { readConfig } from '../config.js';
 import { storefrontRoutes } from '../routes/storefront.js';
 import { lambdaHttpHandler } from '../http/lambda-adapter.js';
-import { buildDeps } from '../wiring.js';
+import { buildStorefrontDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
 /** The storefront (Emporix) paths: anonymous and customer tokens; the signing key, no client secrets. */
 const config = readConfig(process.env, ['tableName', 'signingKeysSecretId', 'issuer']);
-const deps = buildDeps(
+const deps = buildStorefrontDeps(
   { table: awsTable(config.tableName), keys: secretsManagerSources({ signingKeysSecretId: config.signingKeysSecretId }) },
   awsSettings({}),
 );
