@@ -25,6 +25,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { audit, withRequestContext } from '../functions/audit.js';
+import { DEFAULTS } from '../functions/config.js';
 import { endRotationOverlap } from '../functions/domain/client-secrets.js';
 import { isValidTenant } from '../functions/domain/tenant.js';
 import { jsonLogger, type Logger } from '../functions/log.js';
@@ -61,7 +62,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     allowPositionals: true,
     options: {
       local: { type: 'boolean', default: false },
-      'data-dir': { type: 'string', default: process.env.DATA_DIR || '.data' },
+      'data-dir': { type: 'string', default: process.env.DATA_DIR || DEFAULTS.local.dataDir },
       stack: { type: 'string' },
       region: { type: 'string' },
       'rotate-signing-key': { type: 'boolean', default: false },

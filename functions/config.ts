@@ -42,6 +42,8 @@ export const DEFAULTS = {
     publishedKeys: DISCOVERY_KEYS_CACHE_SECONDS,
     retryAfterFailure: 30,
   } satisfies HoldSeconds,
+  /** Local mode (`npm start`, and the seed CLI's --local): where it listens and keeps its data. */
+  local: { port: 3000, host: '127.0.0.1', dataDir: '.data' },
   /** Local mode: the secrets file is reread every 5 s; discovery reads the store on every request. */
   localHold: {
     clientSecrets: 5,
