@@ -21,7 +21,7 @@ import type { ColdStartRow } from './results-types.js';
 const run = promisify(execFile);
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
 
-/** The SDK clients each function constructs at cold start (functions/lambda/aws-deps.ts). */
+/** The SDK clients each function constructs at cold start (functions/entry-points/aws-sources.ts). */
 const FLOOR_CLIENTS: Record<string, readonly ('dynamodb' | 'secretsManager')[]> = {
   oauth: ['dynamodb', 'secretsManager'],
   warmup: ['dynamodb', 'secretsManager'],

@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serviceTokenBody } from '../functions/domain/service-token.js';
-import { lambdaHttpHandler, type LambdaHttpHandler } from '../functions/http/lambda.js';
+import { lambdaHttpHandler, type LambdaHttpHandler } from '../functions/http/lambda-adapter.js';
 import { createHttpBridge } from '../functions/local/http-bridge.js';
 import { silentLogger } from '../functions/log.js';
 

@@ -1,10 +1,10 @@
 /**
  * `npm start`: token-broker in local mode (shared/spec/operating.md).
- *   PORT (3000), HOST (127.0.0.1), DATA_DIR (.data), SEED_FILE (the demo seed beside this file),
+ *   PORT (3000), HOST (127.0.0.1), DATA_DIR (.data) (functions/config.ts DEFAULTS.local), SEED_FILE (the demo seed beside this file),
  *   ISSUER (http://HOST:PORT, with the bound port when PORT=0).
  */
 import { fileURLToPath } from 'node:url';
-import { positiveInteger } from '../functions/config.js';
+import { DEFAULTS, positiveInteger } from '../functions/config.js';
 import { startLocalBroker } from '../functions/local/broker.js';
 import { ServiceUnavailable } from '../functions/domain/errors.js';
 import { SeedError } from '../functions/seed/schema.js';
@@ -19,9 +19,9 @@ const seedFile = process.env.SEED_FILE || demoSeed;
 
 try {
   const broker = await startLocalBroker({
-    port: process.env.PORT === '0' ? 0 : positiveInteger(process.env, 'PORT', 3000),
-    host: process.env.HOST || '127.0.0.1',
-    dataDir: process.env.DATA_DIR || '.data',
+    port: process.env.PORT === '0' ? 0 : positiveInteger(process.env, 'PORT', DEFAULTS.local.port),
+    host: process.env.HOST || DEFAULTS.local.host,
+    dataDir: process.env.DATA_DIR || DEFAULTS.local.dataDir,
     seedFile,
     ...(process.env.ISSUER ? { issuer: process.env.ISSUER } : {}),
   });

@@ -24,18 +24,19 @@ import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDbSessions, DynamoDbStore } from '../functions/adapters/dynamodb/stores.js';
 import { audit, withRequestContext } from '../functions/audit.js';
+import { DEFAULTS } from '../functions/config.js';
 import { endRotationOverlap } from '../functions/domain/client-secrets.js';
 import { isValidTenant } from '../functions/domain/tenant.js';
 import { jsonLogger, type Logger } from '../functions/log.js';
-import { systemClock, type Clock, type DirectoryStore } from '../functions/ports.js';
+import { systemClock, type Clock } from '../functions/ports.js';
 import { endCustomerSessions } from '../functions/use-cases/customer-sessions.js';
 import { startEmbeddedDynamoDb } from '../functions/local/embedded-dynamodb.js';
 import { LocalSecretsFile } from '../functions/local/secrets-file.js';
 import { applySeed, type ClientSecretsWriter, type SeedReport } from '../functions/seed/apply.js';
 import { parseSeed, type Seed } from '../functions/seed/schema.js';
 import { SecretsManagerSigningKeyWriter, SecretsManagerWriter } from '../functions/seed/secrets-manager-writer.js';
+import { seedTarget, storesOf, type Stores, type TableSource } from '../functions/wiring.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -61,7 +62,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     allowPositionals: true,
     options: {
       local: { type: 'boolean', default: false },
-      'data-dir': { type: 'string', default: process.env.DATA_DIR || '.data' },
+      'data-dir': { type: 'string', default: process.env.DATA_DIR || DEFAULTS.local.dataDir },
       stack: { type: 'string' },
       region: { type: 'string' },
       'rotate-signing-key': { type: 'boolean', default: false },
@@ -131,10 +132,8 @@ type TargetOptions = { local: true; dataDir: string } | { local: false; stack: s
 
 // --- incident response: client secrets and tokens (clients) ---
 
-/** The directory and the client secrets of a local DATA_DIR or a deployed stack. */
-interface IncidentTarget {
-  directory: DirectoryStore;
-  sessions: DynamoDbSessions;
+/** The stores (as functions/wiring.ts builds them) and the client secrets of a local DATA_DIR or a deployed stack. */
+interface IncidentTarget extends Stores {
   clientSecrets: ClientSecretsWriter;
   close(): Promise<void>;
 }
@@ -146,18 +145,15 @@ async function openIncidentTarget(target: TargetOptions): Promise<IncidentTarget
     if (!existsSync(secretsPath)) throw new Error(`${target.dataDir} holds no local broker data (no secrets.json)`);
     const dynamo = await startEmbeddedDynamoDb(join(target.dataDir, 'dynamodb'));
     return {
-      directory: new DynamoDbStore(dynamo.client, dynamo.tableName),
-      sessions: new DynamoDbSessions(dynamo.client, dynamo.tableName),
+      ...storesOf({ client: dynamo.client, tableName: dynamo.tableName }),
       clientSecrets: new LocalSecretsFile(secretsPath),
       close: () => dynamo.close(),
     };
   }
   const outputs = await stackOutputs(target.stack, target.region);
   const config = target.region ? { region: target.region } : {};
-  const dynamo = new DynamoDBClient(config);
   return {
-    directory: new DynamoDbStore(dynamo, outputs.tableName),
-    sessions: new DynamoDbSessions(dynamo, outputs.tableName),
+    ...storesOf(stackTable(outputs.tableName, config)),
     clientSecrets: new SecretsManagerWriter(new SecretsManagerClient(config), outputs.clientSecretsArn),
     close: async () => {},
   };
@@ -244,19 +240,8 @@ async function seedLocal(seed: Seed, dataDir: string, options: SeedOptions): Pro
   try {
     const secrets = new LocalSecretsFile(join(dataDir, 'secrets.json'));
     secrets.ensure();
-    const sessions = new DynamoDbSessions(dynamo.client, dynamo.tableName);
-    return await applySeed(
-      seed,
-      {
-        directory: new DynamoDbStore(dynamo.client, dynamo.tableName),
-        customers: sessions,
-        sessions,
-        publicKeys: sessions,
-        clientSecrets: secrets,
-        signingKeys: secrets,
-      },
-      options,
-    );
+    const stores = storesOf({ client: dynamo.client, tableName: dynamo.tableName });
+    return await applySeed(seed, seedTarget(stores, { clientSecrets: secrets, signingKeys: secrets }), options);
   } finally {
     await dynamo.close();
   }
@@ -281,21 +266,20 @@ async function stackOutputs(stackName: string, region: string | undefined) {
 export async function seedStack(seed: Seed, stackName: string, region: string | undefined, options: SeedOptions): Promise<SeedReport> {
   const config = region ? { region } : {};
   const { tableName, clientSecretsArn, signingKeysArn } = await stackOutputs(stackName, region);
-  const dynamo = new DynamoDBClient(config);
   const secretsManager = new SecretsManagerClient(config);
-  const sessions = new DynamoDbSessions(dynamo, tableName);
   return applySeed(
     seed,
-    {
-      directory: new DynamoDbStore(dynamo, tableName),
-      customers: sessions,
-      sessions,
-      publicKeys: sessions,
+    seedTarget(storesOf(stackTable(tableName, config)), {
       clientSecrets: new SecretsManagerWriter(secretsManager, clientSecretsArn),
       signingKeys: new SecretsManagerSigningKeyWriter(secretsManager, signingKeysArn),
-    },
+    }),
     options,
   );
+}
+
+/** A deployed stack's table, through the caller's AWS credentials and region (not the Lambda's call budget). */
+function stackTable(tableName: string, config: { region?: string }): TableSource {
+  return { client: new DynamoDBClient(config), tableName };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -5,7 +5,7 @@ import type { Logger } from './log.js';
  * Security audit events (contract section 12): one structured log line per event, with a fixed
  * `event` name, the tenant, the client id, the source IP and the request id, and never a token,
  * secret or password. Use cases do not see HTTP requests, so the request's id and source IP
- * travel in an AsyncLocalStorage context set by the one HTTP edge (`http/lambda.ts`); the seed
+ * travel in an AsyncLocalStorage context set by the one HTTP edge (`http/lambda-adapter.ts`); the seed
  * CLI runs outside any request and reports itself as the source.
  */
 

@@ -1,7 +1,58 @@
+import { DISCOVERY_KEYS_CACHE_SECONDS, SIGNING_KEYS_CACHE_SECONDS } from './domain/signing-keys.js';
+
 /**
  * Configuration of a Lambda function, read once at cold start and validated: a missing or
  * malformed variable fails the cold start loudly instead of the first request quietly.
  */
+
+/** How long a loaded value is held in memory before it is read again, in seconds. */
+export interface HoldSeconds {
+  /** The client secrets: a revoked previous secret is refused within this long. */
+  clientSecrets: number;
+  cacheKey: number;
+  /** The private signing keys (domain/signing-keys.ts times rotations against it). */
+  signingKeys: number;
+  /** Tenants and service clients (adapters/cached-directory.ts): a seed reaches a warm function within this long. */
+  directory: number;
+  /** Discovery's copy of the published public keys; undefined: read on every request. */
+  publishedKeys?: number;
+  /** After a failed reload, how long the last good value keeps serving before the next try. */
+  retryAfterFailure: number;
+}
+
+/**
+ * Every default of the broker, in one place: the Lambda configuration reader (below) and local
+ * mode (local/broker.ts) take theirs from here, and functions/wiring.ts the hold times.
+ */
+export const DEFAULTS = {
+  /** Share of a service token's life after which the cache mints a new one (0 < share ≤ 1). */
+  serviceTokenReuseShare: 0.5,
+  /** How often the warm-up runs (the EventBridge schedule; local mode's timer). */
+  warmupIntervalSeconds: 300,
+  /**
+   * On AWS: the client secrets are reread every 60 s, so revoking a previous secret takes effect
+   * within the same 60 s as the directory cache (operating.md "Incident response"): one
+   * GetSecretValue a minute per warm instance.
+   */
+  awsHold: {
+    clientSecrets: 60,
+    cacheKey: 3600,
+    signingKeys: SIGNING_KEYS_CACHE_SECONDS,
+    directory: 60,
+    publishedKeys: DISCOVERY_KEYS_CACHE_SECONDS,
+    retryAfterFailure: 30,
+  } satisfies HoldSeconds,
+  /** Local mode (`npm start`, and the seed CLI's --local): where it listens and keeps its data. */
+  local: { port: 3000, host: '127.0.0.1', dataDir: '.data' },
+  /** Local mode: the secrets file is reread every 5 s; discovery reads the store on every request. */
+  localHold: {
+    clientSecrets: 5,
+    cacheKey: 3600,
+    signingKeys: SIGNING_KEYS_CACHE_SECONDS,
+    directory: 60,
+    retryAfterFailure: 30,
+  } satisfies HoldSeconds,
+} as const;
 
 export interface FunctionConfig {
   tableName: string;
@@ -33,8 +84,8 @@ export function readConfig<K extends keyof FunctionConfig>(env: Env, needed: rea
     clientSecretsId: () => required(env, 'CLIENT_SECRETS_ID'),
     keysSecretId: () => required(env, 'KEYS_SECRET_ID'),
     signingKeysSecretId: () => required(env, 'SIGNING_KEYS_SECRET_ID'),
-    serviceTokenReuseShare: () => share(env, 'SERVICE_TOKEN_REUSE_SHARE', 0.5),
-    warmupIntervalSeconds: () => positiveInteger(env, 'WARMUP_INTERVAL_SECONDS', 300),
+    serviceTokenReuseShare: () => share(env, 'SERVICE_TOKEN_REUSE_SHARE', DEFAULTS.serviceTokenReuseShare),
+    warmupIntervalSeconds: () => positiveInteger(env, 'WARMUP_INTERVAL_SECONDS', DEFAULTS.warmupIntervalSeconds),
     issuer: () => issuerUrl(required(env, 'ISSUER')),
   };
   const config: Partial<FunctionConfig> = {};

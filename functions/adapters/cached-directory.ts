@@ -13,7 +13,7 @@ export class CachedDirectory implements DirectoryStore {
   constructor(
     private readonly inner: DirectoryStore,
     private readonly clock: Clock,
-    private readonly ttlSeconds = 60,
+    private readonly ttlSeconds: number,
   ) {}
 
   getTenant(tenant: string): Promise<Tenant | undefined> {

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../config.js';
 import { ServiceUnavailable } from '../domain/errors.js';
 import type { Clock } from '../ports.js';
 
@@ -17,8 +18,8 @@ export class RefreshingValue<T> {
     private readonly dependency: string,
     private readonly load: () => Promise<T>,
     private readonly clock: Clock,
-    private readonly ttlSeconds = 300,
-    private readonly retrySeconds = 30,
+    private readonly ttlSeconds: number,
+    private readonly retrySeconds: number = DEFAULTS.awsHold.retryAfterFailure,
     private readonly onStale: (error: unknown) => void = () => {},
   ) {}
 

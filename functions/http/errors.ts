@@ -3,7 +3,7 @@ import { BrokerError, type FieldProblem, type KnownError } from '../domain/error
 /**
  * How the broker's errors look on the wire (contract section 7): two tables, one per wire shape,
  * with one entry per error kind, and `errorResponse`, the one step that applies them. The
- * Lambda adapter (lambda.ts) calls it for every error a route throws.
+ * Lambda adapter (lambda-adapter.ts) calls it for every error a route throws.
  *  - `oauth`:   RFC 6749 section 5.2 `{ error, error_description }` on `/oauth/*` and `/.well-known/*`;
  *  - `emporix`: the Emporix shapes on storefront paths.
  * An entry for an error that a route of that shape never throws today still answers something

@@ -3,35 +3,21 @@ import { mkdirSync } from 'node:fs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { CachedDirectory } from '../adapters/cached-directory.js';
-import { VersionedClientSecrets } from '../adapters/client-secrets.js';
-import { DynamoDbSessions, DynamoDbStore } from '../adapters/dynamodb/stores.js';
 import { MemoryStore } from '../adapters/memory-store.js';
-import { memoisedUnseal } from '../adapters/memoised-unseal.js';
-import { RefreshingValue } from '../adapters/refreshing-value.js';
-import { discoveryRoutes } from '../handlers/discovery.js';
-import { oauthRoutes } from '../handlers/oauth.js';
-import { storefrontRoutes } from '../handlers/storefront.js';
+import { discoveryRoutes } from '../routes/discovery.js';
+import { oauthRoutes } from '../routes/oauth.js';
+import { storefrontRoutes } from '../routes/storefront.js';
 import type { ScryptParams } from '../domain/passwords.js';
-import { unseal } from '../domain/seal.js';
-import { liveKeys, SIGNING_KEYS_CACHE_SECONDS, signingKeyAt } from '../domain/signing-keys.js';
-import { issuerUrl } from '../config.js';
-import { lambdaHttpHandler, type LambdaHttpHandler } from '../http/lambda.js';
-import type { FunctionName } from '../http/routes.js';
+import { DEFAULTS, issuerUrl } from '../config.js';
+import { lambdaHttpHandler, type LambdaHttpHandler } from '../http/lambda-adapter.js';
+import type { FunctionName } from '../http/route-table.js';
 import { jsonLogger, type Logger } from '../log.js';
-import {
-  systemClock,
-  type Clock,
-  type CustomerStore,
-  type DirectoryStore,
-  type PublicKeyStore,
-  type SessionStore,
-  type TokenStore,
-} from '../ports.js';
+import { systemClock, type Clock } from '../ports.js';
 import { applySeed, type SeedReport } from '../seed/apply.js';
 import { parseSeed, type Seed } from '../seed/schema.js';
-import type { BrokerDeps, StorefrontDeps } from '../use-cases/deps.js';
+import type { Deps } from '../use-cases/deps.js';
 import { warmUp } from '../use-cases/service-tokens.js';
+import { buildDeps, seedTarget, type KeySources } from '../wiring.js';
 import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { createHttpBridge, type Health } from './http-bridge.js';
 import { LocalSecretsFile } from './secrets-file.js';
@@ -63,8 +49,10 @@ export interface LocalBroker {
   issuer: string;
   seed: Seed;
   seedReport: SeedReport;
-  deps: BrokerDeps;
-  storefront: StorefrontDeps;
+  /** What every route table and the warm-up of this broker use (functions/wiring.ts). */
+  deps: Deps;
+  /** The same `deps`, under the name older tests and benchmarks read the storefront's stores by. */
+  storefront: Deps;
   /** The DynamoDB client on dynalite, for tests and benchmarks that count or fault its calls. */
   dynamoClient: DynamoDBClient | undefined;
   /** Applies another seed to this broker's store and secrets, as the seed CLI would. */
@@ -73,8 +61,9 @@ export interface LocalBroker {
 }
 
 /**
- * Local mode (shared/spec/operating.md): the Lambda handlers behind a local HTTP server, on
- * dynalite and a local secrets file, with the seed applied and the warm-up on a timer.
+ * Local mode (shared/spec/operating.md): each function's route handlers in the Lambda adapter,
+ * behind a local HTTP server, on dynalite and a local secrets file, with the seed applied and the
+ * warm-up on a timer.
  */
 export async function startLocalBroker(options: LocalBrokerOptions): Promise<LocalBroker> {
   // Validate before anything is started or written: a bad seed stops the start.
@@ -82,43 +71,25 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const configuredIssuer = options.issuer === undefined ? undefined : issuerUrl(options.issuer);
   const log = options.log ?? jsonLogger();
   const clock = options.clock ?? systemClock;
-  const warmupIntervalSeconds = options.warmupIntervalSeconds ?? 300;
+  const warmupIntervalSeconds = options.warmupIntervalSeconds ?? DEFAULTS.warmupIntervalSeconds;
 
   // Only the owner may read the store and the secrets file (0700; mkdir honours the umask too).
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const dynamo = options.store === 'memory' ? undefined : await startEmbeddedDynamoDb(join(options.dataDir, 'dynamodb'));
   const secretsFile = new LocalSecretsFile(join(options.dataDir, 'secrets.json'));
   secretsFile.ensure();
-  const memory = dynamo ? undefined : new MemoryStore();
-  const store: DirectoryStore & TokenStore = memory ?? new DynamoDbStore(dynamo!.client, dynamo!.tableName);
-  const sessions: SessionStore & CustomerStore & PublicKeyStore = memory ?? new DynamoDbSessions(dynamo!.client, dynamo!.tableName);
-  const directory = new CachedDirectory(store, clock);
-  const seedTarget = { directory, customers: sessions, sessions, publicKeys: sessions, clientSecrets: secretsFile, signingKeys: secretsFile };
-  const seedReport = await applySeed(seed, seedTarget, { now: clock(), log, scrypt: options.scrypt });
-
-  const cacheKey = new RefreshingValue('local secrets file', secretsFile.readCacheKey, clock, 3600);
-  const clientSecrets = new RefreshingValue('local secrets file', secretsFile.readClientSecrets, clock, 5);
-  const deps: BrokerDeps = {
-    directory,
-    tokens: store,
-    sessions,
-    secrets: new VersionedClientSecrets(clientSecrets, clock),
-    keys: { cacheKey: () => cacheKey.get() },
-    unseal: memoisedUnseal(unseal),
-    clock,
-    log,
-    serviceTokenReuseShare: options.serviceTokenReuseShare ?? 0.5,
-  };
-  const signingKeys = new RefreshingValue('local secrets file', secretsFile.readSigningKeys, clock, SIGNING_KEYS_CACHE_SECONDS);
-  const storefront: StorefrontDeps = {
-    directory,
-    sessions,
-    customers: sessions,
-    signingKeys: { current: async () => signingKeyAt(await signingKeys.get(), clock()) },
-    passwordHashing: options.scrypt,
-    clock,
-    log,
-  };
+  const deps: Deps = buildDeps(
+    { table: dynamo ? { client: dynamo.client, tableName: dynamo.tableName } : { memory: new MemoryStore() }, keys: localSecretsSources(secretsFile) },
+    {
+      clock,
+      log,
+      serviceTokenReuseShare: options.serviceTokenReuseShare ?? DEFAULTS.serviceTokenReuseShare,
+      hold: DEFAULTS.localHold,
+      passwordHashing: options.scrypt,
+    },
+  );
+  const target = seedTarget(deps, { clientSecrets: secretsFile, signingKeys: secretsFile });
+  const seedReport = await applySeed(seed, target, { now: clock(), log, scrypt: options.scrypt });
 
   /**
    * What "can serve" means for /health: what every token request needs can be loaded (the cache
@@ -127,10 +98,10 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
    */
   const health: Health = async () => {
     const checks: [string, () => Promise<unknown>][] = [
-      ['cache key', () => cacheKey.get()],
-      ['client secrets', () => clientSecrets.get()],
-      ['signing key', () => storefront.signingKeys.current()],
-      ['store', () => sessions.getPublishedKeys()],
+      ['cache key', () => deps.keys.cacheKey()],
+      ['client secrets', () => deps.secrets.preload()],
+      ['signing key', () => deps.signingKeys.current()],
+      ['store', () => deps.publicKeys.getPublishedKeys()],
     ];
     const results = await Promise.allSettled(checks.map(([, check]) => check()));
     return checks.filter((_, i) => results[i]!.status === 'rejected').map(([name]) => name);
@@ -149,10 +120,10 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const issuer = configuredIssuer ?? `http://${host}:${port}`;
   functions.oauth = lambdaHttpHandler(oauthRoutes(deps), log);
   functions.discovery = lambdaHttpHandler(
-    discoveryRoutes({ issuer, publicKeys: async () => liveKeys(await sessions.getPublishedKeys(), clock()) }),
+    discoveryRoutes({ issuer, publicKeys: deps.liveKeys }),
     log,
   );
-  functions.storefront = lambdaHttpHandler(storefrontRoutes(storefront, { issuer }), log);
+  functions.storefront = lambdaHttpHandler(storefrontRoutes(deps, { issuer }), log);
 
   const runWarmUp = () =>
     warmUp(deps, warmupIntervalSeconds)
@@ -168,9 +139,9 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     seed,
     seedReport,
     deps,
-    storefront,
+    storefront: deps,
     dynamoClient: dynamo?.client,
-    reseed: (next, reseedOptions = {}) => applySeed(next, seedTarget, { now: clock(), log, scrypt: options.scrypt, ...reseedOptions }),
+    reseed: (next, reseedOptions = {}) => applySeed(next, target, { now: clock(), log, scrypt: options.scrypt, ...reseedOptions }),
     close: async () => {
       clearInterval(timer);
       server.closeAllConnections();
@@ -178,4 +149,9 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
       await dynamo?.close();
     },
   };
+}
+
+/** Local mode's key material: the secrets file under DATA_DIR, in place of Secrets Manager. */
+export function localSecretsSources(file: LocalSecretsFile): Required<KeySources> {
+  return { name: 'local secrets file', clientSecrets: file.readClientSecrets, cacheKey: file.readCacheKey, signingKeys: file.readSigningKeys };
 }

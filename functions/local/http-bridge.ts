@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { LambdaHttpHandler } from '../http/lambda.js';
+import type { LambdaHttpHandler } from '../http/lambda-adapter.js';
 import type { Logger } from '../log.js';
 import { MAX_BODY_BYTES } from '../http/params.js';
-import { matchRoute, routeKey, type FunctionName } from '../http/routes.js';
+import { matchRoute, routeKey, type FunctionName } from '../http/route-table.js';
 
 /** What keeps the broker from serving right now, by name; empty when it can serve. */
 export type Health = () => Promise<string[]>;

@@ -1,7 +1,7 @@
 import { audit } from '../audit.js';
 import { InvalidClient } from '../domain/errors.js';
 import type { ServiceClient } from '../domain/tenant.js';
-import type { BrokerDeps } from './deps.js';
+import type { Deps } from './deps.js';
 
 export interface ClientCredentials {
   clientId: string;
@@ -20,7 +20,7 @@ const MAX_LOGGED_CLIENT_ID = 128;
  * presented secret.
  */
 export async function authenticateServiceClient(
-  deps: Pick<BrokerDeps, 'directory' | 'secrets' | 'log'>,
+  deps: Pick<Deps, 'directory' | 'secrets' | 'log'>,
   credentials: ClientCredentials,
 ): Promise<ServiceClient> {
   const [client, secretOk] = await Promise.all([
@@ -39,6 +39,6 @@ export async function authenticateServiceClient(
 }
 
 /** The client authenticated, but not for the tenant the request names. */
-export function auditWrongTenant(deps: Pick<BrokerDeps, 'log'>, client: ServiceClient, requestedTenant: string): void {
+export function auditWrongTenant(deps: Pick<Deps, 'log'>, client: ServiceClient, requestedTenant: string): void {
   audit(deps.log, 'client_auth_failed', { tenant: client.tenant, clientId: client.clientId, reason: 'wrong_tenant', requestedTenant });
 }

@@ -1,6 +1,5 @@
 import { audit } from '../audit.js';
-import type { Logger } from '../log.js';
-import type { Clock, SessionStore } from '../ports.js';
+import type { Deps } from './deps.js';
 
 /**
  * Ending a customer's sessions (contract section 2, operating.md "Incident response"): after a
@@ -10,11 +9,7 @@ import type { Clock, SessionStore } from '../ports.js';
  * costs them nothing, and it takes effect at once. Then the index entries are removed.
  */
 
-export interface CustomerSessionsDeps {
-  sessions: SessionStore;
-  clock: Clock;
-  log: Logger;
-}
+export type CustomerSessionsDeps = Pick<Deps, 'sessions' | 'clock' | 'log'>;
 
 export type SessionsEndedReason = 'password_changed' | 'customer_removed' | 'incident_response';
 

@@ -1,3 +1,4 @@
+import type { JWK } from 'jose';
 import type { ScryptParams } from '../domain/passwords.js';
 import type { Unseal } from '../domain/seal.js';
 import type { Logger } from '../log.js';
@@ -7,41 +8,46 @@ import type {
   CustomerStore,
   DirectoryStore,
   KeyMaterial,
+  PublicKeyStore,
   SessionStore,
   SigningKeySource,
   TokenStore,
 } from '../ports.js';
 
-/** Everything a use case may need; built once per cold start (AWS) or per process (local). */
-export interface BrokerDeps {
+/**
+ * Everything a use case or route table may need, as one type. Built once per cold start (AWS) or
+ * per process (local) by functions/wiring.ts; each use case takes the `Pick<Deps, …>` it uses,
+ * so a function is wired with only what its use cases pick (the warm-up has no `secrets`).
+ */
+export interface Deps {
+  /** Tenants and service clients (cached, adapters/cached-directory.ts). */
   directory: DirectoryStore;
   tokens: TokenStore;
-  /** Introspection and revocation reach storefront sessions too (contract section 4). */
+  /** Refresh families; introspection and revocation reach storefront sessions too (contract section 4). */
   sessions: SessionStore;
+  customers: CustomerStore;
+  /** The published public signing keys, as stored (the seed writes them). */
+  publicKeys: PublicKeyStore;
+  /** The public keys discovery serves: published and not past their end. */
+  liveKeys: () => Promise<JWK[]>;
   secrets: ClientSecrets;
   keys: KeyMaterial;
+  signingKeys: SigningKeySource;
   /** Opens a cached service token: `unseal`, or a memo around it (adapters/memoised-unseal.ts). */
   unseal: Unseal;
+  /** The decoy hash's cost: that of the customers' hashes; production's (SCRYPT_PARAMS) if absent. */
+  passwordHashing?: ScryptParams;
   clock: Clock;
   log: Logger;
   /** Share of a service token's life after which the cache mints a new one (0 < share ≤ 1). */
   serviceTokenReuseShare: number;
 }
 
-/**
- * What minting and caching service tokens needs, and all the warm-up has: no client secrets
- * (it authenticates nobody) and no sessions.
- */
-export type ServiceTokenDeps = Omit<BrokerDeps, 'secrets' | 'sessions'>;
+/** Minting and caching service tokens; all the warm-up has (it authenticates nobody). */
+export type ServiceTokenDeps = Pick<Deps, 'directory' | 'tokens' | 'keys' | 'unseal' | 'clock' | 'log' | 'serviceTokenReuseShare'>;
 
-/** The storefront function's needs: no client secrets, no cache key. */
-export interface StorefrontDeps {
-  directory: DirectoryStore;
-  sessions: SessionStore;
-  customers: CustomerStore;
-  signingKeys: SigningKeySource;
-  /** The decoy hash's cost: that of the customers' hashes; production's (SCRYPT_PARAMS) if absent. */
-  passwordHashing?: ScryptParams;
-  clock: Clock;
-  log: Logger;
-}
+/** The oauth routes: service tokens, client authentication, introspection and revocation. */
+export type OAuthDeps = ServiceTokenDeps & Pick<Deps, 'secrets' | 'sessions'>;
+
+/** The storefront routes: refresh families and customers, signed with the signing key. */
+export type StorefrontDeps = Pick<Deps, 'directory' | 'sessions' | 'customers' | 'signingKeys' | 'passwordHashing' | 'clock' | 'log'>;

@@ -5,7 +5,7 @@ import { isReusable, type ServiceTokenGrant } from '../domain/service-token.js';
 import { DEFAULT_LIFETIMES, revokedWithClient, type ServiceClient } from '../domain/tenant.js';
 import { mintToken } from '../domain/tokens.js';
 import type { CachedServiceToken } from '../ports.js';
-import type { BrokerDeps, ServiceTokenDeps } from './deps.js';
+import type { ServiceTokenDeps } from './deps.js';
 
 /**
  * `client_credentials` (contract section 3): the same client asking for the same scopes gets the
@@ -13,7 +13,7 @@ import type { BrokerDeps, ServiceTokenDeps } from './deps.js';
  * tokens were revoked since it was issued (then a new one is minted).
  */
 export async function issueServiceToken(
-  deps: BrokerDeps,
+  deps: ServiceTokenDeps,
   client: ServiceClient,
   requestedScope: string | undefined,
 ): Promise<ServiceTokenGrant> {

@@ -14,7 +14,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ROUTES, routeKey, type FunctionName } from '../../functions/http/routes.js';
+import { ROUTES, routeKey, type FunctionName } from '../../functions/http/route-table.js';
 
 export interface BrokerApiProps {
   /** The function behind each `fn` of the route table. */

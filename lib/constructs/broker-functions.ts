@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../../functions/config.js';
 import { TABLE_GRANTS, type BrokerFunctionName, type KeyPattern, type TableAction } from './table-grants.js';
 import { WARMUP_INTERVAL } from './warmup-schedule.js';
 
@@ -15,7 +16,7 @@ export type { BrokerFunctionName } from './table-grants.js';
 type SecretName = 'clientSecrets' | 'keys' | 'signingKeys';
 
 interface FunctionSpec {
-  /** File under `functions/lambda/` that exports `handler`. */
+  /** File under `functions/entry-points/` that exports `handler`. */
   readonly entry: string;
   readonly description: string;
   /** Secrets the function reads (any stage); each comes with its id in the environment. */
@@ -28,8 +29,8 @@ export const ESM_REQUIRE_BANNER =
   "import { createRequire as __topLevelCreateRequire } from 'node:module'; " +
   'const require = __topLevelCreateRequire(import.meta.url);';
 
-/** Share of a service token's life after which the cache mints anew (contract section 3). */
-const SERVICE_TOKEN_REUSE_SHARE = '0.5';
+/** Share of a service token's life after which the cache mints anew (contract section 3; functions/config.ts DEFAULTS). */
+const SERVICE_TOKEN_REUSE_SHARE = String(DEFAULTS.serviceTokenReuseShare);
 
 /**
  * One entry per function. Typed by `BrokerFunctionName`, so a function added to the route table
@@ -124,7 +125,7 @@ export class BrokerFunctions extends Construct {
     for (const secret of spec.secrets ?? []) environment[SECRET_ENV[secret]] = props.secrets[secret].secretArn;
 
     const fn = new NodejsFunction(scope, 'Function', {
-      entry: projectFile(`functions/lambda/${spec.entry}`),
+      entry: projectFile(`functions/entry-points/${spec.entry}`),
       projectRoot: projectFile(''),
       depsLockFilePath: projectFile('package-lock.json'),
       handler: 'handler',
@@ -132,7 +133,7 @@ export class BrokerFunctions extends Construct {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: 512,
-      // Above the worst case of the SDK's per-call budget (functions/lambda/aws-deps.ts) times
+      // Above the worst case of the SDK's per-call budget (functions/entry-points/aws-sources.ts) times
       // the calls one request makes, so a stalled store ends as the broker's 503 with
       // Retry-After, never as a Lambda timeout (which API Gateway would turn into a 500).
       timeout: Duration.seconds(25),

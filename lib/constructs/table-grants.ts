@@ -10,7 +10,7 @@ import {
   type FixedPartition,
   type PartitionPrefix,
 } from '../../functions/adapters/dynamodb/keys.js';
-import type { FunctionName } from '../../functions/http/routes.js';
+import type { FunctionName } from '../../functions/http/route-table.js';
 
 /** Every function the stack deploys: the routed ones, the `$default` fallback and the warm-up. */
 export type BrokerFunctionName = FunctionName | 'fallback' | 'warmup';

@@ -3,12 +3,13 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../../functions/config.js';
 
 /**
  * How often the warm-up runs. The function gets it as WARMUP_INTERVAL_SECONDS: it renews every
- * token that would go stale before the next run, so the two must agree.
+ * token that would go stale before the next run, so the two must agree (functions/config.ts DEFAULTS).
  */
-export const WARMUP_INTERVAL = Duration.minutes(5);
+export const WARMUP_INTERVAL = Duration.seconds(DEFAULTS.warmupIntervalSeconds);
 
 export interface WarmupScheduleProps {
   readonly handler: IFunction;

@@ -38,30 +38,30 @@ afterEach(() => {
 describe('the Lambda entries (oauth, storefront, discovery)', () => {
   it('fails its cold start loudly when a variable is missing', async () => {
     delete process.env.TABLE_NAME;
-    await expect(import('../../functions/lambda/oauth.js')).rejects.toThrow(ConfigError);
+    await expect(import('../../functions/entry-points/oauth.js')).rejects.toThrow(ConfigError);
   });
 
   it('fails the storefront function’s cold start without its signing-key secret', async () => {
     process.env.TABLE_NAME = 'table';
     delete process.env.SIGNING_KEYS_SECRET_ID;
-    await expect(import('../../functions/lambda/storefront.js')).rejects.toThrow(/SIGNING_KEYS_SECRET_ID is required/);
+    await expect(import('../../functions/entry-points/storefront.js')).rejects.toThrow(/SIGNING_KEYS_SECRET_ID is required/);
   });
 
   it('fails the discovery and storefront cold starts without a valid ISSUER', async () => {
     Object.assign(process.env, { TABLE_NAME: 'table', SIGNING_KEYS_SECRET_ID: 'signing' });
     delete process.env.ISSUER;
-    await expect(import('../../functions/lambda/discovery.js')).rejects.toThrow(/ISSUER is required/);
+    await expect(import('../../functions/entry-points/discovery.js')).rejects.toThrow(/ISSUER is required/);
     vi.resetModules();
-    await expect(import('../../functions/lambda/storefront.js')).rejects.toThrow(/ISSUER is required/);
+    await expect(import('../../functions/entry-points/storefront.js')).rejects.toThrow(/ISSUER is required/);
     vi.resetModules();
     process.env.ISSUER = 'https://login.example.com/';
-    await expect(import('../../functions/lambda/discovery.js')).rejects.toThrow(/ISSUER must not end with a slash/);
+    await expect(import('../../functions/entry-points/discovery.js')).rejects.toThrow(/ISSUER must not end with a slash/);
   });
 
   it('answers discovery with the configured issuer, whatever Host and X-Forwarded-Proto say', async () => {
     Object.assign(process.env, oauthFunctionEnv(dynamo), { ISSUER: 'https://login.example.com' });
     vi.spyOn(console, 'log').mockImplementation(() => {});
-    const { handler } = await import('../../functions/lambda/discovery.js');
+    const { handler } = await import('../../functions/entry-points/discovery.js');
     const event = tokenRequestEvent('');
     Object.assign(event, { routeKey: 'GET /.well-known/oauth-authorization-server', rawPath: '/.well-known/oauth-authorization-server', body: undefined });
     event.requestContext.http.method = 'GET';
@@ -83,7 +83,7 @@ describe('the Lambda entries (oauth, storefront, discovery)', () => {
     sm.on(GetSecretValueCommand, { SecretId: 'keys' }).resolves({ SecretString: JSON.stringify({ cacheKey: 'c'.repeat(64) }) });
     const logs = vi.spyOn(console, 'log').mockImplementation(() => {});
 
-    const { handler } = await import('../../functions/lambda/oauth.js');
+    const { handler } = await import('../../functions/entry-points/oauth.js');
     const result = await handler(tokenRequestEvent('grant_type=client_credentials&client_id=orders-svc&client_secret=orders-secret-0001'));
 
     expect(result.statusCode).toBe(200);

@@ -227,11 +227,11 @@ describe('the checker reads the policy as IAM would', () => {
 
 /** The Lambda entries, exactly as CDK bundles them. */
 const ENTRIES: Record<BrokerFunctionName, () => Promise<any>> = {
-  oauth: () => import('../../functions/lambda/oauth.js'),
-  storefront: () => import('../../functions/lambda/storefront.js'),
-  discovery: () => import('../../functions/lambda/discovery.js'),
-  warmup: () => import('../../functions/lambda/warmup.js'),
-  fallback: () => import('../../functions/lambda/fallback.js'),
+  oauth: () => import('../../functions/entry-points/oauth.js'),
+  storefront: () => import('../../functions/entry-points/storefront.js'),
+  discovery: () => import('../../functions/entry-points/discovery.js'),
+  warmup: () => import('../../functions/entry-points/warmup.js'),
+  fallback: () => import('../../functions/entry-points/fallback.js'),
 };
 
 /**

@@ -5,7 +5,7 @@ import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../functions/http/routes.js';
+import { ROUTES } from '../../functions/http/route-table.js';
 import { buildApp } from '../../lib/app.js';
 import type { BrokerFunctionName } from '../../lib/constructs/broker-functions.js';
 import { TokenBrokerStack, type TokenBrokerStackProps } from '../../lib/token-broker-stack.js';

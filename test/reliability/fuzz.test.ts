@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matchRoute, ROUTES } from '../../functions/http/routes.js';
+import { matchRoute, ROUTES } from '../../functions/http/route-table.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { FULL, Histogram, rawRequest, size, type RawAnswer } from '../support/reliability-util.js';
 import { TEST_SECRETS } from '../support/seed.js';

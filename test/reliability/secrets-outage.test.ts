@@ -42,7 +42,7 @@ function secretsManagerDown() {
 
 async function coldStart(): Promise<Handler> {
   vi.resetModules();
-  const { handler } = await import('../../functions/lambda/oauth.js');
+  const { handler } = await import('../../functions/entry-points/oauth.js');
   return handler as Handler;
 }
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { matchRoute } from '../../functions/http/routes.js';
+import { matchRoute } from '../../functions/http/route-table.js';
 
 /** An API Gateway HTTP API (payload 2.0) event for POST /oauth/token, as AWS would deliver it. */
 export function tokenRequestEvent(body: string): APIGatewayProxyEventV2 {

@@ -5,8 +5,10 @@ import { hashPassword } from '../../functions/domain/passwords.js';
 import { unseal } from '../../functions/domain/seal.js';
 import { newSigningKey } from '../../functions/domain/signing-keys.js';
 import { resolveSettings, type ServiceClient } from '../../functions/domain/tenant.js';
+import { DEFAULTS } from '../../functions/config.js';
 import { jsonLogger } from '../../functions/log.js';
-import type { BrokerDeps, StorefrontDeps } from '../../functions/use-cases/deps.js';
+import type { Deps } from '../../functions/use-cases/deps.js';
+import { storesOf } from '../../functions/wiring.js';
 import { TEST_SCRYPT, TestClock } from './local-broker.js';
 
 export const ISSUER = 'https://broker.example';
@@ -50,26 +52,23 @@ export async function memoryDeps() {
     });
   }
 
-  const broker: BrokerDeps = {
-    directory: store,
-    tokens: store,
-    sessions: store,
+  // The stores as the wiring builds them over a memory store; uncached, and with key material
+  // that needs no secrets file, so a test sees every write at once.
+  const deps: Deps = {
+    ...storesOf({ memory: store }),
+    liveKeys: async () => [],
     secrets: { verify: async () => true, preload: async () => {} },
     keys: { cacheKey: async () => cacheKey },
-    unseal: memoisedUnseal(unseal),
-    clock: clock.read,
-    log,
-    serviceTokenReuseShare: 0.5,
-  };
-  const storefront: StorefrontDeps = {
-    directory: store,
-    sessions: store,
-    customers: store,
     signingKeys: { current: async () => privateKey },
+    unseal: memoisedUnseal(unseal),
     passwordHashing: TEST_SCRYPT,
     clock: clock.read,
     log,
+    serviceTokenReuseShare: DEFAULTS.serviceTokenReuseShare,
   };
+  // One Deps; the two names the tests read it by (the oauth and storefront use cases).
+  const broker = deps;
+  const storefront = deps;
   return { store, clock, logLines, broker, storefront, clients };
 }
 

@@ -18,7 +18,7 @@ import {
   type KnownError,
 } from '../../functions/domain/errors.js';
 import { EMPORIX_ERRORS, errorResponse, OAUTH_ERRORS, type WireShape } from '../../functions/http/errors.js';
-import { lambdaHttpHandler } from '../../functions/http/lambda.js';
+import { lambdaHttpHandler } from '../../functions/http/lambda-adapter.js';
 import type { Logger } from '../../functions/log.js';
 import { tokenRequestEvent } from '../support/lambda-event.js';
 

@@ -3,7 +3,7 @@ import { InvalidClient, RequestTooLarge } from '../../functions/domain/errors.js
 import { clientCredentials } from '../../functions/http/client-auth.js';
 import { errorResponse } from '../../functions/http/errors.js';
 import { bodyParams, MAX_BODY_BYTES, queryParam } from '../../functions/http/params.js';
-import { matchRoute } from '../../functions/http/routes.js';
+import { matchRoute } from '../../functions/http/route-table.js';
 import type { HttpRequest } from '../../functions/http/types.js';
 
 function request(body: string, headers: Record<string, string> = {}, query = ''): HttpRequest {

@@ -5,12 +5,13 @@ import { clientCredentials } from '../http/client-auth.js';
 import { bodyParams, invalidTenant, queryParam, type Params } from '../http/params.js';
 import type { HttpRequest, RouteHandlers } from '../http/types.js';
 import { auditWrongTenant, authenticateServiceClient } from '../use-cases/authenticate-client.js';
-import type { BrokerDeps } from '../use-cases/deps.js';
+import type { OAuthDeps } from '../use-cases/deps.js';
 import { issueServiceToken } from '../use-cases/service-tokens.js';
-import { introspect, revoke } from '../use-cases/validation.js';
+import { introspect } from '../use-cases/introspection.js';
+import { revoke } from '../use-cases/revocation.js';
 
 /** `/oauth/*`: the token endpoint (contract 3 and 5), introspection and revocation (contract 4). */
-export function oauthRoutes(deps: BrokerDeps): RouteHandlers {
+export function oauthRoutes(deps: OAuthDeps): RouteHandlers {
   async function authenticatedCaller(request: HttpRequest, params: Params): Promise<ServiceClient> {
     const tenant = tenantParam(request);
     const client = await authenticateServiceClient(deps, clientCredentials(request, params));

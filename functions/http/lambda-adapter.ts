@@ -3,7 +3,7 @@ import { MethodNotAllowed, NotFound, ServiceUnavailable } from '../domain/errors
 import { withRequestContext } from '../audit.js';
 import type { Logger } from '../log.js';
 import { errorResponse } from './errors.js';
-import { matchRoute, shapeOf } from './routes.js';
+import { matchRoute, shapeOf } from './route-table.js';
 import type { HttpRequest, HttpResponse, RouteHandlers } from './types.js';
 
 export type LambdaHttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;

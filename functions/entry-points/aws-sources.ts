@@ -1,0 +1,53 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretsManagerCacheKey, secretsManagerClientSecrets, secretsManagerSigningKeys } from '../adapters/secrets-manager.js';
+import { DEFAULTS } from '../config.js';
+import { jsonLogger, type Logger } from '../log.js';
+import { systemClock } from '../ports.js';
+import type { KeySources, Settings, TableSource } from '../wiring.js';
+
+/**
+ * The AWS sources of functions/wiring.ts: the table through a DynamoDB client, the key material
+ * through Secrets Manager. Each Lambda entry names only the secrets its role is granted
+ * (lib/constructs/broker-functions.ts), and no Secrets Manager client is made for a function
+ * that is granted none.
+ */
+
+/**
+ * A bounded budget per AWS call: two attempts of at most 0.5 s to connect and 1.5 s to answer
+ * (about 4.5 s with the retry's backoff). A request makes at most four calls in a row, so a
+ * stalled dependency becomes the broker's 503 well inside the Lambda's 25 s timeout.
+ */
+const SDK_OPTIONS = { maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1500 } };
+
+export function awsTable(tableName: string): TableSource {
+  return { client: new DynamoDBClient(SDK_OPTIONS), tableName };
+}
+
+/** The secret ids the function was given; a loader for each, and nothing for the others. */
+export function secretsManagerSources<I extends { clientSecretsId?: string; keysSecretId?: string; signingKeysSecretId?: string }>(
+  ids: I,
+): KeySources &
+  (I extends { clientSecretsId: string } ? Pick<Required<KeySources>, 'clientSecrets'> : unknown) &
+  (I extends { keysSecretId: string } ? Pick<Required<KeySources>, 'cacheKey'> : unknown) &
+  (I extends { signingKeysSecretId: string } ? Pick<Required<KeySources>, 'signingKeys'> : unknown) {
+  const sources: KeySources = { name: 'Secrets Manager' };
+  const { clientSecretsId, keysSecretId, signingKeysSecretId } = ids;
+  if (clientSecretsId === undefined && keysSecretId === undefined && signingKeysSecretId === undefined) return sources as never;
+  const client = new SecretsManagerClient(SDK_OPTIONS);
+  if (clientSecretsId !== undefined) sources.clientSecrets = secretsManagerClientSecrets(client, clientSecretsId);
+  if (keysSecretId !== undefined) sources.cacheKey = secretsManagerCacheKey(client, keysSecretId);
+  if (signingKeysSecretId !== undefined) sources.signingKeys = secretsManagerSigningKeys(client, signingKeysSecretId);
+  return sources as never;
+}
+
+/** A Lambda function's settings: the system clock, JSON logs, AWS hold times, a warning when a stale secret serves. */
+export function awsSettings(config: { serviceTokenReuseShare?: number }, log: Logger = jsonLogger()): Settings {
+  return {
+    clock: systemClock,
+    log,
+    serviceTokenReuseShare: config.serviceTokenReuseShare ?? DEFAULTS.serviceTokenReuseShare,
+    hold: DEFAULTS.awsHold,
+    onStale: (error: unknown) => log.warn('serving cached secret after a failed reload', { error }),
+  };
+}

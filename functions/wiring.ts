@@ -1,0 +1,194 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CachedDirectory } from './adapters/cached-directory.js';
+import { VersionedClientSecrets } from './adapters/client-secrets.js';
+import { DynamoDbSessions, DynamoDbStore } from './adapters/dynamodb/stores.js';
+import { memoisedUnseal } from './adapters/memoised-unseal.js';
+import { RefreshingValue } from './adapters/refreshing-value.js';
+import type { HoldSeconds } from './config.js';
+import type { ClientSecretsDocument } from './domain/client-secrets.js';
+import type { ScryptParams } from './domain/passwords.js';
+import { unseal } from './domain/seal.js';
+import { liveKeys, signingKeyAt, type PrivateSigningKey } from './domain/signing-keys.js';
+import type { Logger } from './log.js';
+import type { Clock, CustomerStore, DirectoryStore, PublicKeyStore, SessionStore, TokenStore } from './ports.js';
+import type { ClientSecretsWriter, SeedTarget, SigningKeyWriter } from './seed/apply.js';
+import type { Deps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
+
+/**
+ * The one place that assembles the broker: from its sources (the table, the key material) and
+ * its settings it builds the adapters, their caches and the `Deps` the use cases pick from. The
+ * Lambda entries (entry-points/), local mode (local/broker.ts), the seed CLI (bin/seed.ts) and the
+ * use-case tests (test/support/memory-deps.ts) all call it.
+ *
+ * Each part of `Deps` is built by one function below (`…Part`); `buildDeps` builds them all (local
+ * mode), and one builder per Lambda function builds the parts that function's use cases pick, from
+ * the sources it is granted: the warm-up is given no client secrets, discovery only the table.
+ * A part nobody asks for is neither constructed nor, since the entry never references it, bundled.
+ */
+
+/** The stores over the table, uncached: every port the table serves. */
+export type Stores = Pick<Deps, 'directory' | 'tokens' | 'sessions' | 'customers' | 'publicKeys'>;
+
+/**
+ * The table: a DynamoDB client and table name (AWS or dynalite), or a store that implements every
+ * port itself (adapters/memory-store.ts; passed in, so no Lambda bundle carries it).
+ */
+export type TableSource =
+  | { client: DynamoDBClient; tableName: string }
+  | { memory: DirectoryStore & TokenStore & SessionStore & CustomerStore & PublicKeyStore };
+
+/** What a seed is applied to: the stores (cached or not) and the writers of the two secrets. */
+export function seedTarget(
+  stores: Pick<Stores, 'directory' | 'sessions' | 'customers' | 'publicKeys'>,
+  secrets: { clientSecrets: ClientSecretsWriter; signingKeys: SigningKeyWriter },
+): SeedTarget {
+  const { directory, sessions, customers, publicKeys } = stores;
+  return { directory, sessions, customers, publicKeys, ...secrets };
+}
+
+/** Loaders of the key material (Secrets Manager, or the local secrets file); each one optional. */
+export interface KeySources {
+  /** Named in the 503 a failed first load becomes: `Secrets Manager`, `local secrets file`. */
+  name: string;
+  clientSecrets?: () => Promise<ClientSecretsDocument>;
+  cacheKey?: () => Promise<Buffer>;
+  signingKeys?: () => Promise<PrivateSigningKey[]>;
+}
+
+export interface Sources<K extends KeySources = KeySources> {
+  table: TableSource;
+  keys: K;
+}
+
+export interface Settings {
+  clock: Clock;
+  log: Logger;
+  serviceTokenReuseShare: number;
+  /** How long each loaded value is held (config.ts DEFAULTS.awsHold or .localHold). */
+  hold: HoldSeconds;
+  /** Logged when a reload fails and the cached value keeps serving; by default nothing. */
+  onStale?: (error: unknown) => void;
+  /** The decoy hash's cost: that of the customers' hashes; production's if absent. */
+  passwordHashing?: ScryptParams;
+}
+
+type Loader<T> = () => Promise<T>;
+
+/** The table's directory and token stores (the oauth, warm-up and storefront functions). */
+function tokenStoresOf(table: TableSource): DirectoryStore & TokenStore {
+  return 'memory' in table ? table.memory : new DynamoDbStore(table.client, table.tableName);
+}
+
+/** The table's refresh families, customers and published keys (storefront, discovery; oauth's introspection). */
+function sessionStoresOf(table: TableSource): SessionStore & CustomerStore & PublicKeyStore {
+  return 'memory' in table ? table.memory : new DynamoDbSessions(table.client, table.tableName);
+}
+
+/** The stores over a table, uncached: the same construction for the broker, the seed and the incident commands. */
+export function storesOf(table: TableSource): Stores {
+  const tokens = tokenStoresOf(table);
+  const sessions = sessionStoresOf(table);
+  return { directory: tokens, tokens, sessions, customers: sessions, publicKeys: sessions };
+}
+
+// One builder per part of `Deps`, each with its hold time from the settings (config.ts DEFAULTS).
+// Top-level functions, so a bundle holds only the parts its entry's builder calls.
+
+function heldPart<T>(settings: Settings, name: string, load: Loader<T>, seconds: number): RefreshingValue<T> {
+  return new RefreshingValue(name, load, settings.clock, seconds, settings.hold.retryAfterFailure, settings.onStale);
+}
+
+function directoryPart(stores: DirectoryStore, settings: Settings): Deps['directory'] {
+  return new CachedDirectory(stores, settings.clock, settings.hold.directory);
+}
+
+function secretsPart(name: string, load: Loader<ClientSecretsDocument>, settings: Settings): Deps['secrets'] {
+  return new VersionedClientSecrets(heldPart(settings, name, load, settings.hold.clientSecrets), settings.clock);
+}
+
+function keysPart(name: string, load: Loader<Buffer>, settings: Settings): Deps['keys'] {
+  const key = heldPart(settings, name, load, settings.hold.cacheKey);
+  return { cacheKey: () => key.get() };
+}
+
+function signingKeysPart(name: string, load: Loader<PrivateSigningKey[]>, settings: Settings): Deps['signingKeys'] {
+  const keys = heldPart(settings, name, load, settings.hold.signingKeys);
+  return { current: async () => signingKeyAt(await keys.get(), settings.clock()) };
+}
+
+function liveKeysPart(publicKeys: PublicKeyStore, settings: Settings): Deps['liveKeys'] {
+  const { clock, hold } = settings;
+  const read = () => publicKeys.getPublishedKeys();
+  if (hold.publishedKeys === undefined) return async () => liveKeys(await read(), clock());
+  const published = new RefreshingValue('DynamoDB', read, clock, hold.publishedKeys, hold.retryAfterFailure);
+  return async () => liveKeys(await published.get(), clock());
+}
+
+function serviceTokensPart(settings: Settings): Pick<Deps, 'unseal' | 'serviceTokenReuseShare'> {
+  return { unseal: memoisedUnseal(unseal), serviceTokenReuseShare: settings.serviceTokenReuseShare };
+}
+
+function passwordHashingPart(settings: Settings): Pick<Deps, 'passwordHashing'> {
+  return settings.passwordHashing ? { passwordHashing: settings.passwordHashing } : {};
+}
+
+type With<K extends keyof KeySources> = KeySources & Required<Pick<KeySources, K>>;
+
+/** Everything, from every source: local mode, which serves all functions from one process. */
+export function buildDeps(sources: Sources<Required<KeySources>>, settings: Settings): Deps {
+  const stores = storesOf(sources.table);
+  const { name, clientSecrets, cacheKey, signingKeys } = sources.keys;
+  return {
+    ...stores,
+    directory: directoryPart(stores.directory, settings),
+    liveKeys: liveKeysPart(stores.publicKeys, settings),
+    secrets: secretsPart(name, clientSecrets, settings),
+    keys: keysPart(name, cacheKey, settings),
+    signingKeys: signingKeysPart(name, signingKeys, settings),
+    ...serviceTokensPart(settings),
+    ...passwordHashingPart(settings),
+    clock: settings.clock,
+    log: settings.log,
+  };
+}
+
+/** The warm-up: mints and caches service tokens; the cache key, no client secrets, no sessions. */
+export function buildServiceTokenDeps(sources: Sources<With<'cacheKey'>>, settings: Settings): ServiceTokenDeps {
+  const tokens = tokenStoresOf(sources.table);
+  return {
+    directory: directoryPart(tokens, settings),
+    tokens,
+    keys: keysPart(sources.keys.name, sources.keys.cacheKey, settings),
+    ...serviceTokensPart(settings),
+    clock: settings.clock,
+    log: settings.log,
+  };
+}
+
+/** The oauth function: service tokens, client authentication, introspection and revocation (sessions too). */
+export function buildOAuthDeps(sources: Sources<With<'cacheKey' | 'clientSecrets'>>, settings: Settings): OAuthDeps {
+  return {
+    ...buildServiceTokenDeps(sources, settings),
+    sessions: sessionStoresOf(sources.table),
+    secrets: secretsPart(sources.keys.name, sources.keys.clientSecrets, settings),
+  };
+}
+
+/** The storefront function: refresh families and customers; the signing key, no client secrets, no cache key. */
+export function buildStorefrontDeps(sources: Sources<With<'signingKeys'>>, settings: Settings): StorefrontDeps {
+  const sessions = sessionStoresOf(sources.table);
+  return {
+    directory: directoryPart(tokenStoresOf(sources.table), settings),
+    sessions,
+    customers: sessions,
+    signingKeys: signingKeysPart(sources.keys.name, sources.keys.signingKeys, settings),
+    ...passwordHashingPart(settings),
+    clock: settings.clock,
+    log: settings.log,
+  };
+}
+
+/** The discovery function: the published public keys, from the table; no key material at all. */
+export function buildDiscoveryDeps(table: TableSource, settings: Settings): Pick<Deps, 'liveKeys' | 'clock' | 'log'> {
+  return { liveKeys: liveKeysPart(sessionStoresOf(table), settings), clock: settings.clock, log: settings.log };
+}
