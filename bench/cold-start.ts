@@ -77,7 +77,9 @@ function synthBundles(outdir: string): Bundle[] {
     if (!hash) throw new Error(`${fn}: unexpected Code.S3Key ${JSON.stringify(s3Key)}`);
     const file = join(outdir, `asset.${hash}`, 'index.mjs');
     if (!readFileSync(file, 'utf8').startsWith(BANNER)) {
-      throw new Error(`${fn}: the bundle does not start with the expected banner; check ESM_REQUIRE_BANNER in lib/constructs/broker-functions.ts`);
+      throw new Error(
+        `${fn}: the bundle does not start with the expected banner; check ESM_REQUIRE_BANNER in lib/constructs/broker-functions.ts`,
+      );
     }
     const variables = (resource.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
     const env: Record<string, string> = {};
@@ -162,7 +164,12 @@ export async function measureColdStart(options: { runs?: number } = {}): Promise
     mkdirSync(join(dir, 'floors'));
     const measured = [];
     for (const bundle of bundles) {
-      measured.push({ ...bundle, floor: await buildFloor(bundle.fn, join(dir, 'floors')), times: [] as number[], floorTimes: [] as number[] });
+      measured.push({
+        ...bundle,
+        floor: await buildFloor(bundle.fn, join(dir, 'floors')),
+        times: [] as number[],
+        floorTimes: [] as number[],
+      });
     }
     // Interleaved: every run visits every function, and alternates which of the pair goes first,
     // so background noise and ordering effects fall on bundle and floor alike.
@@ -218,5 +225,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       `(${process.arch}); Lambda runs Node 22 on arm64. Took ${seconds} s.\n`,
   );
   for (const line of formatColdStart(rows)) console.log(line);
-  console.log('\nfallback: its floor is an empty module (the banner only), so its ratio measures against Node\'s bare import cost.');
+  console.log("\nfallback: its floor is an empty module (the banner only), so its ratio measures against Node's bare import cost.");
 }

@@ -188,16 +188,13 @@ export function costModel(input: CostInput): CostModel {
     row('service token served from the cache', routeCost('service-token-cached', input)),
     row('service token minted', routeCost('service-token-minted', input)),
     row('introspection', routeCost('introspection', input)),
-    row(
-      `storefront session (${sessionRequests} requests)`,
-      sum(session.map(([route, times]) => [routeCost(route, input), times])),
-    ),
+    row(`storefront session (${sessionRequests} requests)`, sum(session.map(([route, times]) => [routeCost(route, input), times]))),
   ];
 
   const unmeasured = (Object.keys(DEFAULT_CPU_MS) as Route[]).filter((r) => input.cpuMsPerRequest[r] === undefined);
   const uncounted = (Object.keys(DEFAULT_ROUND_TRIPS) as Route[]).filter((r) => input.roundTrips[r] === undefined);
   const assumptions = [
-    'USD per million of the row\'s item; every request is one HTTP API request and one Lambda invocation.',
+    "USD per million of the row's item; every request is one HTTP API request and one Lambda invocation.",
     `One storefront session = ${session.map(([route, times]) => `${times} × ${route}`).join(', ')} ` +
       `(${sessionRequests} requests: an anonymous visit that logs in, refreshes its tokens 4 ` +
       'times, has its access token validated 20 times by downstream services, and logs out).',
@@ -207,9 +204,9 @@ export function costModel(input: CostInput): CostModel {
         ? ''
         : ` The CPU factor is 1769/${a.memoryMb}: Lambda gives one vCPU at 1,769 MB and a proportional share ` +
           'below, so CPU-bound work (scrypt at login) takes that much longer in wall time than on the bench ' +
-          'machine\'s full core; it overstates short requests, which fit in a scheduler period, by a few ms at most. ' +
+          "machine's full core; it overstates short requests, which fit in a scheduler period, by a few ms at most. " +
           'It also takes a Lambda vCPU to be as fast as a bench-machine core.'),
-    'CPU ms per request are measured broker CPU (user + system, scrypt\'s thread pool included); scrypt ' +
+    "CPU ms per request are measured broker CPU (user + system, scrypt's thread pool included); scrypt " +
       '(N=2^17, r=8, p=1, ~0.4 s) dominates customer login, and with it the session cost.',
     unmeasured.length
       ? `Not measured, assumed: CPU ms ${unmeasured.map((r) => `${r} ${DEFAULT_CPU_MS[r]}`).join(', ')}.`
@@ -231,7 +228,7 @@ export function costModel(input: CostInput): CostModel {
       'per warm instance-hour ($0.0003), independent of request count: 0 per million. Fixed: 3 secrets × $0.40 = ' +
       '$1.20 a month.',
     `CloudWatch Logs: ${a.logBytesPerRequest} bytes ingested per request (API access log line, the broker's ` +
-      'request log line, Lambda START/END/REPORT); storage at $0.03/GB-month for a month\'s retention not included.',
+      "request log line, Lambda START/END/REPORT); storage at $0.03/GB-month for a month's retention not included.",
     'Not included: data transfer out (~1 KB per response, $0.09/GB: ~$0.09 per million), CORS preflights, the ' +
       'warm-up function (8,640 runs a month plus its mints, fixed), point-in-time recovery and table storage, ' +
       'free tiers and volume tiers.',

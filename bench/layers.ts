@@ -51,6 +51,8 @@ const constantResult: LambdaHttpHandler = async () => ({ statusCode: 200, header
 
 function allFunctions(layer: Exclude<Layer, 'node-http'>) {
   const handler =
-    layer === 'bridge' ? constantResult : lambdaHttpHandler({ 'POST /oauth/token': async () => ({ status: 200, body: { ...TOKEN_BODY } }) }, silentLogger);
+    layer === 'bridge'
+      ? constantResult
+      : lambdaHttpHandler({ 'POST /oauth/token': async () => ({ status: 200, body: { ...TOKEN_BODY } }) }, silentLogger);
   return { oauth: handler, discovery: handler, storefront: handler };
 }

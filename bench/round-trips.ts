@@ -61,7 +61,9 @@ export async function measureRoundTrips(): Promise<RoundTripRow[]> {
 
     // The warm-up above cached the token; a share near zero makes the next request mint.
     broker.deps.serviceTokenReuseShare = Number.MIN_VALUE;
-    await measure('service-token-minted', () => fetch(`${url}/oauth/token`, form({ grant_type: 'client_credentials', ...credentials, scope: PEER_CLIENT.scope })));
+    await measure('service-token-minted', () =>
+      fetch(`${url}/oauth/token`, form({ grant_type: 'client_credentials', ...credentials, scope: PEER_CLIENT.scope })),
+    );
     broker.deps.serviceTokenReuseShare = 0.5;
     const token = await measure('service-token-cached', () =>
       json(fetch(`${url}/oauth/token`, form({ grant_type: 'client_credentials', ...credentials, scope: PEER_CLIENT.scope }))),
@@ -77,8 +79,12 @@ export async function measureRoundTrips(): Promise<RoundTripRow[]> {
       calls = [];
       return login(anonymous.access_token!);
     });
-    const refreshed = await measure('customer-refresh', () => json(fetch(`${url}/customer/acme/refreshauthtoken?refreshToken=${customer.refresh_token}`)));
-    await measure('validate', () => fetch(`${url}/customer/acme/validateauthtoken`, { headers: { authorization: `Bearer ${refreshed.access_token}` } }));
+    const refreshed = await measure('customer-refresh', () =>
+      json(fetch(`${url}/customer/acme/refreshauthtoken?refreshToken=${customer.refresh_token}`)),
+    );
+    await measure('validate', () =>
+      fetch(`${url}/customer/acme/validateauthtoken`, { headers: { authorization: `Bearer ${refreshed.access_token}` } }),
+    );
     await measure('logout', () => fetch(`${url}/customer/acme/logout?accessToken=${refreshed.access_token}`));
     return rows;
   } finally {
@@ -88,5 +94,9 @@ export async function measureRoundTrips(): Promise<RoundTripRow[]> {
 }
 
 export function formatRoundTrips(rows: readonly RoundTripRow[]): string[] {
-  return ['| route | reads | writes | DynamoDB calls |', '|---|---:|---:|---|', ...rows.map((r) => `| ${r.route} | ${r.reads} | ${r.writes} | ${r.calls.join(', ')} |`)];
+  return [
+    '| route | reads | writes | DynamoDB calls |',
+    '|---|---:|---:|---|',
+    ...rows.map((r) => `| ${r.route} | ${r.reads} | ${r.writes} | ${r.calls.join(', ')} |`),
+  ];
 }

@@ -43,7 +43,8 @@ const coldStart = await measureColdStart({ runs: quick ? 3 : 10 });
 
 // A benchmark that counted errors as throughput would lie: every request must have succeeded.
 const failed = throughput.filter((r) => r.broker.non2xx > 0 || (r.peer?.non2xx ?? 0) > 0);
-for (const r of failed) log(`!! ${r.store} ${r.scenario}: ${r.broker.non2xx} broker and ${r.peer?.non2xx ?? 0} peer responses were not 2xx`);
+for (const r of failed)
+  log(`!! ${r.store} ${r.scenario}: ${r.broker.non2xx} broker and ${r.peer?.non2xx ?? 0} peer responses were not 2xx`);
 const failedLayers = layers.filter((r) => r.stats.non2xx > 0);
 for (const r of failedLayers) log(`!! layer ${r.layer}: ${r.stats.non2xx} responses were not 2xx`);
 if (failed.length + failedLayers.length > 0) process.exitCode = 1;

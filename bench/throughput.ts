@@ -127,7 +127,12 @@ const form = (fields: Record<string, string>) => ({
   body: new URLSearchParams(fields).toString(),
 });
 
-const clientCredentials = { grant_type: 'client_credentials', client_id: PEER_CLIENT.id, client_secret: PEER_CLIENT.secret, scope: PEER_CLIENT.scope };
+const clientCredentials = {
+  grant_type: 'client_credentials',
+  client_id: PEER_CLIENT.id,
+  client_secret: PEER_CLIENT.secret,
+  scope: PEER_CLIENT.scope,
+};
 /** The broker's service-token request; its first answer fills the cache the cached runs read. */
 const brokerTokenRequest = { path: '/oauth/token', ...form(clientCredentials) };
 
@@ -221,7 +226,10 @@ async function storeScenarios(
   const rows: ThroughputRow[] = [];
   const record = (row: ThroughputRow) => {
     rows.push(row);
-    log(`${store.padEnd(8)} ${row.scenario.padEnd(30)} broker ${row.broker.requestsPerSecond} req/s` + (row.peer ? `, peer ${row.peer.requestsPerSecond} req/s, ratio ${row.ratio}` : ''));
+    log(
+      `${store.padEnd(8)} ${row.scenario.padEnd(30)} broker ${row.broker.requestsPerSecond} req/s` +
+        (row.peer ? `, peer ${row.peer.requestsPerSecond} req/s, ratio ${row.ratio}` : ''),
+    );
   };
   const peerTokenRequest = { path: '/token', ...form(clientCredentials) };
 
@@ -229,7 +237,15 @@ async function storeScenarios(
   // peer's memory adapter is an LRU of 1000), and a grown heap would tax the later runs' GC.
   await fetch(`${broker.url}/oauth/token`, form(clientCredentials));
   // The peer has no cache: minting is all it does, which is the point of the comparison.
-  record(await compare('service token, cached', store, { server: broker, spec: brokerTokenRequest }, { server: peer, spec: peerTokenRequest }, options));
+  record(
+    await compare(
+      'service token, cached',
+      store,
+      { server: broker, spec: brokerTokenRequest },
+      { server: peer, spec: peerTokenRequest },
+      options,
+    ),
+  );
 
   const credentials = { client_id: PEER_CLIENT.id, client_secret: PEER_CLIENT.secret };
   const brokerToken = await tokenFrom(`${broker.url}/oauth/token`);
@@ -246,7 +262,15 @@ async function storeScenarios(
 
   // A share near zero: every call is past its reuse point, so every call mints.
   await broker.setReuseShare(Number.MIN_VALUE);
-  record(await compare('service token, cache bypassed', store, { server: broker, spec: brokerTokenRequest }, { server: peer, spec: peerTokenRequest }, options));
+  record(
+    await compare(
+      'service token, cache bypassed',
+      store,
+      { server: broker, spec: brokerTokenRequest },
+      { server: peer, spec: peerTokenRequest },
+      options,
+    ),
+  );
   await broker.setReuseShare(0.5);
 
   // Anonymous login has no peer equivalent; its responses fill the pool the refresh run uses.
@@ -290,7 +314,9 @@ async function storeScenarios(
  * validate, logout. Small fixed amounts: login costs ~0.4 s of CPU each.
  */
 async function customerCpu(broker: ServerProcess, options: ThroughputOptions, record: (row: ThroughputRow) => void): Promise<void> {
-  const anonymous = (await (await fetch(`${broker.url}/customerlogin/auth/anonymous/login?tenant=acme&client_id=storefront-web`)).json()) as {
+  const anonymous = (await (
+    await fetch(`${broker.url}/customerlogin/auth/anonymous/login?tenant=acme&client_id=storefront-web`)
+  ).json()) as {
     access_token: string;
   };
   const sessions: { access_token: string; refresh_token: string }[] = [];
@@ -313,16 +339,30 @@ async function customerCpu(broker: ServerProcess, options: ThroughputOptions, re
     record({ scenario, store: 'memory', broker: await load(broker, spec, { ...options, ...sample }) });
   };
   await one('customer login', login, { connections: 2 });
-  const validate = { path: '/customer/acme/validateauthtoken', method: 'GET' as const, headers: { authorization: `Bearer ${sessions[0]!.access_token}` } };
+  const validate = {
+    path: '/customer/acme/validateauthtoken',
+    method: 'GET' as const,
+    headers: { authorization: `Bearer ${sessions[0]!.access_token}` },
+  };
   await one('validate', validate);
   let refreshIndex = 0;
   await one('customer refresh', {
     amount: sessions.length,
-    requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/customer/acme/refreshauthtoken?refreshToken=${sessions[refreshIndex++]!.refresh_token}` }) }],
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (r) => ({ ...r, path: `/customer/acme/refreshauthtoken?refreshToken=${sessions[refreshIndex++]!.refresh_token}` }),
+      },
+    ],
   });
   let logoutIndex = 0;
   await one('logout', {
     amount: sessions.length,
-    requests: [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `/customer/acme/logout?accessToken=${sessions[logoutIndex++]!.access_token}` }) }],
+    requests: [
+      {
+        method: 'GET',
+        setupRequest: (r) => ({ ...r, path: `/customer/acme/logout?accessToken=${sessions[logoutIndex++]!.access_token}` }),
+      },
+    ],
   });
 }

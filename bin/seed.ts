@@ -124,7 +124,9 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
 function secretsSummary(report: SeedReport): string {
   if (!report.secretsRotated) return 'client secrets unchanged';
   if (report.rotatedSecrets.length === 0) return 'client secrets updated';
-  const rotations = report.rotatedSecrets.map(({ clientId, previousUntil }) => `${clientId} until ${new Date(previousUntil * 1000).toISOString()}`);
+  const rotations = report.rotatedSecrets.map(
+    ({ clientId, previousUntil }) => `${clientId} until ${new Date(previousUntil * 1000).toISOString()}`,
+  );
   return `client secrets updated; previous secrets accepted: ${rotations.join(', ')}`;
 }
 

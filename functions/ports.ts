@@ -68,13 +68,7 @@ export interface TokenStore {
    * issued to that client: RFC 7009 section 2.1), in one conditional write.
    * Returns the record as it now stands, or undefined when nothing matched.
    */
-  revokeAccessToken(
-    selector: string,
-    hash: string,
-    tenant: string,
-    now: number,
-    clientId?: string,
-  ): Promise<AccessTokenRecord | undefined>;
+  revokeAccessToken(selector: string, hash: string, tenant: string, now: number, clientId?: string): Promise<AccessTokenRecord | undefined>;
   getCachedServiceToken(clientId: string, scopeKey: string): Promise<CachedServiceToken | undefined>;
   putCachedServiceToken(entry: CachedServiceToken): Promise<void>;
   /** Removes the cache entry only if it still holds the token with `selector`. */
@@ -99,7 +93,6 @@ export interface KeyMaterial {
 }
 
 // --- storefront sessions (contract sections 1, 2 and 6) -------------------------------------
-
 
 /** What a winning rotation writes, in one conditional write to the family's item. */
 export type { RotationWrite } from './domain/refresh-family.js';

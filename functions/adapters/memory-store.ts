@@ -139,7 +139,13 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   ): Promise<RotationOutcome> {
     // The rotation rule and what a rotation writes are the domain's (refresh-family.ts).
     const family = this.sessions.get(selector);
-    const presented = { hash: expected.presentedHash, tenant: expected.tenant, kind: expected.kind, clientId: expected.clientId, legalEntityId: next.legalEntityId };
+    const presented = {
+      hash: expected.presentedHash,
+      tenant: expected.tenant,
+      kind: expected.kind,
+      clientId: expected.clientId,
+      legalEntityId: next.legalEntityId,
+    };
     if (!family || !mayRotate(family, presented, expected.now)) return { outcome: 'conflict' };
     const rotated = applyRotation(family, next, this.remember(selector, next.consumedSlot, next.rotation.consumedHash));
     this.sessions.set(selector, rotated);
@@ -173,7 +179,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
 
   async setSessionLegalEntities(selector: string, legalEntities: string[]) {
     const family = this.sessions.get(selector);
-    if (!family || family.kind !== 'customer' || !family.customer) return false;
+    if (family?.kind !== 'customer' || !family.customer) return false;
     family.customer.legalEntities = [...new Set(legalEntities)];
     if (family.customer.legalEntityId !== undefined && !legalEntities.includes(family.customer.legalEntityId)) {
       delete family.customer.legalEntityId;

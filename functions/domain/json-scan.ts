@@ -5,9 +5,7 @@
  * overflow the stack. Pure: no I/O, no allocation per character.
  */
 
-export type JsonScan =
-  | { ok: true; duplicate?: { key: string; offset: number } }
-  | { ok: false; offset: number; reason: string };
+export type JsonScan = { ok: true; duplicate?: { key: string; offset: number } } | { ok: false; offset: number; reason: string };
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -111,9 +111,7 @@ export function rotateSigningKeys(
  */
 export function retireSigningKeys(current: SigningKeys, now: number, longestTokenLifetime: number): SigningKeys {
   const inUse = current.privateKeys.length > 0 ? signingKeyAt(current.privateKeys, now) : undefined;
-  const privateKeys = current.privateKeys
-    .filter((key) => key === inUse || activation(key) > now)
-    .sort(latestFirst);
+  const privateKeys = current.privateKeys.filter((key) => key === inUse || activation(key) > now).sort(latestFirst);
   const lastUse = (successor: PrivateSigningKey | undefined, from: number) =>
     (successor ? activation(successor) : from) + longestTokenLifetime + KEY_CACHES_SECONDS;
 

@@ -7,7 +7,10 @@ import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 /** POST /oauth/token, /oauth/introspect, /oauth/revoke. */
 const config = readConfig(process.env, ['tableName', 'clientSecretsId', 'keysSecretId', 'serviceTokenReuseShare']);
 const deps = buildOAuthDeps(
-  { table: awsTable(config.tableName), keys: secretsManagerSources({ clientSecretsId: config.clientSecretsId, keysSecretId: config.keysSecretId }) },
+  {
+    table: awsTable(config.tableName),
+    keys: secretsManagerSources({ clientSecretsId: config.clientSecretsId, keysSecretId: config.keysSecretId }),
+  },
   awsSettings(config),
 );
 

@@ -5,7 +5,10 @@ import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
 /** Run by the EventBridge schedule: keeps the cached tokens of `warmup` clients fresh; no client secrets (it is granted none). */
 const config = readConfig(process.env, ['tableName', 'keysSecretId', 'serviceTokenReuseShare', 'warmupIntervalSeconds']);
-const deps = buildServiceTokenDeps({ table: awsTable(config.tableName), keys: secretsManagerSources({ keysSecretId: config.keysSecretId }) }, awsSettings(config));
+const deps = buildServiceTokenDeps(
+  { table: awsTable(config.tableName), keys: secretsManagerSources({ keysSecretId: config.keysSecretId }) },
+  awsSettings(config),
+);
 
 export async function handler(): Promise<{ refreshed: number; stillFresh: number; failed: number }> {
   const report = await warmUp(deps, config.warmupIntervalSeconds);

@@ -19,7 +19,7 @@ function presentedCredentials(request: HttpRequest, params: Params): ClientCrede
   if (request.query.has('client_secret')) {
     throw new InvalidRequest('client_secret must not be sent in the query string');
   }
-  const authorization = request.headers['authorization'];
+  const authorization = request.headers.authorization;
   // `Basic` with nothing after it (clients trim the space) is still a Basic attempt.
   if (authorization !== undefined && /^basic(\s|$)/i.test(authorization)) {
     if (params.client_secret !== undefined) {

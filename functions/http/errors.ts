@@ -76,7 +76,13 @@ export const OAUTH_ERRORS: Table = {
 // --- Emporix --------------------------------------------------------------------------------
 
 /** `{ status, type, message, details }`, Emporix's shape for everything but a 401 fault. */
-function emporix(status: number, type: string, message: string, details: FieldProblem[] = [], headers: Record<string, string> = {}): ErrorResponse {
+function emporix(
+  status: number,
+  type: string,
+  message: string,
+  details: FieldProblem[] = [],
+  headers: Record<string, string> = {},
+): ErrorResponse {
   return { status, headers, body: { status, type, message, details } };
 }
 

@@ -55,9 +55,7 @@ function resolveRouteKey(request: HttpRequest): string {
 
 function routingError(request: HttpRequest): Error {
   const { allowed } = matchRoute(request.method, request.path);
-  return allowed.length > 0
-    ? new MethodNotAllowed(request.method, request.path, allowed)
-    : new NotFound(request.method, request.path);
+  return allowed.length > 0 ? new MethodNotAllowed(request.method, request.path, allowed) : new NotFound(request.method, request.path);
 }
 
 function toRequest(event: APIGatewayProxyEventV2): HttpRequest {

@@ -79,7 +79,10 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const secretsFile = new LocalSecretsFile(join(options.dataDir, 'secrets.json'));
   secretsFile.ensure();
   const deps: Deps = buildDeps(
-    { table: dynamo ? { client: dynamo.client, tableName: dynamo.tableName } : { memory: new MemoryStore() }, keys: localSecretsSources(secretsFile) },
+    {
+      table: dynamo ? { client: dynamo.client, tableName: dynamo.tableName } : { memory: new MemoryStore() },
+      keys: localSecretsSources(secretsFile),
+    },
     {
       clock,
       log,
@@ -119,10 +122,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const issuer = configuredIssuer ?? `http://${host}:${port}`;
   functions.oauth = lambdaHttpHandler(oauthRoutes(deps), log);
-  functions.discovery = lambdaHttpHandler(
-    discoveryRoutes({ issuer, publicKeys: deps.liveKeys }),
-    log,
-  );
+  functions.discovery = lambdaHttpHandler(discoveryRoutes({ issuer, publicKeys: deps.liveKeys }), log);
   functions.storefront = lambdaHttpHandler(storefrontRoutes(deps, { issuer }), log);
 
   const runWarmUp = () =>
@@ -153,5 +153,10 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
 
 /** Local mode's key material: the secrets file under DATA_DIR, in place of Secrets Manager. */
 export function localSecretsSources(file: LocalSecretsFile): Required<KeySources> {
-  return { name: 'local secrets file', clientSecrets: file.readClientSecrets, cacheKey: file.readCacheKey, signingKeys: file.readSigningKeys };
+  return {
+    name: 'local secrets file',
+    clientSecrets: file.readClientSecrets,
+    cacheKey: file.readCacheKey,
+    signingKeys: file.readSigningKeys,
+  };
 }

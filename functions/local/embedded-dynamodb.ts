@@ -90,7 +90,10 @@ async function checkStoreOpens(path: string): Promise<void> {
     if (cause?.code === 'LEVEL_LOCKED') {
       throw new StoreError('DATA_DIR is in use by another token-broker process (only one process can open it)', 'in-use');
     }
-    throw new StoreError(`the store in ${path} cannot be read (${cause?.message ?? (error as Error).message}); move it away to start afresh`, 'unreadable');
+    throw new StoreError(
+      `the store in ${path} cannot be read (${cause?.message ?? (error as Error).message}); move it away to start afresh`,
+      'unreadable',
+    );
   }
   await db.close();
 }

@@ -49,25 +49,22 @@ export function createHttpBridge(
       return;
     }
     if (target.path === '/health' && req.method === 'GET') {
-      health().then(
-        (failing) => {
-          if (failing.length === 0) {
-            res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-            res.end('{"status":"ok"}');
-            return;
-          }
-          log.warn('health check failed', { failing });
-          res.writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': '1' });
-          res.end(JSON.stringify({ status: 'unavailable', failing }));
-        },
-        fail,
-      );
+      health().then((failing) => {
+        if (failing.length === 0) {
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+          res.end('{"status":"ok"}');
+          return;
+        }
+        log.warn('health check failed', { failing });
+        res.writeHead(503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Retry-After': '1' });
+        res.end(JSON.stringify({ status: 'unavailable', failing }));
+      }, fail);
       return;
     }
     const method = (req.method ?? 'GET').toUpperCase();
     // Built once from the raw headers; reading req.headers would make node build a second copy.
     const headers = gatewayHeaders(req.rawHeaders);
-    if (method === 'OPTIONS' && headers['origin'] && headers['access-control-request-method']) {
+    if (method === 'OPTIONS' && headers.origin && headers['access-control-request-method']) {
       res.writeHead(204, CORS_PREFLIGHT);
       res.end();
       return;
@@ -75,7 +72,16 @@ export function createHttpBridge(
     const forward = async (body: Buffer, truncated: boolean): Promise<void> => {
       const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
       const { match } = matchRoute(method, target.path);
-      const event = toEvent(req, headers, sourceIp, target, method, body, match ? routeKey(match.route) : '$default', match?.pathParameters);
+      const event = toEvent(
+        req,
+        headers,
+        sourceIp,
+        target,
+        method,
+        body,
+        match ? routeKey(match.route) : '$default',
+        match?.pathParameters,
+      );
       const handler = match ? functions[match.route.fn] : fallback;
       const result = handler ? await handler(event) : STARTING;
       const status = result.statusCode ?? 200;
@@ -84,8 +90,8 @@ export function createHttpBridge(
       // As API Gateway does; without it node:http would frame the body as chunks (RFC 9112 section 6.3).
       if (status !== 204 && status !== 304) responseHeaders['Content-Length'] = Buffer.byteLength(responseBody);
       // The rest of an oversized body was never read: close rather than drain it.
-      if (truncated) responseHeaders['Connection'] = 'close';
-      if (headers['origin']) Object.assign(responseHeaders, CORS_RESPONSE);
+      if (truncated) responseHeaders.Connection = 'close';
+      if (headers.origin) Object.assign(responseHeaders, CORS_RESPONSE);
       res.writeHead(status, responseHeaders);
       res.end(responseBody);
     };
@@ -220,7 +226,7 @@ function toEvent(
     requestContext: {
       accountId: 'local',
       apiId: 'local',
-      domainName: headers['host'] ?? 'localhost',
+      domainName: headers.host ?? 'localhost',
       domainPrefix: 'local',
       http: {
         method,
@@ -236,6 +242,8 @@ function toEvent(
       timeEpoch: now,
     },
     // As API Gateway does: text payloads arrive as text, anything else base64-encoded.
-    ...(isText(headers['content-type']) ? { body: body.toString('utf8'), isBase64Encoded: false } : { body: body.toString('base64'), isBase64Encoded: true }),
+    ...(isText(headers['content-type'])
+      ? { body: body.toString('utf8'), isBase64Encoded: false }
+      : { body: body.toString('base64'), isBase64Encoded: true }),
   };
 }

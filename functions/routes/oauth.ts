@@ -17,7 +17,7 @@ export function oauthRoutes(deps: OAuthDeps): RouteHandlers {
     const client = await authenticateServiceClient(deps, clientCredentials(request, params));
     if (tenant !== undefined && tenant !== client.tenant) {
       auditWrongTenant(deps, client, tenant);
-      throw new InvalidClient('client is not registered for this tenant', request.headers['authorization'] !== undefined);
+      throw new InvalidClient('client is not registered for this tenant', request.headers.authorization !== undefined);
     }
     return client;
   }

@@ -33,7 +33,11 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string
       const anonymousToken = queryParam(request, 'anonymous_token');
       if (refreshToken === undefined && anonymousToken !== undefined) {
         const renewed = await renewAnonymousAccess(deps, { tenant, clientId, anonymousToken });
-        const { refresh_token: _r, refresh_token_expires_in: _e, ...body } = anonymousBody(
+        const {
+          refresh_token: _r,
+          refresh_token_expires_in: _e,
+          ...body
+        } = anonymousBody(
           { accessToken: renewed.accessToken, accessExpiresIn: renewed.expiresIn, refreshToken: '', refreshExpiresIn: 0 },
           renewed.sessionId,
           tenant,
@@ -65,7 +69,12 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string
       const refreshToken = required(request, 'refreshToken');
       const legalEntityId = optionalBounded(request, 'legalEntityId', 'legalEntityId');
       // The Authorization header may carry an expired token: the refresh token is the credential.
-      const result = await refreshSession(deps, { tenant, kind: 'customer', refreshToken, ...(legalEntityId !== undefined ? { legalEntityId } : {}) });
+      const result = await refreshSession(deps, {
+        tenant,
+        kind: 'customer',
+        refreshToken,
+        ...(legalEntityId !== undefined ? { legalEntityId } : {}),
+      });
       return legacy(customerRefreshBody(result.pair, result.sessionId), result.tenant.settings.legacyTokenFieldsUntil, deps.clock());
     },
 
@@ -142,7 +151,7 @@ function sessionContext(request: HttpRequest): SessionContext {
 
 /** RFC 6750 section 2.1: `Authorization: Bearer <token>`. */
 function bearerToken(request: HttpRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers['authorization'] ?? '');
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
   return match?.[1];
 }
 
@@ -154,7 +163,8 @@ function credentials(request: HttpRequest): { email: string; password: string } 
   const email = params.email?.trim().toLowerCase();
   const password = params.password;
   if (email === undefined) problems.push({ field: 'email', type: 'required', message: 'email is required' });
-  else if (email.length > MAX_LENGTH.email || !EMAIL.test(email)) problems.push({ field: 'email', type: 'invalid', message: 'not an email address' });
+  else if (email.length > MAX_LENGTH.email || !EMAIL.test(email))
+    problems.push({ field: 'email', type: 'invalid', message: 'not an email address' });
   if (password === undefined) problems.push({ field: 'password', type: 'required', message: 'password is required' });
   else if (password.length < 6) problems.push({ field: 'password', type: 'invalid', message: 'at least 6 characters' });
   else if (password.length > 1024) problems.push({ field: 'password', type: 'invalid', message: 'at most 1024 characters' });

@@ -13,7 +13,11 @@ const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
-const lifetime = z.number().int().positive().max(366 * 24 * 3600);
+const lifetime = z
+  .number()
+  .int()
+  .positive()
+  .max(366 * 24 * 3600);
 
 const settings = z.strictObject({
   refreshGraceSeconds: z.number().int().min(0).max(300).optional(),
@@ -39,7 +43,12 @@ const settings = z.strictObject({
     })
     .transform(({ grantAccess: _access, grantRefresh: _refresh, ...used }) => used)
     .optional(),
-  secretRotationOverlapSeconds: z.number().int().min(0).max(366 * 24 * 3600).optional(),
+  secretRotationOverlapSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(366 * 24 * 3600)
+    .optional(),
 });
 
 const scope = z
@@ -95,17 +104,19 @@ const tenant = z.strictObject({
         const email = entry.email.trim().toLowerCase();
         const earlier = first.get(email);
         if (earlier === undefined) first.set(email, index);
-        else context.addIssue({ code: 'custom', path: [index, 'email'], message: `same email as customers[${earlier}] (emails are case-insensitive)` });
+        else
+          context.addIssue({
+            code: 'custom',
+            path: [index, 'email'],
+            message: `same email as customers[${earlier}] (emails are case-insensitive)`,
+          });
       });
     }),
 });
 
 export const seedSchema = z
   .strictObject({
-    tenants: z.record(
-      z.string().refine(isValidTenant, 'tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters'),
-      tenant,
-    ),
+    tenants: z.record(z.string().refine(isValidTenant, 'tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters'), tenant),
   })
   .superRefine((seed, context) => {
     // Service clients authenticate without naming a tenant, so a client id names one client only.

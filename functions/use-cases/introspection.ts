@@ -28,10 +28,7 @@ export async function introspect(deps: IntrospectionDeps, caller: ServiceClient,
   if (found?.kind === 'access') {
     const record = found.record;
     if (!sameHash(record.hash, parsed.hash) || !isLive(record, caller.tenant, now)) return INACTIVE;
-    const [client, tenant] = await Promise.all([
-      deps.directory.getServiceClient(record.clientId),
-      deps.directory.getTenant(record.tenant),
-    ]);
+    const [client, tenant] = await Promise.all([deps.directory.getServiceClient(record.clientId), deps.directory.getTenant(record.tenant)]);
     if (!tenant || !client || client.tenant !== record.tenant || revokedWithClient(client, record.issuedAt)) return INACTIVE;
     return {
       active: true,
@@ -50,7 +47,7 @@ export async function introspect(deps: IntrospectionDeps, caller: ServiceClient,
     const slot = accessSlot(family, parsed.hash)!;
     const tenant = await deps.directory.getTenant(family.tenant);
     // A removed tenant, or a storefront client it no longer lists, has no live tokens.
-    if (!tenant || !tenant.storefrontClients.includes(family.clientId)) return INACTIVE;
+    if (!tenant?.storefrontClients.includes(family.clientId)) return INACTIVE;
     const lifetime = lifetimesOf(tenant.settings, family.kind).access;
     const claims: Introspection = {
       active: true,

@@ -31,11 +31,7 @@ export async function issueServiceToken(
 }
 
 /** Mints, stores durably, then caches. A failed cache write does not cost the caller its token. */
-export async function mintServiceToken(
-  deps: ServiceTokenDeps,
-  client: ServiceClient,
-  granted: string[],
-): Promise<ServiceTokenGrant> {
+export async function mintServiceToken(deps: ServiceTokenDeps, client: ServiceClient, granted: string[]): Promise<ServiceTokenGrant> {
   const tenant = await deps.directory.getTenant(client.tenant);
   const lifetime = tenant?.settings.lifetimes.serviceAccess ?? DEFAULT_LIFETIMES.serviceAccess;
   // A token minted once the client's revocation is known is never caught by it, even in the

@@ -50,7 +50,7 @@ export async function anonymousLogin(
   input: { tenant: string; clientId: string; context: SessionContext },
 ): Promise<SessionTokens> {
   const tenant = await deps.directory.getTenant(input.tenant);
-  if (!tenant || !tenant.storefrontClients.includes(input.clientId)) throw new UnknownStorefrontClient();
+  if (!tenant?.storefrontClients.includes(input.clientId)) throw new UnknownStorefrontClient();
   const now = deps.clock();
   const started = startFamily(
     { kind: 'anonymous', tenant: tenant.tenant, clientId: input.clientId, sessionId: randomUUID(), context: input.context },

@@ -26,8 +26,7 @@ interface FunctionSpec {
 
 /** CommonJS dependencies call `require`, which an ES module does not have; every bundle starts with this. */
 export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __topLevelCreateRequire } from 'node:module'; " +
-  'const require = __topLevelCreateRequire(import.meta.url);';
+  "import { createRequire as __topLevelCreateRequire } from 'node:module'; " + 'const require = __topLevelCreateRequire(import.meta.url);';
 
 /** Share of a service token's life after which the cache mints anew (contract section 3; functions/config.ts DEFAULTS). */
 const SERVICE_TOKEN_REUSE_SHARE = String(DEFAULTS.serviceTokenReuseShare);
@@ -100,9 +99,10 @@ export class BrokerFunctions extends Construct {
   constructor(scope: Construct, id: string, props: BrokerFunctionsProps) {
     super(scope, id);
     const entries = Object.entries(FUNCTIONS) as [BrokerFunctionName, FunctionSpec][];
-    this.functions = Object.fromEntries(
-      entries.map(([name, spec]) => [name, this.create(name, spec, props)]),
-    ) as Record<BrokerFunctionName, NodejsFunction>;
+    this.functions = Object.fromEntries(entries.map(([name, spec]) => [name, this.create(name, spec, props)])) as Record<
+      BrokerFunctionName,
+      NodejsFunction
+    >;
   }
 
   private create(name: BrokerFunctionName, spec: FunctionSpec, props: BrokerFunctionsProps): NodejsFunction {

@@ -35,7 +35,7 @@ export class BrokerSecrets extends Construct {
       id: 'AwsSolutions-SMG4',
       reason:
         'Client secrets are rotated by applying the seed: the new version keeps the old secret as previous, ' +
-        'accepted until the tenant\'s overlap ends. A rotation Lambda would invent secrets no client knows.',
+        "accepted until the tenant's overlap ends. A rotation Lambda would invent secrets no client knows.",
     });
 
     this.keys = new Secret(this, 'Keys', {

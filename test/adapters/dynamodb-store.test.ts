@@ -125,7 +125,15 @@ describe('item decoders refuse a corrupt item loudly', () => {
     dynamo.on(GetItemCommand).resolvesOnce({ Item: accessItem }).resolvesOnce({ Item: familyItem });
     expect(await store.findToken('sel-secret')).toEqual({
       kind: 'access',
-      record: { selector: 'sel-secret', hash: 'hash-secret', tenant: 'acme', clientId: 'reports-svc', scopes: ['a', 'b'], issuedAt: 1, expiresAt: 2 },
+      record: {
+        selector: 'sel-secret',
+        hash: 'hash-secret',
+        tenant: 'acme',
+        clientId: 'reports-svc',
+        scopes: ['a', 'b'],
+        issuedAt: 1,
+        expiresAt: 2,
+      },
     });
     // No previous access token, rotation, consumed hashes, revocation, absolute end or customer.
     expect(await sessions.findSession('sel-secret')).toEqual({
@@ -143,7 +151,10 @@ describe('item decoders refuse a corrupt item loudly', () => {
   });
 
   it("refuses an access token without its hash or expiry rather than reading '' or 0", async () => {
-    dynamo.on(GetItemCommand).resolvesOnce({ Item: without(accessItem, 'hash') }).resolvesOnce({ Item: without(accessItem, 'exp') });
+    dynamo
+      .on(GetItemCommand)
+      .resolvesOnce({ Item: without(accessItem, 'hash') })
+      .resolvesOnce({ Item: without(accessItem, 'exp') });
     await expectCorrupt(store.findToken('sel-secret'), 'T#', 'hash');
     await expectCorrupt(store.findToken('sel-secret'), 'T#', 'exp');
   });
@@ -174,7 +185,9 @@ describe('item decoders refuse a corrupt item loudly', () => {
   });
 
   it('refuses a cached service token without its sealed token', async () => {
-    dynamo.on(GetItemCommand).resolves({ Item: { pk: S('CACHE#reports-svc'), sk: S('a b'), selector: S('sel-secret'), iat: N(1), exp: N(2) } });
+    dynamo
+      .on(GetItemCommand)
+      .resolves({ Item: { pk: S('CACHE#reports-svc'), sk: S('a b'), selector: S('sel-secret'), iat: N(1), exp: N(2) } });
     await expectCorrupt(store.getCachedServiceToken('reports-svc', 'a b'), 'CACHE#', 'sealed');
   });
 

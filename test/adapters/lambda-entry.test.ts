@@ -34,7 +34,6 @@ afterEach(() => {
   vi.resetModules();
 });
 
-
 describe('the Lambda entries (oauth, storefront, discovery)', () => {
   it('fails its cold start loudly when a variable is missing', async () => {
     delete process.env.TABLE_NAME;
@@ -63,7 +62,11 @@ describe('the Lambda entries (oauth, storefront, discovery)', () => {
     vi.spyOn(console, 'log').mockImplementation(() => {});
     const { handler } = await import('../../functions/entry-points/discovery.js');
     const event = tokenRequestEvent('');
-    Object.assign(event, { routeKey: 'GET /.well-known/oauth-authorization-server', rawPath: '/.well-known/oauth-authorization-server', body: undefined });
+    Object.assign(event, {
+      routeKey: 'GET /.well-known/oauth-authorization-server',
+      rawPath: '/.well-known/oauth-authorization-server',
+      body: undefined,
+    });
     event.requestContext.http.method = 'GET';
     event.headers = { host: 'evil.example', 'x-forwarded-proto': 'http' };
     event.requestContext.domainName = 'evil.example';

@@ -22,7 +22,8 @@ const client = new SecretsManagerClient({ region: 'eu-central-1' });
 afterEach(() => sm.reset());
 afterAll(() => sm.restore());
 
-const stored = (keys: unknown) => sm.on(GetSecretValueCommand, { SecretId: 'signing' }).resolves({ SecretString: JSON.stringify({ keys }) });
+const stored = (keys: unknown) =>
+  sm.on(GetSecretValueCommand, { SecretId: 'signing' }).resolves({ SecretString: JSON.stringify({ keys }) });
 
 /** A signer as the storefront function builds one: the key list cached, the key picked per call. */
 function signer(load: () => Promise<PrivateSigningKey[]>, clock: () => number) {
@@ -39,7 +40,10 @@ describe('the signing keys from Secrets Manager', () => {
 
   it('keep signing with the current key until the pending one activates, without another read', async () => {
     const [current, pending] = await Promise.all([newSigningKey(NOW - 100), newSigningKey(NOW)]);
-    stored([{ ...pending.privateKey, activatesAt: NOW + 60 }, { ...current.privateKey, activatesAt: NOW - 100 }]);
+    stored([
+      { ...pending.privateKey, activatesAt: NOW + 60 },
+      { ...current.privateKey, activatesAt: NOW - 100 },
+    ]);
     let now = NOW;
     const sign = signer(secretsManagerSigningKeys(client, 'signing'), () => now);
     expect((await sign()).kid).toBe(current.privateKey.kid);
@@ -64,7 +68,14 @@ describe('the signing keys in the local secrets file', () => {
   it('load a file written before activation times existed, and rotate it at the next seed with a lead time', async () => {
     const legacy = await newSigningKey(NOW - 9000);
     const path = join(dir, 'secrets.json');
-    writeFileSync(path, JSON.stringify({ clientSecrets: { current: {}, previous: {} }, keys: { cacheKey: 'k'.repeat(43) }, signingKeys: [legacy.privateKey] }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        clientSecrets: { current: {}, previous: {} },
+        keys: { cacheKey: 'k'.repeat(43) },
+        signingKeys: [legacy.privateKey],
+      }),
+    );
     const file = new LocalSecretsFile(path);
     expect(signingKeyAt(await file.readSigningKeys(), NOW).kid).toBe(legacy.privateKey.kid);
 

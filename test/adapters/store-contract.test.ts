@@ -89,10 +89,26 @@ describe.each([
 
   it('stores service-token records and revokes only on matching hash and tenant, once', async () => {
     const token = mintToken();
-    await stores.putAccessToken({ selector: token.selector, hash: token.hash, tenant: 'acme', clientId: 'c', scopes: ['a', 'b'], issuedAt: NOW, expiresAt: NOW + 10 });
+    await stores.putAccessToken({
+      selector: token.selector,
+      hash: token.hash,
+      tenant: 'acme',
+      clientId: 'c',
+      scopes: ['a', 'b'],
+      issuedAt: NOW,
+      expiresAt: NOW + 10,
+    });
     expect(await stores.findToken(token.selector)).toEqual({
       kind: 'access',
-      record: { selector: token.selector, hash: token.hash, tenant: 'acme', clientId: 'c', scopes: ['a', 'b'], issuedAt: NOW, expiresAt: NOW + 10 },
+      record: {
+        selector: token.selector,
+        hash: token.hash,
+        tenant: 'acme',
+        clientId: 'c',
+        scopes: ['a', 'b'],
+        issuedAt: NOW,
+        expiresAt: NOW + 10,
+      },
     });
     expect(await stores.revokeAccessToken(token.selector, mintToken().hash, 'acme', NOW)).toBeUndefined();
     expect(await stores.revokeAccessToken(token.selector, token.hash, 'globex', NOW)).toBeUndefined();
@@ -103,7 +119,15 @@ describe.each([
 
   it('revokes a service token for its own client only, when asked to check the client (RFC 7009 section 2.1)', async () => {
     const token = mintToken();
-    await stores.putAccessToken({ selector: token.selector, hash: token.hash, tenant: 'acme', clientId: 'c', scopes: ['a'], issuedAt: NOW, expiresAt: NOW + 10 });
+    await stores.putAccessToken({
+      selector: token.selector,
+      hash: token.hash,
+      tenant: 'acme',
+      clientId: 'c',
+      scopes: ['a'],
+      issuedAt: NOW,
+      expiresAt: NOW + 10,
+    });
     expect(await stores.revokeAccessToken(token.selector, token.hash, 'acme', NOW, 'other')).toBeUndefined();
     const found = await stores.findToken(token.selector);
     expect(found?.kind === 'access' ? found.record : undefined).toMatchObject({ clientId: 'c' });
@@ -143,13 +167,19 @@ describe.each([
     for (const change of cases) {
       const { family, refresh } = newFamily();
       await stores.createSession(family);
-      const outcome = await stores.rotateSession(family.selector, { ...base, presentedHash: refresh.hash, ...change }, rotation(family.selector, refresh.hash));
+      const outcome = await stores.rotateSession(
+        family.selector,
+        { ...base, presentedHash: refresh.hash, ...change },
+        rotation(family.selector, refresh.hash),
+      );
       expect(outcome, JSON.stringify(change)).toEqual({ outcome: 'conflict' });
     }
     const { family, refresh } = newFamily();
     await stores.createSession(family);
     expect(await stores.revokeSession(family.selector, NOW)).toBe(true);
-    expect(await stores.rotateSession(family.selector, { ...base, presentedHash: refresh.hash }, rotation(family.selector, refresh.hash))).toEqual({
+    expect(
+      await stores.rotateSession(family.selector, { ...base, presentedHash: refresh.hash }, rotation(family.selector, refresh.hash)),
+    ).toEqual({
       outcome: 'conflict',
     });
   });
@@ -179,7 +209,13 @@ describe.each([
     { name: 'another tenant', change: { tenant: 'globex' }, refusal: 'tenant', verdict: 'invalid' },
     { name: 'another client', change: { clientId: 'other' }, refusal: 'client', verdict: 'invalid' },
     { name: 'the wrong kind', change: { kind: 'anonymous' }, refusal: 'kind', verdict: 'invalid' },
-    { name: 'a session past its absolute end', family: { endsAt: NOW + 50 }, change: { now: NOW + 50 }, refusal: 'beforeEnd', verdict: 'expired' },
+    {
+      name: 'a session past its absolute end',
+      family: { endsAt: NOW + 50 },
+      change: { now: NOW + 50 },
+      refusal: 'beforeEnd',
+      verdict: 'expired',
+    },
     { name: 'a session a second before its end', family: { endsAt: NOW + 50 }, change: { now: NOW + 49 }, refusal: undefined },
     { name: 'a legal entity not held', change: { legalEntityId: 'LE-9' }, refusal: 'legalEntity', verdict: 'legal-entity-not-assigned' },
     {
@@ -189,9 +225,27 @@ describe.each([
       refusal: 'legalEntity',
       verdict: 'legal-entity-not-assigned',
     },
-    { name: 'the consumed token inside the grace window', before: 'rotated', change: { now: NOW + GRACE }, refusal: 'current', verdict: 'retry' },
-    { name: 'the consumed token after the grace window', before: 'rotated', change: { now: NOW + GRACE + 1 }, refusal: 'current', verdict: 'reuse' },
-    { name: 'the consumed token a second after its rotation', before: 'rotated', change: { now: NOW + 1 }, refusal: 'current', verdict: 'retry' },
+    {
+      name: 'the consumed token inside the grace window',
+      before: 'rotated',
+      change: { now: NOW + GRACE },
+      refusal: 'current',
+      verdict: 'retry',
+    },
+    {
+      name: 'the consumed token after the grace window',
+      before: 'rotated',
+      change: { now: NOW + GRACE + 1 },
+      refusal: 'current',
+      verdict: 'reuse',
+    },
+    {
+      name: 'the consumed token a second after its rotation',
+      before: 'rotated',
+      change: { now: NOW + 1 },
+      refusal: 'current',
+      verdict: 'retry',
+    },
     { name: 'an access token', presented: 'access', refusal: 'current', verdict: 'invalid' },
     { name: 'a forged token under the selector', presented: 'forged', refusal: 'current', verdict: 'invalid' },
     { name: 'an unknown selector', before: 'unknown', refusal: 'exists', verdict: 'invalid' },
@@ -209,7 +263,13 @@ describe.each([
     const hash = c.presented === 'access' ? access.hash : c.presented === 'forged' ? mintToken(family.selector).hash : refresh.hash;
     const expected = { presentedHash: hash, tenant: 'acme', kind: family.kind, now: NOW, ...c.change };
     const legalEntityId = c.change?.legalEntityId;
-    const presented = { hash, tenant: expected.tenant, kind: expected.kind, ...(expected.clientId ? { clientId: expected.clientId } : {}), ...(legalEntityId ? { legalEntityId } : {}) };
+    const presented = {
+      hash,
+      tenant: expected.tenant,
+      kind: expected.kind,
+      ...(expected.clientId ? { clientId: expected.clientId } : {}),
+      ...(legalEntityId ? { legalEntityId } : {}),
+    };
     const next = rotation(family.selector, hash, c.before === 'rotated' ? 1 : 0, legalEntityId);
     const stored = await stores.findSession(family.selector);
 
@@ -254,12 +314,20 @@ describe.each([
     if (c.before === 'revoked') expect(await stores.revokeSession(family.selector, NOW)).toBe(true);
     const base = { tenant: 'acme', clientId: 'web', now: NOW };
     if (c.before === 'renewed') {
-      expect(await stores.renewAccess(family.selector, { ...base, presentedHash: access.hash }, { hash: mintToken(family.selector).hash, expiresAt: NOW + 60 })).toBeDefined();
+      expect(
+        await stores.renewAccess(
+          family.selector,
+          { ...base, presentedHash: access.hash },
+          { hash: mintToken(family.selector).hash, expiresAt: NOW + 60 },
+        ),
+      ).toBeDefined();
     }
     const expected = { ...base, presentedHash: c.presented === 'refresh' ? refresh.hash : access.hash, ...c.change };
     const stored = await stores.findSession(family.selector);
     const next = { hash: mintToken(family.selector).hash, expiresAt: NOW + 70 };
-    expect(renewalRefusal(stored, { hash: expected.presentedHash, tenant: expected.tenant, clientId: expected.clientId }, expected.now)).toBe(c.refusal);
+    expect(
+      renewalRefusal(stored, { hash: expected.presentedHash, tenant: expected.tenant, clientId: expected.clientId }, expected.now),
+    ).toBe(c.refusal);
     const renewed = await stores.renewAccess(family.selector, expected, next);
     if (c.refusal === undefined) expect(renewed).toEqual(applyRenewal(stored!, next));
     else {
@@ -272,7 +340,9 @@ describe.each([
     const { family, refresh } = newFamily();
     await stores.createSession(family);
     const expected = { presentedHash: refresh.hash, tenant: 'acme', kind: 'customer' as const, now: NOW };
-    expect(await stores.rotateSession(family.selector, expected, rotation(family.selector, refresh.hash, 0, 'LE-9'))).toEqual({ outcome: 'conflict' });
+    expect(await stores.rotateSession(family.selector, expected, rotation(family.selector, refresh.hash, 0, 'LE-9'))).toEqual({
+      outcome: 'conflict',
+    });
     const switched = await stores.rotateSession(family.selector, expected, rotation(family.selector, refresh.hash, 0, 'LE-1'));
     expect(switched.outcome === 'rotated' && switched.family.customer?.legalEntityId).toBe('LE-1');
   });
@@ -284,7 +354,9 @@ describe.each([
     const first = { hash: mintToken(family.selector).hash, expiresAt: NOW + 50 };
     expect((await stores.renewAccess(family.selector, expected, first))?.access).toEqual(first);
     // The presented token is now the previous one: still accepted once more.
-    expect(await stores.renewAccess(family.selector, expected, { hash: mintToken(family.selector).hash, expiresAt: NOW + 60 })).toBeDefined();
+    expect(
+      await stores.renewAccess(family.selector, expected, { hash: mintToken(family.selector).hash, expiresAt: NOW + 60 }),
+    ).toBeDefined();
     expect(await stores.renewAccess(family.selector, { ...expected, presentedHash: mintToken().hash }, first)).toBeUndefined();
     expect(await stores.renewAccess(family.selector, { ...expected, clientId: 'other' }, first)).toBeUndefined();
     const customer = newFamily();
@@ -305,7 +377,14 @@ describe.each([
   it('loads a login’s session and customer together', async () => {
     const { family } = newFamily({ kind: 'anonymous', customer: undefined });
     await stores.createSession(family);
-    const customer = { tenant: 'acme', email: 'b@example.com', passwordHash: 'h', customerNumber: 'C-2', legalEntities: ['LE-1'], initialPassword: true };
+    const customer = {
+      tenant: 'acme',
+      email: 'b@example.com',
+      passwordHash: 'h',
+      customerNumber: 'C-2',
+      legalEntities: ['LE-1'],
+      initialPassword: true,
+    };
     await stores.putCustomer(customer);
     expect(await stores.loadLogin(family.selector, 'acme', 'b@example.com')).toEqual({ session: family, customer });
     expect(await stores.loadLogin(newSelector(), 'acme', 'nobody@example.com')).toEqual({});
@@ -395,7 +474,11 @@ describe.each([
     const { family, refresh } = newFamily({ endsAt: NOW + 50 });
     await stores.createSession(family);
     expect((await stores.findSession(family.selector))?.endsAt).toBe(NOW + 50);
-    const refused = await stores.rotateSession(family.selector, { ...base, presentedHash: refresh.hash, now: NOW + 50 }, rotation(family.selector, refresh.hash));
+    const refused = await stores.rotateSession(
+      family.selector,
+      { ...base, presentedHash: refresh.hash, now: NOW + 50 },
+      rotation(family.selector, refresh.hash),
+    );
     expect(refused).toEqual({ outcome: 'conflict' });
     const won = await stores.rotateSession(
       family.selector,
@@ -416,7 +499,11 @@ describe.each([
     const anonymous = newFamily({ kind: 'anonymous', customer: undefined, endsAt: NOW + 50 });
     await stores.createSession(anonymous.family);
     const renew = (now: number) =>
-      stores.renewAccess(anonymous.family.selector, { presentedHash: anonymous.access.hash, tenant: 'acme', clientId: 'web', now }, { hash: mintToken(anonymous.family.selector).hash, expiresAt: now + 10 });
+      stores.renewAccess(
+        anonymous.family.selector,
+        { presentedHash: anonymous.access.hash, tenant: 'acme', clientId: 'web', now },
+        { hash: mintToken(anonymous.family.selector).hash, expiresAt: now + 10 },
+      );
     expect(await renew(NOW + 50)).toBeUndefined();
     expect(await renew(NOW + 49)).toBeDefined();
   });
@@ -430,7 +517,25 @@ describe.each([
   });
 
   it('keeps, lists and removes directory entries, and keeps published keys as written', async () => {
-    const tenant = { tenant: 'acme', settings: { refreshGraceSeconds: 5, lifetimes: { anonymousAccess: 1, anonymousRefresh: 2, customerAccess: 3, customerRefresh: 4, serviceAccess: 5, grantAccess: 6, grantRefresh: 7, anonymousSessionMax: 8, customerSessionMax: 9 }, secretRotationOverlapSeconds: 10 }, storefrontClients: ['web'] };
+    const tenant = {
+      tenant: 'acme',
+      settings: {
+        refreshGraceSeconds: 5,
+        lifetimes: {
+          anonymousAccess: 1,
+          anonymousRefresh: 2,
+          customerAccess: 3,
+          customerRefresh: 4,
+          serviceAccess: 5,
+          grantAccess: 6,
+          grantRefresh: 7,
+          anonymousSessionMax: 8,
+          customerSessionMax: 9,
+        },
+        secretRotationOverlapSeconds: 10,
+      },
+      storefrontClients: ['web'],
+    };
     await stores.putTenant(tenant);
     expect(await stores.getTenant('acme')).toEqual(tenant);
     await stores.putServiceClient({ clientId: 'w1', tenant: 'acme', scopes: ['a'], warmup: true, profile: 'oauth2' });
@@ -457,7 +562,11 @@ describe.each([
     expect(await stores.revokeServiceClientTokens('r1', NOW)).toEqual({ ...client, tokensRevokedAt: NOW });
     await stores.putServiceClient({ ...client, scopes: ['a', 'b'], tokensRevokedAt: 1 });
     expect(await stores.getServiceClient('r1')).toEqual({ ...client, scopes: ['a', 'b'], tokensRevokedAt: NOW });
-    expect((await stores.listWarmupClients()).find((c) => c.clientId === 'r1')).toEqual({ ...client, scopes: ['a', 'b'], tokensRevokedAt: NOW });
+    expect((await stores.listWarmupClients()).find((c) => c.clientId === 'r1')).toEqual({
+      ...client,
+      scopes: ['a', 'b'],
+      tokensRevokedAt: NOW,
+    });
     await stores.deleteServiceClient('r1');
     expect(await stores.getServiceClient('r1')).toBeUndefined();
   });

@@ -144,10 +144,7 @@ describe('every call a function makes is allowed by its own role', () => {
       const customer = await json(login('correct-horse'), 200);
       await json(get('/customer/acme/validateauthtoken', {}, { authorization: `Bearer ${customer.access_token}` }), 200);
       const next = await json(get('/customer/acme/refreshauthtoken', { refreshToken: customer.refresh_token }), 200);
-      const switched = await json(
-        get('/customer/acme/refreshauthtoken', { refreshToken: next.refresh_token, legalEntityId: 'LE-2' }),
-        200,
-      );
+      const switched = await json(get('/customer/acme/refreshauthtoken', { refreshToken: next.refresh_token, legalEntityId: 'LE-2' }), 200);
       const logout = await get('/customer/acme/logout', { accessToken: switched.access_token });
       expect(logout.statusCode).toBeLessThan(300);
     });
@@ -309,7 +306,11 @@ function dynamoCalls(command: { constructor: { name: string }; input: Json }): C
       return Object.entries(input.RequestItems as Json).map(([table, request]) => call(operation, table, request.Keys));
     case 'BatchWriteItem':
       return Object.entries(input.RequestItems as Json).map(([table, requests]) =>
-        call(operation, table, (requests as Json[]).map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key)),
+        call(
+          operation,
+          table,
+          (requests as Json[]).map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key),
+        ),
       );
     case 'Query':
       return [call(operation, input.TableName, [{ pk: queriedPartition(input) }])];
@@ -393,7 +394,10 @@ function conditionsHold(condition: Json, call: Call): boolean {
 
 /** IAM wildcards: `*` any run of characters, `?` one character. */
 function glob(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, ignoreCase ? 'i' : '').test(value);
 }
 

@@ -194,7 +194,10 @@ describe('functions', () => {
     for (const name of names) {
       for (const statement of statementsOf(name).filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')))) {
         // ForAllValues over the empty key set of a Scan is true: a Scan grant would read everything.
-        expect(actions(statement).filter((a) => /Scan|\*/.test(a)), name).toEqual([]);
+        expect(
+          actions(statement).filter((a) => /Scan|\*/.test(a)),
+          name,
+        ).toEqual([]);
         expect(JSON.stringify(statement.Condition ?? {}), name).toContain('dynamodb:LeadingKeys');
       }
     }
@@ -250,7 +253,11 @@ describe('functions', () => {
   });
 
   it('discovery: holds no secret at all', () => {
-    expect(statementsOf('discovery').flatMap(actions).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    expect(
+      statementsOf('discovery')
+        .flatMap(actions)
+        .filter((a) => a.startsWith('secretsmanager:')),
+    ).toEqual([]);
   });
 
   it('fallback: has no DynamoDB or Secrets Manager permission', () => {
@@ -275,10 +282,7 @@ describe('functions', () => {
 
 describe('HTTP API', () => {
   it('has a route for every entry of ROUTES and $default, each to its function', () => {
-    const expected = [
-      ...ROUTES.map((r) => [`${r.method} ${r.path}`, r.fn] as const),
-      ['$default', 'fallback'] as const,
-    ];
+    const expected = [...ROUTES.map((r) => [`${r.method} ${r.path}`, r.fn] as const), ['$default', 'fallback'] as const];
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(expected.map(([key]) => key).sort());
 
@@ -412,9 +416,7 @@ describe('cdk-nag (AwsSolutions)', () => {
 
   it('acknowledges only reviewed rules, on the resources they concern', () => {
     const acknowledged = collectAcknowledgements(app);
-    expect(new Set(acknowledged.map((a) => a.rule))).toEqual(
-      new Set(['AwsSolutions-SMG4', 'AwsSolutions-L1', 'AwsSolutions-APIG4']),
-    );
+    expect(new Set(acknowledged.map((a) => a.rule))).toEqual(new Set(['AwsSolutions-SMG4', 'AwsSolutions-L1', 'AwsSolutions-APIG4']));
     // Never on the app or the whole stack, and always with a reason.
     for (const a of acknowledged) {
       expect(a.path.split('/').length, a.path).toBeGreaterThan(2);

@@ -40,12 +40,21 @@ describe('audit events over real HTTP', () => {
   it('a failed client authentication names the client and the caller, not the secret', async () => {
     const wrongSecret = 'not-the-orders-secret-42';
     presented.push(wrongSecret);
-    const response = await postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials' }, {
-      authorization: basic('orders-svc', wrongSecret),
-    });
+    const response = await postForm(
+      `${broker.url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      {
+        authorization: basic('orders-svc', wrongSecret),
+      },
+    );
     expect(response.status).toBe(401);
     expect(eventsNamed('client_auth_failed')).toContainEqual(
-      expect.objectContaining({ tenant: 'acme', clientId: 'orders-svc', sourceIp: '127.0.0.1', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) }),
+      expect.objectContaining({
+        tenant: 'acme',
+        clientId: 'orders-svc',
+        sourceIp: '127.0.0.1',
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      }),
     );
   });
 
@@ -79,14 +88,24 @@ describe('audit events over real HTTP', () => {
 
   it('a revoked token is an event naming the revoking client', async () => {
     const token = (await (
-      await postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic('reports-svc', TEST_SECRETS.reports) })
+      await postForm(
+        `${broker.url}/oauth/token`,
+        { grant_type: 'client_credentials' },
+        { authorization: basic('reports-svc', TEST_SECRETS.reports) },
+      )
     ).json()) as { access_token: string };
     presented.push(token.access_token);
-    const revoked = await postForm(`${broker.url}/oauth/revoke`, { token: token.access_token }, {
-      authorization: basic('reports-svc', TEST_SECRETS.reports),
-    });
+    const revoked = await postForm(
+      `${broker.url}/oauth/revoke`,
+      { token: token.access_token },
+      {
+        authorization: basic('reports-svc', TEST_SECRETS.reports),
+      },
+    );
     expect(revoked.status).toBe(200);
-    expect(eventsNamed('token_revoked')).toContainEqual(expect.objectContaining({ tenant: 'acme', clientId: 'reports-svc', sourceIp: '127.0.0.1' }));
+    expect(eventsNamed('token_revoked')).toContainEqual(
+      expect.objectContaining({ tenant: 'acme', clientId: 'reports-svc', sourceIp: '127.0.0.1' }),
+    );
   });
 
   it("an operator's seed that rotates a secret and changes a password is audited per client and per customer", async () => {

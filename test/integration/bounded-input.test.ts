@@ -79,7 +79,11 @@ const cases: Case[] = [
     shape: 'oauth',
     status: 400,
     send: () =>
-      postForm(`${broker.url}/oauth/token?tenant=${LONG}`, { grant_type: 'client_credentials', client_id: reports.id, client_secret: reports.secret }),
+      postForm(`${broker.url}/oauth/token?tenant=${LONG}`, {
+        grant_type: 'client_credentials',
+        client_id: reports.id,
+        client_secret: reports.secret,
+      }),
   },
   {
     name: 'a 1,100-character token at introspection (inactive)',

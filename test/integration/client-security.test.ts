@@ -161,7 +161,9 @@ describe('incident response through the seed CLI (item 2)', () => {
     // The rotation itself, applied by the CLI as an operator would.
     writeFileSync(broker.seedFile, JSON.stringify(seed({ overlap: OVERLAP, ordersSecret: NEW_ORDERS_SECRET })));
     expect(await cli([broker.seedFile])).toBe(0);
-    expect(audits(cliLines, 'secret_rotated')).toMatchObject([{ tenant: 'acme', clientId: 'orders-svc', previousUntil: broker.clock.now + OVERLAP }]);
+    expect(audits(cliLines, 'secret_rotated')).toMatchObject([
+      { tenant: 'acme', clientId: 'orders-svc', previousUntil: broker.clock.now + OVERLAP },
+    ]);
     let local = await restart();
     expect((await tokenFor(local, 'orders-svc', TEST_SECRETS.orders)).status).toBe(200);
     await local.close();
@@ -182,7 +184,8 @@ describe('incident response through the seed CLI (item 2)', () => {
   });
 
   it('--revoke-client-tokens makes every token issued to the client inactive, the cached one included', async () => {
-    const secret = (JSON.parse(readFileSync(broker.seedFile, 'utf8')) as ReturnType<typeof seed>).tenants.acme.serviceClients['orders-svc'].secret as string;
+    const secret = (JSON.parse(readFileSync(broker.seedFile, 'utf8')) as ReturnType<typeof seed>).tenants.acme.serviceClients['orders-svc']
+      .secret as string;
     let local = await restart();
     const before = await accessToken(local, 'orders-svc', secret);
     // The shared cached token: the same token comes back.
@@ -192,7 +195,9 @@ describe('incident response through the seed CLI (item 2)', () => {
     running = undefined;
 
     expect(await cli(['--revoke-client-tokens', 'orders-svc'])).toBe(0);
-    expect(audits(cliLines, 'client_tokens_revoked')).toMatchObject([{ tenant: 'acme', clientId: 'orders-svc', tokensRevokedAt: broker.clock.now }]);
+    expect(audits(cliLines, 'client_tokens_revoked')).toMatchObject([
+      { tenant: 'acme', clientId: 'orders-svc', tokensRevokedAt: broker.clock.now },
+    ]);
 
     // In the same second as the revocation: the old token is dead, a new one is minted and lives.
     local = await restart();
@@ -213,9 +218,11 @@ describe('incident response through the seed CLI (item 2)', () => {
   });
 
   it('refuses a DATA_DIR that holds no broker, and a command with a seed file', async () => {
-    expect(await main(['--revoke-client-tokens', 'orders-svc', '--local', '--data-dir', join(broker.dataDir, 'nothing')]).catch((e: Error) => e.message)).toMatch(
-      /holds no local broker data/,
-    );
+    expect(
+      await main(['--revoke-client-tokens', 'orders-svc', '--local', '--data-dir', join(broker.dataDir, 'nothing')]).catch(
+        (e: Error) => e.message,
+      ),
+    ).toMatch(/holds no local broker data/);
     expect(await cli(['--revoke-client-tokens', 'orders-svc', broker.seedFile])).toBe(2);
   });
 });
@@ -265,7 +272,11 @@ describe('revocation rights (item 4, RFC 7009 section 2.1)', () => {
     const reports = await accessToken(broker, 'reports-svc', TEST_SECRETS.reports);
     expect((await revoke(broker, reports, 'reports-svc', TEST_SECRETS.reports)).status).toBe(200);
     expect(await introspect(broker, reports)).toEqual({ active: false });
-    expect(audits(broker.logLines, 'token_revoked').at(-1)).toMatchObject({ tenant: 'acme', clientId: 'reports-svc', tokenClientId: 'reports-svc' });
+    expect(audits(broker.logLines, 'token_revoked').at(-1)).toMatchObject({
+      tenant: 'acme',
+      clientId: 'reports-svc',
+      tokenClientId: 'reports-svc',
+    });
     expect(broker.logLines.join('\n')).not.toContain(reports);
   });
 

@@ -25,7 +25,11 @@ describe('a corrupt item', () => {
 
     // The cached service token loses its sealed copy.
     const cached = await broker.dynamoClient.send(
-      new QueryCommand({ TableName: 'token-broker', KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'CACHE#reports-svc' } } }),
+      new QueryCommand({
+        TableName: 'token-broker',
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'CACHE#reports-svc' } },
+      }),
     );
     const [entry, ...others] = cached.Items ?? [];
     expect(entry && others).toEqual([]);

@@ -19,7 +19,9 @@ function send(url: string, options: { method?: string; headers?: Record<string, 
     const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }),
+      );
     });
     req.on('error', reject);
     req.end(options.body);
@@ -87,10 +89,13 @@ describe('a configured issuer', () => {
 });
 
 describe('a malformed issuer', () => {
-  it.each(['login.acme.example', 'https://login.acme.example/', 'ftp://login.acme.example', 'https://LOGIN.acme.example', 'https://x.example?a=1'])(
-    '%s stops the start',
-    async (issuer) => {
-      await expect(startTestBroker(testSeed(), { issuer })).rejects.toThrow(/ISSUER/);
-    },
-  );
+  it.each([
+    'login.acme.example',
+    'https://login.acme.example/',
+    'ftp://login.acme.example',
+    'https://LOGIN.acme.example',
+    'https://x.example?a=1',
+  ])('%s stops the start', async (issuer) => {
+    await expect(startTestBroker(testSeed(), { issuer })).rejects.toThrow(/ISSUER/);
+  });
 });

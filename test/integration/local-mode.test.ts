@@ -146,7 +146,9 @@ describe('DATA_DIR', () => {
     try {
       const { code, stderr } = await runLocal({ DATA_DIR: holder.dataDir });
       expect(code).toBe(1);
-      expect(stderr.trim()).toBe('token-broker did not start: DATA_DIR is in use by another token-broker process (only one process can open it)');
+      expect(stderr.trim()).toBe(
+        'token-broker did not start: DATA_DIR is in use by another token-broker process (only one process can open it)',
+      );
       expectNoStackTrace(stderr);
     } finally {
       await holder.stop();

@@ -89,7 +89,11 @@ describe('POST /oauth/token refuses', () => {
   });
 
   it('an unsupported content type', async () => {
-    const response = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'grant_type=client_credentials' });
+    const response = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'grant_type=client_credentials',
+    });
     await expectOAuthError(response, 400, 'invalid_request', /content type/);
   });
 
@@ -153,12 +157,16 @@ describe('routing', () => {
   it('reads a body that arrives in several pieces', async () => {
     const body = new URLSearchParams(good).toString();
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const request = httpRequest(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length } }, (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
-      });
+      const request = httpRequest(
+        tokenUrl,
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length } },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        },
+      );
       request.on('error', reject);
       request.flushHeaders();
       // The second half goes out only after the broker has seen the first.
@@ -179,7 +187,11 @@ describe('CORS, as the HTTP API answers it', () => {
   it('answers a browser preflight for a storefront path', async () => {
     const response = await fetch(`${broker.url}/customer/acme/login`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization',
+      },
     });
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');

@@ -33,7 +33,9 @@ describe('concurrent refreshes with one token', () => {
 
   it('produce exactly one successor for anonymous sessions too', async () => {
     const first = (await storefront.anonymousLogin()).body;
-    const answers = await Promise.all(Array.from({ length: 50 }, () => storefront.anonymousRefresh({ refresh_token: first.refresh_token })));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => storefront.anonymousRefresh({ refresh_token: first.refresh_token })),
+    );
     expect(answers.every((a) => a.status === 200 && a.body.sessionId === first.sessionId)).toBe(true);
     expect(new Set(answers.map((a) => a.body.refresh_token)).size).toBe(1);
   });
@@ -71,7 +73,9 @@ describe('reuse after the grace window', () => {
     // Audit events (contract section 12): the reuse, and the revocation it caused.
     const events = broker.logLines.map((line) => JSON.parse(line)).filter((entry) => entry.message === 'audit');
     for (const event of ['refresh_reuse_detected', 'family_revoked']) {
-      expect(events).toContainEqual(expect.objectContaining({ event, tenant: 'acme', clientId: 'storefront-web', sessionId: login.session_id }));
+      expect(events).toContainEqual(
+        expect.objectContaining({ event, tenant: 'acme', clientId: 'storefront-web', sessionId: login.session_id }),
+      );
     }
   });
 

@@ -24,7 +24,10 @@ beforeAll(async () => {
   broker.dynamoClient.middlewareStack.add(count, { step: 'initialize', name: 'countRoundTrips' });
   // Warm the in-memory tenant, client and key caches, as a running function would be.
   await storefront.customer();
-  for (const [id, secret] of [['reports-svc', TEST_SECRETS.reports], ['orders-svc', TEST_SECRETS.orders]] as const) {
+  for (const [id, secret] of [
+    ['reports-svc', TEST_SECRETS.reports],
+    ['orders-svc', TEST_SECRETS.orders],
+  ] as const) {
     await postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) });
   }
 });
@@ -60,7 +63,10 @@ describe('DynamoDB round trips', () => {
     const success = ['BatchGetItem', 'BatchGetItem', 'DeleteItem', 'PutItem', 'PutItem', 'UpdateItem'];
     expect(await roundTrips(() => storefront.login(anonymous, 'ann@example.com', 'correct-horse'))).toEqual(success);
     // A failure: the read and the reservation; from the third failure a slow-down write too.
-    expect(await roundTrips(() => storefront.login(anonymous, 'ann@example.com', 'wrong-password'))).toEqual(['BatchGetItem', 'UpdateItem']);
+    expect(await roundTrips(() => storefront.login(anonymous, 'ann@example.com', 'wrong-password'))).toEqual([
+      'BatchGetItem',
+      'UpdateItem',
+    ]);
     // With a live counter the restart's condition fails and the attempt is added: two updates.
     expect(await roundTrips(() => storefront.login(anonymous, 'ann@example.com', 'correct-horse'))).toEqual([
       'BatchGetItem',
@@ -75,7 +81,11 @@ describe('DynamoDB round trips', () => {
 
   it('service token: one read from the cache; a miss adds the record and the cache entry', async () => {
     const token = (scope: string) =>
-      postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials', scope }, { authorization: basic('orders-svc', TEST_SECRETS.orders) });
+      postForm(
+        `${broker.url}/oauth/token`,
+        { grant_type: 'client_credentials', scope },
+        { authorization: basic('orders-svc', TEST_SECRETS.orders) },
+      );
     expect(await roundTrips(() => token('order.order_manage'))).toEqual(['GetItem', 'PutItem', 'PutItem']);
     expect(await roundTrips(() => token('order.order_manage'))).toEqual(['GetItem']);
   });

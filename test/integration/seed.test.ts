@@ -111,7 +111,11 @@ describe('a seed that drops a client and a tenant', () => {
 
   it('ends them at once: the client’s secret is dropped and its directory entry deleted, so it no longer authenticates', async () => {
     const reports = () =>
-      postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials', client_id: 'reports-svc', client_secret: TEST_SECRETS.reports });
+      postForm(`${broker.url}/oauth/token`, {
+        grant_type: 'client_credentials',
+        client_id: 'reports-svc',
+        client_secret: TEST_SECRETS.reports,
+      });
     const globexLogin = () => fetch(`${broker.url}/customerlogin/auth/anonymous/login?tenant=globex&client_id=globex-web`);
     expect((await reports()).status).toBe(200);
     expect((await globexLogin()).status).toBe(200);
@@ -124,7 +128,11 @@ describe('a seed that drops a client and a tenant', () => {
 
     expect((await reports()).status).toBe(401);
     expect((await globexLogin()).status).toBe(401);
-    const orders = await postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials', client_id: 'orders-svc', client_secret: TEST_SECRETS.orders });
+    const orders = await postForm(`${broker.url}/oauth/token`, {
+      grant_type: 'client_credentials',
+      client_id: 'orders-svc',
+      client_secret: TEST_SECRETS.orders,
+    });
     expect(orders.status).toBe(200);
   });
 });
@@ -212,15 +220,24 @@ describe('seeding a deployed stack', () => {
       expect(lines.map((line) => JSON.parse(line))).toMatchObject([
         { message: 'audit', event: 'secret_rotated', tenant: 'acme', clientId: 'orders-svc', change: 'previous_revoked' },
       ]);
-      expect(await main(['--revoke-client-tokens', 'orders-svc', '--stack', 'TokenBroker'], { clock: () => 1_900_000_300, log: jsonLogger(() => {}) })).toBe(0);
-      expect(await new DynamoDbStore(dynamo.client, dynamo.tableName).getServiceClient('orders-svc')).toMatchObject({ tokensRevokedAt: 1_900_000_300 });
+      expect(
+        await main(['--revoke-client-tokens', 'orders-svc', '--stack', 'TokenBroker'], {
+          clock: () => 1_900_000_300,
+          log: jsonLogger(() => {}),
+        }),
+      ).toBe(0);
+      expect(await new DynamoDbStore(dynamo.client, dynamo.tableName).getServiceClient('orders-svc')).toMatchObject({
+        tokensRevokedAt: 1_900_000_300,
+      });
     } finally {
       await dynamo.close();
     }
   });
 
   it('refuses a stack without the broker’s outputs', async () => {
-    cfn.on(DescribeStacksCommand, { StackName: 'Other' }).resolves({ Stacks: [{ StackName: 'Other', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }] });
+    cfn
+      .on(DescribeStacksCommand, { StackName: 'Other' })
+      .resolves({ Stacks: [{ StackName: 'Other', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }] });
     await expect(seedStack(parseSeed(JSON.stringify(testSeed())), 'Other', undefined, { now: 1 })).rejects.toThrow(
       /lacks the TableName, ClientSecretsArn and SigningKeysSecretArn outputs/,
     );

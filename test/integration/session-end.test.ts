@@ -63,9 +63,13 @@ describe('the absolute end of a session', () => {
     broker.clock.advance(100); // the end
     expect(await storefront.refresh(second.body.refresh_token)).toMatchObject({ status: 401, body: INVALID_REFRESH });
     expect(await storefront.validate(second.body.access_token)).toMatchObject({ status: 401, body: EXPIRED_TOKEN });
-    const introspection = await postForm(`${broker.url}/oauth/introspect`, { token: second.body.access_token }, {
-      authorization: basic('reports-svc', TEST_SECRETS.reports),
-    });
+    const introspection = await postForm(
+      `${broker.url}/oauth/introspect`,
+      { token: second.body.access_token },
+      {
+        authorization: basic('reports-svc', TEST_SECRETS.reports),
+      },
+    );
     expect(await introspection.json()).toEqual({ active: false });
   });
 
@@ -221,7 +225,16 @@ describe('the incident command: npm run seed -- --end-customer-sessions <tenant>
     const seedFile = join(dir, 'seed.json');
     writeFileSync(seedFile, JSON.stringify(testSeed()));
     const clock = new TestClock(Math.floor(Date.now() / 1000));
-    const start = () => startLocalBroker({ port: 0, host: '127.0.0.1', dataDir: dir, seedFile, clock: clock.read, log: jsonLogger(() => {}), scrypt: TEST_SCRYPT });
+    const start = () =>
+      startLocalBroker({
+        port: 0,
+        host: '127.0.0.1',
+        dataDir: dir,
+        seedFile,
+        clock: clock.read,
+        log: jsonLogger(() => {}),
+        scrypt: TEST_SCRYPT,
+      });
     let broker = await start();
     const { login } = await new Storefront(broker.url).customer();
     await broker.close();
@@ -232,9 +245,18 @@ describe('the incident command: npm run seed -- --end-customer-sessions <tenant>
       { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
     );
     expect(result.stdout).toContain('ended 1 session(s) of ann@example.com in tenant acme');
-    const audit = result.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    const audit = result.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
     expect(audit).toContainEqual(
-      expect.objectContaining({ event: 'customer_sessions_ended', tenant: 'acme', email: 'ann@example.com', sessions: 1, sourceIp: 'seed-cli' }),
+      expect.objectContaining({
+        event: 'customer_sessions_ended',
+        tenant: 'acme',
+        email: 'ann@example.com',
+        sessions: 1,
+        sourceIp: 'seed-cli',
+      }),
     );
 
     broker = await start();

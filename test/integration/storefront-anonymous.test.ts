@@ -72,7 +72,9 @@ describe('anonymous refresh', () => {
     const first = (await storefront.anonymousLogin()).body;
     const otherClient = await new Storefront(broker.url, 'acme', 'other-web').anonymousRefresh({ refresh_token: first.refresh_token });
     expect(otherClient).toMatchObject({ status: 401, body: INVALID_REFRESH });
-    const otherTenant = await new Storefront(broker.url, 'globex', 'storefront-web').anonymousRefresh({ refresh_token: first.refresh_token });
+    const otherTenant = await new Storefront(broker.url, 'globex', 'storefront-web').anonymousRefresh({
+      refresh_token: first.refresh_token,
+    });
     expect(otherTenant).toMatchObject({ status: 401, body: INVALID_REFRESH });
     // Neither refused attempt consumed it.
     expect((await storefront.anonymousRefresh({ refresh_token: first.refresh_token })).status).toBe(200);

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSeed } from '../../functions/seed/schema.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
@@ -84,7 +84,10 @@ describe('customer login', () => {
     const anonymous = (await storefront.anonymousLogin()).body.access_token;
     expect(await storefront.login(undefined, 'ann@example.com', 'correct-horse')).toMatchObject({ status: 401, body: INVALID_TOKEN });
     expect(await storefront.login('garbage', 'ann@example.com', 'correct-horse')).toMatchObject({ status: 401, body: INVALID_TOKEN });
-    expect(await storefront.login(anonymous, 'ann@example.com', 'correct-horse', 'globex')).toMatchObject({ status: 401, body: INVALID_TOKEN });
+    expect(await storefront.login(anonymous, 'ann@example.com', 'correct-horse', 'globex')).toMatchObject({
+      status: 401,
+      body: INVALID_TOKEN,
+    });
     const customer = (await storefront.customer()).login.access_token;
     expect(await storefront.login(customer, 'ann@example.com', 'correct-horse')).toMatchObject({ status: 401, body: INVALID_TOKEN });
     broker.clock.advance(3600);
@@ -99,7 +102,7 @@ describe('login abuse', () => {
   }
 
   it('slows repeated failures, then locks the account for a while, without touching other accounts', async () => {
-    for (let i = 0; i < 3; i++) expect((await attempt('bob@example.com', 'guess-' + i)).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await attempt('bob@example.com', `guess-${i}`)).status).toBe(401);
     const slowed = await attempt('bob@example.com', 'guess-3');
     expect(slowed.status).toBe(429);
     expect(slowed.headers.get('retry-after')).toBe('2');
@@ -234,7 +237,8 @@ describe('downstream services and storefront tokens', () => {
     });
     expect(await introspect(login.access_token, 'globex-svc', TEST_SECRETS.globex)).toEqual({ active: false });
     // RFC 7009 section 2.1: the session was not issued to reports-svc, so it needs broker.token_revoke.
-    const revoke = () => postForm(`${broker.url}/oauth/revoke`, { token: login.refresh_token }, { authorization: basic('reports-svc', TEST_SECRETS.reports) });
+    const revoke = () =>
+      postForm(`${broker.url}/oauth/revoke`, { token: login.refresh_token }, { authorization: basic('reports-svc', TEST_SECRETS.reports) });
     expect((await revoke()).status).toBe(200);
     expect(await introspect(login.access_token)).toMatchObject({ active: true });
     const entitled = testSeed();

@@ -34,7 +34,8 @@ import { Storefront } from '../support/storefront.js';
  */
 
 const NUM_RUNS = size(10_000, 300);
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : FULL ? (Date.now() ^ (Math.random() * 2 ** 31)) | 0 : 4_0404;
+const SEED =
+  process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : FULL ? (Date.now() ^ (Math.random() * 2 ** 31)) | 0 : 4_0404;
 
 let broker: TestBroker;
 /**
@@ -55,8 +56,14 @@ beforeAll(async () => {
   broker = await startTestBroker();
   const storefront = new Storefront(broker.url);
   // Real tokens of every kind, for the Bearer header, query and body values.
-  for (const [id, secret] of [['orders-svc', TEST_SECRETS.orders], ['reports-svc', TEST_SECRETS.reports], ['globex-svc', TEST_SECRETS.globex]] as const) {
-    const body = (await (await postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) })).json()) as Record<string, string>;
+  for (const [id, secret] of [
+    ['orders-svc', TEST_SECRETS.orders],
+    ['reports-svc', TEST_SECRETS.reports],
+    ['globex-svc', TEST_SECRETS.globex],
+  ] as const) {
+    const body = (await (
+      await postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) })
+    ).json()) as Record<string, string>;
     remember(body.access_token);
   }
   for (let i = 0; i < 3; i++) {
@@ -77,18 +84,95 @@ const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD', 'PATCH'] as 
 
 /** Characters node:http accepts in a request path unescaped, and percent-escapes, some broken. */
 const pathChar = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCXYZ0123456789-._~!$&\'()*+,;=:@'.split('')) },
-  { weight: 1, arbitrary: fc.constantFrom('%2e', '%2E', '%2f', '%2F', '%00', '%25', '%zz', '%', '%C3%A9', '%FF', '%5c', '\\', '"', '<', '>', '{', '}', '|', '^', '`', '[', ']') },
+  { weight: 6, arbitrary: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCXYZ0123456789-._~!$&'()*+,;=:@".split('')) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '%2e',
+      '%2E',
+      '%2f',
+      '%2F',
+      '%00',
+      '%25',
+      '%zz',
+      '%',
+      '%C3%A9',
+      '%FF',
+      '%5c',
+      '\\',
+      '"',
+      '<',
+      '>',
+      '{',
+      '}',
+      '|',
+      '^',
+      '`',
+      '[',
+      ']',
+    ),
+  },
 );
 const junkSegment = fc.oneof(
   { weight: 4, arbitrary: fc.string({ unit: pathChar, maxLength: 12 }) },
-  { weight: 2, arbitrary: fc.constantFrom('..', '.', '', '%2e%2e', '..%2f', '%2e%2e%2f', '....', '.well-known', 'oauth', 'token', 'customer', 'customerlogin', 'auth', 'anonymous', 'login', 'refresh', 'introspect', 'revoke', 'jwks.json', 'logout', 'refreshauthtoken', 'validateauthtoken', 'health', 'acme', 'OAUTH', 'Token') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '..',
+      '.',
+      '',
+      '%2e%2e',
+      '..%2f',
+      '%2e%2e%2f',
+      '....',
+      '.well-known',
+      'oauth',
+      'token',
+      'customer',
+      'customerlogin',
+      'auth',
+      'anonymous',
+      'login',
+      'refresh',
+      'introspect',
+      'revoke',
+      'jwks.json',
+      'logout',
+      'refreshauthtoken',
+      'validateauthtoken',
+      'health',
+      'acme',
+      'OAUTH',
+      'Token',
+    ),
+  },
 );
 
 const tenant = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom('acme', 'globex') },
   { weight: 1, arbitrary: fc.stringMatching(/^[a-z][a-z0-9]{2,15}$/) },
-  { weight: 2, arbitrary: fc.constantFrom('A', 'ab', 'Acme', 'acme%20', '1acme', 'ac-me', 'x'.repeat(17), '..', '%2e%2e', '%00', '%', '%zz', 'ac%6de', '%C3%A9t%C3%A9', 'acme%2f..', 'acme;x', '') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      'A',
+      'ab',
+      'Acme',
+      'acme%20',
+      '1acme',
+      'ac-me',
+      'x'.repeat(17),
+      '..',
+      '%2e%2e',
+      '%00',
+      '%',
+      '%zz',
+      'ac%6de',
+      '%C3%A9t%C3%A9',
+      'acme%2f..',
+      'acme;x',
+      '',
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: pathChar, maxLength: 20 }) },
 );
 
@@ -114,7 +198,26 @@ const path = fc.oneof(
       .tuple(fc.constantFrom('/', '/', '/', '//', '/./', '/../', '/%2e%2e/'), fc.array(junkSegment, { maxLength: 6 }))
       .map(([prefix, segments]) => prefix + segments.join('/')),
   },
-  { weight: 1, arbitrary: fc.constantFrom('/', '//', '///', '/oauth', '/oauth/', '/.well-known', '/customer', '/customer/', '/customer//login', '/customer/acme', '/../../etc/passwd', '/oauth/../../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/customerlogin/auth/anonymous', '*') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '/',
+      '//',
+      '///',
+      '/oauth',
+      '/oauth/',
+      '/.well-known',
+      '/customer',
+      '/customer/',
+      '/customer//login',
+      '/customer/acme',
+      '/../../etc/passwd',
+      '/oauth/../../../etc/passwd',
+      '/%2e%2e/%2e%2e/etc/passwd',
+      '/customerlogin/auth/anonymous',
+      '*',
+    ),
+  },
 );
 
 const printable = fc.string({ unit: 'grapheme-ascii', maxLength: 80 });
@@ -124,18 +227,36 @@ const tokenValue = fc.oneof(
   { weight: 2, arbitrary: realToken },
   { weight: 2, arbitrary: base64url64 },
   // A real token with one character changed: the right selector, the wrong verifier.
-  { weight: 1, arbitrary: fc.tuple(realToken, fc.nat(63)).map(([t, i]) => (t ? t.slice(0, i) + (t[i] === 'A' ? 'B' : 'A') + t.slice(i + 1) : t)) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(realToken, fc.nat(63)).map(([t, i]) => (t ? t.slice(0, i) + (t[i] === 'A' ? 'B' : 'A') + t.slice(i + 1) : t)),
+  },
   { weight: 1, arbitrary: printable },
 );
-const clientId = fc.oneof(fc.constantFrom('orders-svc', 'reports-svc', 'globex-svc', 'storefront-web', 'globex-web', 'nobody', ''), printable);
-const secret = fc.oneof(fc.constantFrom(TEST_SECRETS.orders, TEST_SECRETS.reports, TEST_SECRETS.globex, 'wrong-secret-0001', ''), printable);
+const clientId = fc.oneof(
+  fc.constantFrom('orders-svc', 'reports-svc', 'globex-svc', 'storefront-web', 'globex-web', 'nobody', ''),
+  printable,
+);
+const secret = fc.oneof(
+  fc.constantFrom(TEST_SECRETS.orders, TEST_SECRETS.reports, TEST_SECRETS.globex, 'wrong-secret-0001', ''),
+  printable,
+);
 
 const authorization = fc.oneof(
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 60 }).map((bytes) => `Basic ${Buffer.from(bytes).toString('base64')}`) },
   { weight: 2, arbitrary: fc.tuple(clientId, secret).map(([id, s]) => basic(id, s)) },
   { weight: 1, arbitrary: fc.tuple(printable, printable).map(([id, s]) => `Basic ${Buffer.from(`${id}:${s}`).toString('base64')}`) },
   { weight: 3, arbitrary: tokenValue.map((t) => `Bearer ${t}`) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'basic', 'Digest', 'Token', ''), fc.constantFrom('', ' ', '  ', '\t'), tokenValue).map(([scheme, space, t]) => `${scheme}${space}${t}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', 'basic', 'Digest', 'Token', ''),
+        fc.constantFrom('', ' ', '  ', '\t'),
+        tokenValue,
+      )
+      .map(([scheme, space, t]) => `${scheme}${space}${t}`),
+  },
   { weight: 1, arbitrary: printable },
 );
 
@@ -170,16 +291,32 @@ const headers = fc
   )
   .map(([auth, type, origin, preflightMethod, extra]) => {
     const all: Record<string, string> = { ...extra };
-    if (auth !== null) all['authorization'] = auth.trim();
+    if (auth !== null) all.authorization = auth.trim();
     if (type !== null) all['content-type'] = type;
-    if (origin !== null) all['origin'] = origin;
+    if (origin !== null) all.origin = origin;
     if (preflightMethod !== null) all['access-control-request-method'] = preflightMethod;
     return all;
   });
 
 const PARAM_NAMES = [
-  'tenant', 'client_id', 'client_secret', 'refresh_token', 'anonymous_token', 'refreshToken', 'legalEntityId', 'accessToken',
-  'currency', 'siteCode', 'language', 'targetLocation', 'grant_type', 'scope', 'token', 'token_type_hint', 'email', 'password',
+  'tenant',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'anonymous_token',
+  'refreshToken',
+  'legalEntityId',
+  'accessToken',
+  'currency',
+  'siteCode',
+  'language',
+  'targetLocation',
+  'grant_type',
+  'scope',
+  'token',
+  'token_type_hint',
+  'email',
+  'password',
 ] as const;
 const paramName = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...PARAM_NAMES) }, { weight: 1, arbitrary: printable });
 const paramValue = fc.oneof(
@@ -188,7 +325,22 @@ const paramValue = fc.oneof(
   { weight: 1, arbitrary: tenant },
   { weight: 1, arbitrary: clientId },
   { weight: 1, arbitrary: secret },
-  { weight: 1, arbitrary: fc.constantFrom('client_credentials', 'refresh_token', 'password', 'authorization_code', 'order.order_read', 'order.order_read order.order_manage', 'LE-1', 'LE-9', 'ann@example.com', 'correct-horse', 'x'.repeat(65)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'client_credentials',
+      'refresh_token',
+      'password',
+      'authorization_code',
+      'order.order_read',
+      'order.order_read order.order_manage',
+      'LE-1',
+      'LE-9',
+      'ann@example.com',
+      'correct-horse',
+      'x'.repeat(65),
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
 );
 const pairs = fc.array(fc.tuple(paramName, paramValue), { maxLength: 8 });
@@ -198,9 +350,21 @@ const query = fc.oneof(
   { weight: 2, arbitrary: fc.constant('') },
   { weight: 5, arbitrary: pairs.map((list) => (list.length ? `?${encodePairs(list)}` : '')) },
   // Repeated keys.
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...PARAM_NAMES), paramValue, paramValue).map(([k, a, b]) => `?${encodePairs([[k, a], [k, b]])}`) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom(...PARAM_NAMES), paramValue, paramValue).map(
+      ([k, a, b]) =>
+        `?${encodePairs([
+          [k, a],
+          [k, b],
+        ])}`,
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: pathChar, maxLength: 30 }).map((junk) => `?${junk}`) },
-  { weight: 1, arbitrary: fc.constantFrom('?', '??', '?&&&', '?=', '?a', '?a=1&a=2&a=3', '?tenant', '?tenant=', '?%zz=1', '?tenant=acme&tenant=acme') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('?', '??', '?&&&', '?=', '?a', '?a=1&a=2&a=3', '?tenant', '?tenant=', '?%zz=1', '?tenant=acme&tenant=acme'),
+  },
 );
 
 /** Login credentials, mostly for accounts that soon lock (429 without a scrypt each time). */
@@ -211,7 +375,9 @@ const email = fc.oneof(
 const password = fc.oneof(fc.constantFrom('correct-horse', 'wrong-password', '12345', ''), printable);
 
 const jsonObjectBody = fc
-  .dictionary(paramName, fc.oneof({ weight: 4, arbitrary: paramValue }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }), { maxKeys: 6 })
+  .dictionary(paramName, fc.oneof({ weight: 4, arbitrary: paramValue }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }), {
+    maxKeys: 6,
+  })
   .map((object) => JSON.stringify(object));
 
 const body = fc.oneof(
@@ -236,7 +402,8 @@ const body = fc.oneof(
 
 /** Plausible values for the real parameters, so requests get past parsing into the use cases. */
 /** Mostly `good`, sometimes anything the generic arbitrary makes. */
-const mostly = (good: fc.Arbitrary<string>, other: fc.Arbitrary<string>) => fc.oneof({ weight: 5, arbitrary: good }, { weight: 1, arbitrary: other });
+const mostly = (good: fc.Arbitrary<string>, other: fc.Arbitrary<string>) =>
+  fc.oneof({ weight: 5, arbitrary: good }, { weight: 1, arbitrary: other });
 const liveToken = fc.oneof({ weight: 4, arbitrary: realToken }, { weight: 1, arbitrary: tokenValue });
 
 const plausible: Record<(typeof PARAM_NAMES)[number], fc.Arbitrary<string>> = {
@@ -253,7 +420,10 @@ const plausible: Record<(typeof PARAM_NAMES)[number], fc.Arbitrary<string>> = {
   language: mostly(fc.constantFrom('en', 'de'), fc.constant('x'.repeat(65))),
   targetLocation: mostly(fc.constantFrom('DE', 'US'), printable),
   grant_type: mostly(fc.constant('client_credentials'), fc.constantFrom('refresh_token', 'password', 'authorization_code', '')),
-  scope: fc.oneof(fc.constantFrom('order.order_read', 'order.order_manage', 'order.order_read order.order_manage', 'admin', 'tenant=acme', ''), printable),
+  scope: fc.oneof(
+    fc.constantFrom('order.order_read', 'order.order_manage', 'order.order_read order.order_manage', 'admin', 'tenant=acme', ''),
+    printable,
+  ),
   token: liveToken,
   token_type_hint: fc.constantFrom('access_token', 'refresh_token', 'nonsense'),
   email,
@@ -270,7 +440,10 @@ const ROUTE_PARAMS: Record<string, { core: Param[]; optional: Param[] }> = {
   '/oauth/revoke': { core: ['token'], optional: ['token_type_hint'] },
   '/.well-known/oauth-authorization-server': { core: [], optional: [] },
   '/.well-known/jwks.json': { core: [], optional: [] },
-  '/customerlogin/auth/anonymous/login': { core: ['tenant', 'client_id'], optional: ['currency', 'siteCode', 'language', 'targetLocation'] },
+  '/customerlogin/auth/anonymous/login': {
+    core: ['tenant', 'client_id'],
+    optional: ['currency', 'siteCode', 'language', 'targetLocation'],
+  },
   '/customerlogin/auth/anonymous/refresh': { core: ['tenant', 'client_id', 'refresh_token'], optional: ['anonymous_token'] },
   '/customer/{tenant}/login': { core: ['email', 'password'], optional: [] },
   '/customer/{tenant}/refreshauthtoken': { core: ['refreshToken'], optional: ['legalEntityId'] },
@@ -284,7 +457,11 @@ const SERVICE_CLIENTS = [
   ['globex-svc', TEST_SECRETS.globex],
 ] as const;
 /** Client credentials, mostly right, for Basic or for the body. */
-const credentials = fc.tuple(fc.constantFrom(...SERVICE_CLIENTS), fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }))
+const credentials = fc
+  .tuple(
+    fc.constantFrom(...SERVICE_CLIENTS),
+    fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  )
   .map(([[id, right], ok]): [string, string] => [id, ok ? right : 'wrong-secret-0001']);
 
 /** `arbitrary` one time in `outOf`, else null (fc.option's freq works the other way round). */
@@ -294,8 +471,18 @@ const rarely = <T>(arbitrary: fc.Arbitrary<T>, outOf: number) =>
 function routeParams(routePath: string): fc.Arbitrary<[string, string][]> {
   const { core, optional } = ROUTE_PARAMS[routePath]!;
   const entries = [
-    ...core.map((name) => fc.option(plausible[name].map((value): [string, string] => [name, value]), { freq: 8 })),
-    ...optional.map((name) => fc.option(plausible[name].map((value): [string, string] => [name, value]), { freq: 2 })),
+    ...core.map((name) =>
+      fc.option(
+        plausible[name].map((value): [string, string] => [name, value]),
+        { freq: 8 },
+      ),
+    ),
+    ...optional.map((name) =>
+      fc.option(
+        plausible[name].map((value): [string, string] => [name, value]),
+        { freq: 2 },
+      ),
+    ),
   ];
   return fc
     .tuple(fc.tuple(...entries), rarely(pairs, 6))
@@ -308,7 +495,10 @@ const routeDriven = fc.constantFrom(...ROUTES).chain((route) => {
   const inBody = route.method === 'POST';
   return fc
     .record({
-      method: fc.oneof({ weight: 8, arbitrary: fc.constant(route.method as string) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
+      method: fc.oneof(
+        { weight: 8, arbitrary: fc.constant(route.method as string) },
+        { weight: 1, arbitrary: fc.constantFrom(...METHODS) },
+      ),
       tenant: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('acme', 'globex') }, { weight: 1, arbitrary: tenant }),
       params: routeParams(route.path),
       credentials: fc.option(credentials, { freq: 6 }),
@@ -323,10 +513,10 @@ const routeDriven = fc.constantFrom(...ROUTES).chain((route) => {
       const params = [...r.params];
       const headersOut: Record<string, string> = { ...r.headers };
       if (isOAuth && r.credentials) {
-        if (r.basicAuth) headersOut['authorization'] = basic(r.credentials[0], r.credentials[1]);
+        if (r.basicAuth) headersOut.authorization = basic(r.credentials[0], r.credentials[1]);
         else params.push(['client_id', r.credentials[0]], ['client_secret', r.credentials[1]]);
       } else if (!isOAuth && r.bearer !== null) {
-        headersOut['authorization'] = `Bearer ${r.bearer}`;
+        headersOut.authorization = `Bearer ${r.bearer}`;
       }
       let queryOut = r.otherQuery ?? '';
       let bodyOut: string | undefined = r.otherBody ?? undefined;
@@ -370,7 +560,9 @@ function successProblem(method: string, served: string, status: number, body: Re
       case 'GET /customer/{tenant}/refreshauthtoken':
         return tokenBody;
       case 'POST /oauth/introspect':
-        return body.active === true ? typeof body.tenant === 'string' && typeof body.client_id === 'string' : keysOf(body) === 'active' && body.active === false;
+        return body.active === true
+          ? typeof body.tenant === 'string' && typeof body.client_id === 'string'
+          : keysOf(body) === 'active' && body.active === false;
       case 'POST /oauth/revoke':
         return keysOf(body) === '';
       case 'GET /.well-known/jwks.json':
@@ -463,7 +655,16 @@ describe(`fuzzing the HTTP surface: ${NUM_RUNS} cases`, () => {
       try {
         await fc.assert(property, { numRuns: NUM_RUNS, seed: SEED });
       } finally {
-        console.log(JSON.stringify({ reliability: 'fuzz', numRuns: NUM_RUNS, seed: SEED, casesExecuted: cases, statuses: statuses.toJSON(), byRoute: byRoute.toJSON() }));
+        console.log(
+          JSON.stringify({
+            reliability: 'fuzz',
+            numRuns: NUM_RUNS,
+            seed: SEED,
+            casesExecuted: cases,
+            statuses: statuses.toJSON(),
+            byRoute: byRoute.toJSON(),
+          }),
+        );
       }
       expect(cases).toBeGreaterThanOrEqual(NUM_RUNS);
     },

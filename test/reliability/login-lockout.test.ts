@@ -41,7 +41,9 @@ afterAll(() => broker.stop());
 
 /** RACERS wrong guesses at once, each with its own anonymous session (logged in beforehand). */
 async function race(email: string) {
-  const bearers = await Promise.all(Array.from({ length: RACERS }, async () => (await storefront.anonymousLogin()).body.access_token as string));
+  const bearers = await Promise.all(
+    Array.from({ length: RACERS }, async () => (await storefront.anonymousLogin()).body.access_token as string),
+  );
   const before = verifications.count;
   const answers = await Promise.all(bearers.map((bearer, i) => storefront.login(bearer, email, `wrong-guess-${i}`)));
   return { answers, verified: verifications.count - before };
@@ -60,7 +62,9 @@ describe(`${RACERS} concurrent wrong passwords for one account`, () => {
       expect(unauthorized).toBeGreaterThanOrEqual(1);
       expect(unauthorized).toBeLessThanOrEqual(LOCK_AFTER);
       expect(verified).toBe(unauthorized);
-      console.log(`${label}: ${RACERS} parallel guesses → ${unauthorized}× 401, ${RACERS - unauthorized}× 429; ${verified} scrypt verifications`);
+      console.log(
+        `${label}: ${RACERS} parallel guesses → ${unauthorized}× 401, ${RACERS - unauthorized}× 429; ${verified} scrypt verifications`,
+      );
       for (const refused of answers.filter((a) => a.status === 429)) {
         expect(refused.body).toMatchObject({ status: 429, type: 'too_many_requests' });
         expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);

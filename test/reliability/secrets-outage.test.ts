@@ -37,7 +37,9 @@ function secretsManagerUp() {
 
 function secretsManagerDown() {
   sm.reset();
-  sm.on(GetSecretValueCommand).rejects(new InternalServiceError({ message: 'Secrets Manager is having a bad day', $metadata: { httpStatusCode: 500 } }));
+  sm.on(GetSecretValueCommand).rejects(
+    new InternalServiceError({ message: 'Secrets Manager is having a bad day', $metadata: { httpStatusCode: 500 } }),
+  );
 }
 
 async function coldStart(): Promise<Handler> {
@@ -46,9 +48,10 @@ async function coldStart(): Promise<Handler> {
   return handler as Handler;
 }
 
-
 const tokenRequest = (scope?: string) =>
-  tokenRequestEvent(`grant_type=client_credentials&client_id=orders-svc&client_secret=${SECRETS['orders-svc']}${scope ? `&scope=${encodeURIComponent(scope)}` : ''}`);
+  tokenRequestEvent(
+    `grant_type=client_credentials&client_id=orders-svc&client_secret=${SECRETS['orders-svc']}${scope ? `&scope=${encodeURIComponent(scope)}` : ''}`,
+  );
 
 function parsed(result: APIGatewayProxyStructuredResultV2) {
   return { status: result.statusCode, headers: result.headers ?? {}, body: JSON.parse(result.body as string) as Record<string, unknown> };

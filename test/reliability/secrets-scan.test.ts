@@ -59,7 +59,8 @@ function findLeaks(texts: string[]): string[] {
   }
   for (const value of tokens) {
     for (const piece of tokenPieces(value)) {
-      for (const text of texts) if (text.includes(piece)) leaks.push(`a piece of a token (${secrets.get(value)}) in: ${text.slice(0, 300)}`);
+      for (const text of texts)
+        if (text.includes(piece)) leaks.push(`a piece of a token (${secrets.get(value)}) in: ${text.slice(0, 300)}`);
     }
   }
   return [...new Set(leaks)];
@@ -130,7 +131,9 @@ async function runFullFlow(): Promise<void> {
   const service: string[] = [];
   for (const [id, secretValue] of clients) {
     const byBasic = await json(await postForm(tokenUrl, { grant_type: 'client_credentials' }, { authorization: basic(id, secretValue) }));
-    const byPost = await json(await postForm(tokenUrl, { grant_type: 'client_credentials', client_id: id, client_secret: secretValue, scope: 'order.order_read' }));
+    const byPost = await json(
+      await postForm(tokenUrl, { grant_type: 'client_credentials', client_id: id, client_secret: secretValue, scope: 'order.order_read' }),
+    );
     expect(byBasic.access_token).toBeTypeOf('string');
     expect(byPost.access_token).toBeTypeOf('string');
     token(byBasic.access_token, `service token of ${id}`);
@@ -139,15 +142,23 @@ async function runFullFlow(): Promise<void> {
   }
   // Wrong secrets, by both methods, and a secret in the query string (refused before use).
   for (const wrong of WRONG_SECRETS) {
-    expect((await postForm(tokenUrl, { grant_type: 'client_credentials' }, { authorization: basic('orders-svc', wrong) })).status).toBe(401);
-    expect((await postForm(tokenUrl, { grant_type: 'client_credentials', client_id: 'orders-svc', client_secret: wrong })).status).toBe(401);
+    expect((await postForm(tokenUrl, { grant_type: 'client_credentials' }, { authorization: basic('orders-svc', wrong) })).status).toBe(
+      401,
+    );
+    expect((await postForm(tokenUrl, { grant_type: 'client_credentials', client_id: 'orders-svc', client_secret: wrong })).status).toBe(
+      401,
+    );
   }
-  expect((await postForm(`${tokenUrl}?client_secret=${WRONG_SECRETS[0]}`, { grant_type: 'client_credentials', client_id: 'orders-svc' })).status).toBe(400);
+  expect(
+    (await postForm(`${tokenUrl}?client_secret=${WRONG_SECRETS[0]}`, { grant_type: 'client_credentials', client_id: 'orders-svc' })).status,
+  ).toBe(400);
 
   // Introspection and revocation.
   for (const value of service) await introspectAs(value);
   expect(await introspectAs(service[0]!, clients[2])).toEqual({ active: false });
-  expect((await postForm(`${url}/oauth/revoke`, { token: service[0]! }, { authorization: basic('orders-svc', TEST_SECRETS.orders) })).status).toBe(200);
+  expect(
+    (await postForm(`${url}/oauth/revoke`, { token: service[0]! }, { authorization: basic('orders-svc', TEST_SECRETS.orders) })).status,
+  ).toBe(200);
 
   // Anonymous login, refresh (both forms), introspection, revocation by refresh token.
   const anonymous = (await storefront.anonymousLogin({ currency: 'EUR' })).body;
@@ -163,7 +174,10 @@ async function runFullFlow(): Promise<void> {
   const doomed = (await storefront.anonymousLogin()).body;
   token(doomed.access_token, 'anonymous access token');
   token(doomed.refresh_token, 'anonymous refresh token');
-  expect((await postForm(`${url}/oauth/revoke`, { token: doomed.refresh_token }, { authorization: basic('reports-svc', TEST_SECRETS.reports) })).status).toBe(200);
+  expect(
+    (await postForm(`${url}/oauth/revoke`, { token: doomed.refresh_token }, { authorization: basic('reports-svc', TEST_SECRETS.reports) }))
+      .status,
+  ).toBe(200);
 
   // Customer login: right password, wrong passwords, an unknown email. (Each costs a scrypt.)
   const bearer = (await storefront.anonymousLogin()).body;
@@ -196,7 +210,12 @@ async function runFullFlow(): Promise<void> {
   // 503s from injected store faults, with secrets and tokens in the failed requests: a lost
   // refresh answer (the write happened) and its retry, a customer login, a validate, a token.
   failNext('GetItem', false);
-  const unavailable = await postForm(tokenUrl, { grant_type: 'client_credentials', client_id: 'orders-svc', client_secret: TEST_SECRETS.orders, scope: 'order.order_manage' });
+  const unavailable = await postForm(tokenUrl, {
+    grant_type: 'client_credentials',
+    client_id: 'orders-svc',
+    client_secret: TEST_SECRETS.orders,
+    scope: 'order.order_manage',
+  });
   expect(unavailable.status).toBe(503);
   expect(unavailable.headers.get('retry-after')).not.toBeNull();
   failNext('UpdateItem', true);
@@ -218,11 +237,28 @@ async function runFullFlow(): Promise<void> {
 
   // Tokens and secrets in places no well-behaved client puts them.
   const live = retried.body.access_token as string;
-  await rawRequest(url, { method: 'GET', path: `/customer/acme/validateauthtoken?access_token=${live}&password=${WRONG_PASSWORDS[2]}`, headers: { 'x-api-key': live, authorization: `Bearer ${live}` } });
+  await rawRequest(url, {
+    method: 'GET',
+    path: `/customer/acme/validateauthtoken?access_token=${live}&password=${WRONG_PASSWORDS[2]}`,
+    headers: { 'x-api-key': live, authorization: `Bearer ${live}` },
+  });
   await rawRequest(url, { method: 'GET', path: `/oauth/${live}` });
   await rawRequest(url, { method: 'GET', path: `/customer/${live}/validateauthtoken` });
-  await rawRequest(url, { method: 'POST', path: `/customer/acme/login`, headers: { authorization: `Basic ${Buffer.from(`ann@example.com:${WRONG_PASSWORDS[3]}`).toString('base64')}`, 'content-type': 'text/plain' }, body: `${WRONG_PASSWORDS[3]} ${live}` });
-  await rawRequest(url, { method: 'POST', path: '/oauth/token', headers: { 'content-type': 'application/json' }, body: `{"client_secret":"${TEST_SECRETS.orders}", broken` });
+  await rawRequest(url, {
+    method: 'POST',
+    path: `/customer/acme/login`,
+    headers: {
+      authorization: `Basic ${Buffer.from(`ann@example.com:${WRONG_PASSWORDS[3]}`).toString('base64')}`,
+      'content-type': 'text/plain',
+    },
+    body: `${WRONG_PASSWORDS[3]} ${live}`,
+  });
+  await rawRequest(url, {
+    method: 'POST',
+    path: '/oauth/token',
+    headers: { 'content-type': 'application/json' },
+    body: `{"client_secret":"${TEST_SECRETS.orders}", broken`,
+  });
   await rawRequest(url, { method: 'GET', path: `//:1/${live}` });
 }
 
@@ -260,7 +296,17 @@ describe('after a full flow', () => {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    report(JSON.stringify({ reliability: 'secrets-scan', scannedItems: items, pages, storedStrings: stored.length, logLines: broker.logLines.length, secretsScannedFor: secrets.size, tokens: tokens.size }));
+    report(
+      JSON.stringify({
+        reliability: 'secrets-scan',
+        scannedItems: items,
+        pages,
+        storedStrings: stored.length,
+        logLines: broker.logLines.length,
+        secretsScannedFor: secrets.size,
+        tokens: tokens.size,
+      }),
+    );
     expect(pages).toBeGreaterThan(1);
     expect(items).toBeGreaterThanOrEqual(15);
     expect(findLeaks(stored)).toEqual([]);

@@ -44,12 +44,20 @@ const FAULT_RATE = 0.1;
 const SEED = 0x5eed4;
 
 type FaultKind = 'ProvisionedThroughputExceededException' | 'InternalServerError' | 'ServerFault500' | 'TimeoutError';
-const FAULT_KINDS: readonly FaultKind[] = ['ProvisionedThroughputExceededException', 'InternalServerError', 'ServerFault500', 'TimeoutError'];
+const FAULT_KINDS: readonly FaultKind[] = [
+  'ProvisionedThroughputExceededException',
+  'InternalServerError',
+  'ServerFault500',
+  'TimeoutError',
+];
 
 function fault(kind: FaultKind): Error {
   switch (kind) {
     case 'ProvisionedThroughputExceededException':
-      return new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: { httpStatusCode: 400 } });
+      return new ProvisionedThroughputExceededException({
+        message: 'Rate of requests exceeds the allowed throughput.',
+        $metadata: { httpStatusCode: 400 },
+      });
     case 'InternalServerError':
       return new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } });
     case 'ServerFault500':
@@ -208,7 +216,14 @@ describe(`${REQUESTS} mixed requests with ${FAULT_RATE * 100}% of DynamoDB calls
     async anonymousLogin() {
       const body = await record('anonymousLogin', false, await storefront.anonymousLogin());
       if (body) {
-        sessions.push({ kind: 'anonymous', sessionId: body.sessionId, selector: selectorOf(body.access_token), access: [body.access_token], refresh: body.refresh_token, busy: false });
+        sessions.push({
+          kind: 'anonymous',
+          sessionId: body.sessionId,
+          selector: selectorOf(body.access_token),
+          access: [body.access_token],
+          refresh: body.refresh_token,
+          busy: false,
+        });
       }
     },
 
@@ -232,7 +247,14 @@ describe(`${REQUESTS} mixed requests with ${FAULT_RATE * 100}% of DynamoDB calls
         const body = await record('customerLogin', false, await storefront.login(s.access.at(-1), 'ann@example.com', 'correct-horse'));
         if (body) {
           if (body.session_id !== s.sessionId) problems.push(`customerLogin: session_id ${body.session_id} != ${s.sessionId}`);
-          sessions.push({ kind: 'customer', sessionId: body.session_id, selector: selectorOf(body.access_token), access: [body.access_token], refresh: body.refresh_token, busy: false });
+          sessions.push({
+            kind: 'customer',
+            sessionId: body.session_id,
+            selector: selectorOf(body.access_token),
+            access: [body.access_token],
+            refresh: body.refresh_token,
+            busy: false,
+          });
         }
       });
     },
@@ -295,37 +317,45 @@ describe(`${REQUESTS} mixed requests with ${FAULT_RATE * 100}% of DynamoDB calls
     return 'serviceToken';
   }
 
-  beforeAll(async () => {
-    // A few anonymous sessions and customers exist before the faults start.
-    for (let i = 0; i < 4; i++) await operations.anonymousLogin();
-    for (let i = 0; i < size(2, 1); i++) await operations.customerLogin();
-    statuses.counts.clear();
-    byOperation.counts.clear();
-    armed = true;
-    let started = 0;
-    await Promise.all(
-      Array.from({ length: WORKERS }, async () => {
-        while (started < REQUESTS) {
-          started++;
-          await operations[nextOperation()]();
-        }
-      }),
-    );
-    armed = false;
-    console.log(
-      JSON.stringify({
-        reliability: 'store-faults-load',
-        requests: statuses.total(),
-        storeCalls,
-        faultsInjected: [...faults.counts.entries()].filter(([k]) => k.startsWith('before') || k.startsWith('after')).reduce((sum, [, c]) => sum + c, 0),
-        faults: faults.toJSON(),
-        statuses: statuses.toJSON(),
-        byOperation: byOperation.toJSON(),
-        sessions: { anonymous: sessions.filter((s) => s.kind === 'anonymous').length, customer: sessions.filter((s) => s.kind === 'customer').length },
-        serviceTokens: serviceTokens.length,
-      }),
-    );
-  }, size(600_000, 60_000));
+  beforeAll(
+    async () => {
+      // A few anonymous sessions and customers exist before the faults start.
+      for (let i = 0; i < 4; i++) await operations.anonymousLogin();
+      for (let i = 0; i < size(2, 1); i++) await operations.customerLogin();
+      statuses.counts.clear();
+      byOperation.counts.clear();
+      armed = true;
+      let started = 0;
+      await Promise.all(
+        Array.from({ length: WORKERS }, async () => {
+          while (started < REQUESTS) {
+            started++;
+            await operations[nextOperation()]();
+          }
+        }),
+      );
+      armed = false;
+      console.log(
+        JSON.stringify({
+          reliability: 'store-faults-load',
+          requests: statuses.total(),
+          storeCalls,
+          faultsInjected: [...faults.counts.entries()]
+            .filter(([k]) => k.startsWith('before') || k.startsWith('after'))
+            .reduce((sum, [, c]) => sum + c, 0),
+          faults: faults.toJSON(),
+          statuses: statuses.toJSON(),
+          byOperation: byOperation.toJSON(),
+          sessions: {
+            anonymous: sessions.filter((s) => s.kind === 'anonymous').length,
+            customer: sessions.filter((s) => s.kind === 'customer').length,
+          },
+          serviceTokens: serviceTokens.length,
+        }),
+      );
+    },
+    size(600_000, 60_000),
+  );
 
   it('made the requests and injected faults of every kind, before and after the call', () => {
     expect(statuses.total()).toBeGreaterThanOrEqual(REQUESTS);
@@ -345,7 +375,11 @@ describe(`${REQUESTS} mixed requests with ${FAULT_RATE * 100}% of DynamoDB calls
 
   it('did not crash and left no promise rejection unhandled', async () => {
     expect((await fetch(`${broker.url}/health`)).status).toBe(200);
-    const again = await postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic('reports-svc', TEST_SECRETS.reports) });
+    const again = await postForm(
+      `${broker.url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basic('reports-svc', TEST_SECRETS.reports) },
+    );
     expect(again.status).toBe(200);
     // Give any stray rejection its turn on the event loop before looking.
     await new Promise((resolve) => setTimeout(resolve, 50));

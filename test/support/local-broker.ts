@@ -37,7 +37,10 @@ export interface TestBroker extends LocalBroker {
  * Local mode exactly as `npm start` runs it, on a random port and a fresh DATA_DIR, with a clock
  * the test controls and every log line captured (for the no-secrets-in-logs checks).
  */
-export async function startTestBroker(seed: object = testSeed(), options: Pick<LocalBrokerOptions, 'issuer' | 'scrypt'> = {}): Promise<TestBroker> {
+export async function startTestBroker(
+  seed: object = testSeed(),
+  options: Pick<LocalBrokerOptions, 'issuer' | 'scrypt'> = {},
+): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'token-broker-test-'));
   const seedFile = join(dataDir, 'seed.json');
   writeFileSync(seedFile, JSON.stringify(seed));

@@ -35,7 +35,13 @@ export async function memoryDeps() {
   });
   await store.putTenant({ tenant: 'globex', settings: resolveSettings(undefined), storefrontClients: ['globex-web'] });
   const clients: Record<'orders' | 'reports' | 'admin' | 'globex', ServiceClient> = {
-    orders: { clientId: 'orders-svc', tenant: 'acme', scopes: ['order.order_read', 'order.order_manage'], warmup: true, profile: 'emporix' },
+    orders: {
+      clientId: 'orders-svc',
+      tenant: 'acme',
+      scopes: ['order.order_read', 'order.order_manage'],
+      warmup: true,
+      profile: 'emporix',
+    },
     reports: { clientId: 'reports-svc', tenant: 'acme', scopes: ['order.order_read'], warmup: false, profile: 'oauth2' },
     admin: { clientId: 'admin-svc', tenant: 'acme', scopes: ['broker.token_revoke'], warmup: false, profile: 'oauth2' },
     globex: { clientId: 'globex-svc', tenant: 'globex', scopes: ['order.order_read'], warmup: false, profile: 'oauth2' },

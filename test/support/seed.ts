@@ -19,9 +19,7 @@ export function testSeed(overrides: { ordersSecret?: string } = {}) {
           },
           'reports-svc': { secret: TEST_SECRETS.reports, scopes: ['order.order_read'], profile: 'oauth2' },
         },
-        customers: [
-          { email: 'ann@example.com', password: 'correct-horse', customerNumber: 'C-1001', legalEntities: ['LE-1', 'LE-2'] },
-        ],
+        customers: [{ email: 'ann@example.com', password: 'correct-horse', customerNumber: 'C-1001', legalEntities: ['LE-1', 'LE-2'] }],
       },
       globex: {
         storefrontClients: ['globex-web'],

@@ -30,13 +30,17 @@ describe('planning a secret rotation (the seed)', () => {
 
   it('rotating twice within an overlap keeps only the latest previous secret', () => {
     const once = planSecretRotation({ a: 'a-1' }, { a: want('a-2') }, NOW).document;
-    expect(planSecretRotation(once, { a: want('a-3') }, NOW + 10).document).toEqual({ a: { current: 'a-3', previous: 'a-2', previousUntil: NOW + 110 } });
+    expect(planSecretRotation(once, { a: want('a-3') }, NOW + 10).document).toEqual({
+      a: { current: 'a-3', previous: 'a-2', previousUntil: NOW + 110 },
+    });
   });
 
   it('treats __proto__ as a client id like any other', () => {
     const stored = parseClientSecretsDocument(JSON.parse('{"__proto__": "p-1"}') as Record<string, unknown>, 'test');
     const plan = planSecretRotation(stored, JSON.parse('{"__proto__": {"secret": "p-2", "overlapSeconds": 5}}'), NOW);
-    expect(JSON.parse(JSON.stringify(plan.document))).toEqual(JSON.parse('{"__proto__": {"current": "p-2", "previous": "p-1", "previousUntil": 1900000005}}'));
+    expect(JSON.parse(JSON.stringify(plan.document))).toEqual(
+      JSON.parse('{"__proto__": {"current": "p-2", "previous": "p-1", "previousUntil": 1900000005}}'),
+    );
   });
 });
 

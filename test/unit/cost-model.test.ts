@@ -41,7 +41,7 @@ describe('cost model', () => {
     const input: CostInput = { cpuMsPerRequest: { introspection: 1 }, roundTrips: { introspection: { reads: 1, writes: 0 } } };
     const billedMs = 1769 / 512 + 4 + 1; // 8.455078125 ms
     const duration = (billedMs / 1000) * 0.5 * GB_SECOND * 1e6;
-    const logs = (1024 * 1e6) / 2 ** 30 * 0.5; // 0.4768… USD
+    const logs = ((1024 * 1e6) / 2 ** 30) * 0.5; // 0.4768… USD
     const r = row(input, 'introspection');
     expect(r.breakdown.lambdaDuration).toBeCloseTo(duration, 12);
     expect(r.breakdown.cloudWatchLogs).toBeCloseTo(0.476837158203125, 12);

@@ -41,37 +41,69 @@ const CASES: Array<{ error: KnownError; oauth: unknown; emporix: unknown }> = [
   {
     error: new RequestTooLarge(16384),
     oauth: { status: 413, headers: {}, body: { error: 'invalid_request', error_description: 'request body exceeds 16384 bytes' } },
-    emporix: { status: 413, headers: {}, body: { status: 413, type: 'payload_too_large', message: 'request body exceeds 16384 bytes', details: [] } },
+    emporix: {
+      status: 413,
+      headers: {},
+      body: { status: 413, type: 'payload_too_large', message: 'request body exceeds 16384 bytes', details: [] },
+    },
   },
   {
     error: new InvalidClient('client authentication failed', true),
     oauth: { status: 401, headers: BASIC, body: { error: 'invalid_client', error_description: 'client authentication failed' } },
-    emporix: { status: 401, headers: BASIC, body: { status: 401, type: 'bad_request', message: 'client authentication failed', details: [] } },
+    emporix: {
+      status: 401,
+      headers: BASIC,
+      body: { status: 401, type: 'bad_request', message: 'client authentication failed', details: [] },
+    },
   },
   {
     error: new InvalidClient('client authentication required', false),
     oauth: { status: 401, headers: {}, body: { error: 'invalid_client', error_description: 'client authentication required' } },
-    emporix: { status: 401, headers: {}, body: { status: 401, type: 'bad_request', message: 'client authentication required', details: [] } },
+    emporix: {
+      status: 401,
+      headers: {},
+      body: { status: 401, type: 'bad_request', message: 'client authentication required', details: [] },
+    },
   },
   {
     error: new InvalidGrant('refresh token reused'),
     oauth: { status: 400, headers: {}, body: { error: 'invalid_grant', error_description: 'refresh token reused' } },
-    emporix: { status: 401, headers: {}, body: { fault: { faultstring: 'Invalid refresh token', detail: { errorcode: 'oauth.v2.InvalidRefreshToken' } } } },
+    emporix: {
+      status: 401,
+      headers: {},
+      body: { fault: { faultstring: 'Invalid refresh token', detail: { errorcode: 'oauth.v2.InvalidRefreshToken' } } },
+    },
   },
   {
     error: new InvalidScope('scope admin is not granted to this client'),
     oauth: { status: 400, headers: {}, body: { error: 'invalid_scope', error_description: 'scope admin is not granted to this client' } },
-    emporix: { status: 400, headers: {}, body: { status: 400, type: 'bad_request', message: 'scope admin is not granted to this client', details: [] } },
+    emporix: {
+      status: 400,
+      headers: {},
+      body: { status: 400, type: 'bad_request', message: 'scope admin is not granted to this client', details: [] },
+    },
   },
   {
     error: new UnsupportedGrantType('password'),
-    oauth: { status: 400, headers: {}, body: { error: 'unsupported_grant_type', error_description: 'grant_type password is not supported' } },
-    emporix: { status: 400, headers: {}, body: { status: 400, type: 'bad_request', message: 'grant_type password is not supported', details: [] } },
+    oauth: {
+      status: 400,
+      headers: {},
+      body: { error: 'unsupported_grant_type', error_description: 'grant_type password is not supported' },
+    },
+    emporix: {
+      status: 400,
+      headers: {},
+      body: { status: 400, type: 'bad_request', message: 'grant_type password is not supported', details: [] },
+    },
   },
   {
     error: new InvalidToken(),
     oauth: { status: 401, headers: {}, body: { error: 'invalid_token', error_description: 'Invalid access token' } },
-    emporix: { status: 401, headers: {}, body: { fault: { faultstring: 'Invalid access token', detail: { errorcode: 'oauth.v2.InvalidAccessToken' } } } },
+    emporix: {
+      status: 401,
+      headers: {},
+      body: { fault: { faultstring: 'Invalid access token', detail: { errorcode: 'oauth.v2.InvalidAccessToken' } } },
+    },
   },
   {
     error: new InvalidToken({ expired: true }),
@@ -85,11 +117,19 @@ const CASES: Array<{ error: KnownError; oauth: unknown; emporix: unknown }> = [
   {
     error: new UnknownStorefrontClient(),
     oauth: { status: 401, headers: {}, body: { error: 'invalid_token', error_description: 'Invalid ApiKey' } },
-    emporix: { status: 401, headers: {}, body: { fault: { faultstring: 'Invalid ApiKey', detail: { errorcode: 'oauth.v2.InvalidApiKey' } } } },
+    emporix: {
+      status: 401,
+      headers: {},
+      body: { fault: { faultstring: 'Invalid ApiKey', detail: { errorcode: 'oauth.v2.InvalidApiKey' } } },
+    },
   },
   {
     error: new LegalEntityNotAssigned(),
-    oauth: { status: 403, headers: {}, body: { error: 'forbidden', error_description: 'The customer is not assigned to this legal entity.' } },
+    oauth: {
+      status: 403,
+      headers: {},
+      body: { error: 'forbidden', error_description: 'The customer is not assigned to this legal entity.' },
+    },
     emporix: {
       status: 403,
       headers: {},
@@ -121,7 +161,11 @@ const CASES: Array<{ error: KnownError; oauth: unknown; emporix: unknown }> = [
   },
   {
     error: new MethodNotAllowed('PUT', '/oauth/token', ['POST']),
-    oauth: { status: 405, headers: { Allow: 'POST' }, body: { error: 'invalid_request', error_description: 'PUT is not allowed on /oauth/token' } },
+    oauth: {
+      status: 405,
+      headers: { Allow: 'POST' },
+      body: { error: 'invalid_request', error_description: 'PUT is not allowed on /oauth/token' },
+    },
     emporix: {
       status: 405,
       headers: { Allow: 'POST' },
@@ -131,7 +175,11 @@ const CASES: Array<{ error: KnownError; oauth: unknown; emporix: unknown }> = [
   {
     error: new ServiceUnavailable('DynamoDB', new Error('throttled'), 2),
     oauth: { status: 503, headers: { 'Retry-After': '2' }, body: { error: 'temporarily_unavailable', error_description: UNAVAILABLE } },
-    emporix: { status: 503, headers: { 'Retry-After': '2' }, body: { status: 503, type: 'service_unavailable', message: UNAVAILABLE, details: [] } },
+    emporix: {
+      status: 503,
+      headers: { 'Retry-After': '2' },
+      body: { status: 503, type: 'service_unavailable', message: UNAVAILABLE, details: [] },
+    },
   },
 ];
 

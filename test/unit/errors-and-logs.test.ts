@@ -43,7 +43,10 @@ describe('errorResponse', () => {
   it('answers 503 with Retry-After in both shapes', () => {
     const oauth = errorResponse(new ServiceUnavailable('DynamoDB'), 'oauth', never);
     expect(oauth).toMatchObject({ status: 503, headers: { 'Retry-After': '1' }, body: { error: 'temporarily_unavailable' } });
-    expect(errorResponse(new ServiceUnavailable('DynamoDB'), 'emporix', never).body).toMatchObject({ status: 503, type: 'service_unavailable' });
+    expect(errorResponse(new ServiceUnavailable('DynamoDB'), 'emporix', never).body).toMatchObject({
+      status: 503,
+      type: 'service_unavailable',
+    });
   });
 
   it('turns anything unexpected into a generic 500 that reveals nothing, and reports it', () => {

@@ -9,7 +9,9 @@ describe('lifetimesOf: one function of (tenant settings, family kind)', () => {
   });
 
   it('follows the tenant’s settings', () => {
-    const settings = resolveSettings({ lifetimes: { customerAccess: 60, customerRefresh: 600, customerSessionMax: 6000, anonymousAccess: 7 } });
+    const settings = resolveSettings({
+      lifetimes: { customerAccess: 60, customerRefresh: 600, customerSessionMax: 6000, anonymousAccess: 7 },
+    });
     expect(lifetimesOf(settings, 'customer')).toEqual({ access: 60, refresh: 600, sessionMax: 6000 });
     expect(lifetimesOf(settings, 'anonymous')).toEqual({ access: 7, refresh: 86399, sessionMax: 604800 });
   });

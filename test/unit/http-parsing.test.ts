@@ -9,7 +9,16 @@ import type { HttpRequest } from '../../functions/http/types.js';
 function request(body: string, headers: Record<string, string> = {}, query = ''): HttpRequest {
   const params = new Map<string, string[]>();
   for (const [k, v] of new URLSearchParams(query)) params.set(k, [...(params.get(k) ?? []), v]);
-  return { method: 'POST', path: '/oauth/token', pathParameters: {}, query: params, headers, body: Buffer.from(body), requestId: 'r', sourceIp: '127.0.0.1' };
+  return {
+    method: 'POST',
+    path: '/oauth/token',
+    pathParameters: {},
+    query: params,
+    headers,
+    body: Buffer.from(body),
+    requestId: 'r',
+    sourceIp: '127.0.0.1',
+  };
 }
 
 /** The error as the edge answers it on /oauth/* (functions/http/errors.ts). */
@@ -74,7 +83,11 @@ describe('clientCredentials', () => {
   });
 
   it('reads client_secret_post credentials', () => {
-    expect(clientCredentials(form(''), { client_id: 'a', client_secret: 'b' })).toEqual({ clientId: 'a', clientSecret: 'b', usedBasic: false });
+    expect(clientCredentials(form(''), { client_id: 'a', client_secret: 'b' })).toEqual({
+      clientId: 'a',
+      clientSecret: 'b',
+      usedBasic: false,
+    });
   });
 
   it('refuses malformed Basic credentials as a Basic failure', () => {

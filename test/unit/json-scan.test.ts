@@ -18,12 +18,21 @@ const nearJson = fc.oneof(
   fc.json(),
   fc.string(),
   fc.json().map((s) => s.slice(0, -1)),
-  fc.json().chain((s) => fc.tuple(fc.nat(s.length), fc.constantFrom('x', ',', ':', '"', '\\', '}', ']', '\n', '-', '0')).map(([k, c]) => s.slice(0, k) + c + s.slice(k))),
+  fc
+    .json()
+    .chain((s) =>
+      fc
+        .tuple(fc.nat(s.length), fc.constantFrom('x', ',', ':', '"', '\\', '}', ']', '\n', '-', '0'))
+        .map(([k, c]) => s.slice(0, k) + c + s.slice(k)),
+    ),
 );
 
 describe('scanJson', () => {
   it('agrees with JSON.parse on what is valid JSON', () => {
-    fc.assert(fc.property(nearJson, (text) => scanJson(text).ok === parses(text)), { numRuns: 5000 });
+    fc.assert(
+      fc.property(nearJson, (text) => scanJson(text).ok === parses(text)),
+      { numRuns: 5000 },
+    );
   });
 
   it('finds a repeated member at any depth, compared after unescaping', () => {

@@ -214,9 +214,20 @@ describe('one family for every kind: start, rotate, classify', () => {
   const lifetimes = { access: 100, refresh: 1000, sessionMax: 500 };
 
   it('starts a family of any kind with its end counted from now, no first token beyond it', () => {
-    const started = startFamily({ kind: 'anonymous', tenant: 'acme', clientId: 'web', sessionId: 's-1', context: { currency: 'EUR' } }, lifetimes, NOW);
+    const started = startFamily(
+      { kind: 'anonymous', tenant: 'acme', clientId: 'web', sessionId: 's-1', context: { currency: 'EUR' } },
+      lifetimes,
+      NOW,
+    );
     const { family } = started;
-    expect(family).toMatchObject({ kind: 'anonymous', tenant: 'acme', clientId: 'web', sessionId: 's-1', issuedAt: NOW, endsAt: NOW + 500 });
+    expect(family).toMatchObject({
+      kind: 'anonymous',
+      tenant: 'acme',
+      clientId: 'web',
+      sessionId: 's-1',
+      issuedAt: NOW,
+      endsAt: NOW + 500,
+    });
     expect(family.access.expiresAt).toBe(NOW + 100);
     expect(family.refresh.expiresAt).toBe(NOW + 500);
     expect(family.customer).toBeUndefined();
@@ -232,7 +243,18 @@ describe('one family for every kind: start, rotate, classify', () => {
   });
 
   it('plans a rotation: the next generation, the consumed slot, and a successor only the consumed token opens', () => {
-    const started = startFamily({ kind: 'customer', tenant: 'acme', clientId: 'web', sessionId: 's', context: {}, customer: { customerNumber: 'C', email: 'c@x', legalEntities: ['LE-1'] } }, lifetimes, NOW);
+    const started = startFamily(
+      {
+        kind: 'customer',
+        tenant: 'acme',
+        clientId: 'web',
+        sessionId: 's',
+        context: {},
+        customer: { customerNumber: 'C', email: 'c@x', legalEntities: ['LE-1'] },
+      },
+      lifetimes,
+      NOW,
+    );
     const presented = parseToken(started.refreshToken)!;
     const { successor, write } = planRotation(presented, lifetimes, NOW + 1, 'LE-1');
     expect(parseToken(successor.refreshToken)?.generation).toBe(1);
@@ -275,6 +297,8 @@ describe('one family for every kind: start, rotate, classify', () => {
     expect(classifyFailedRefresh(family, { ...asked, clientId: 'other' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
     expect(classifyFailedRefresh(family, { ...asked, kind: 'anonymous' }, NOW, GRACE)).toEqual({ verdict: 'invalid' });
     // A legal entity the customer holds: the write cannot have failed on it.
-    expect(classifyFailedRefresh({ ...family, customer: { ...family.customer!, legalEntities: ['LE-9'] } }, asked, NOW, GRACE)).toEqual({ verdict: 'invalid' });
+    expect(classifyFailedRefresh({ ...family, customer: { ...family.customer!, legalEntities: ['LE-9'] } }, asked, NOW, GRACE)).toEqual({
+      verdict: 'invalid',
+    });
   });
 });

@@ -47,7 +47,9 @@ describe('parseSeed', () => {
   it('refuses a malformed tenant and a client id used by two tenants', () => {
     expect(seedProblem(seedWith((s) => (s.tenants.Bad_Tenant = {})))).toMatch(/tenants\.Bad_Tenant/);
     expect(
-      seedProblem(seedWith((s) => (s.tenants.globex = { serviceClients: { 'orders-svc': { secret: 'another-secret-1', scopes: ['x'] } } }))),
+      seedProblem(
+        seedWith((s) => (s.tenants.globex = { serviceClients: { 'orders-svc': { secret: 'another-secret-1', scopes: ['x'] } } })),
+      ),
     ).toContain('tenants.globex.serviceClients.orders-svc: client id is already used by tenant acme');
   });
 
@@ -64,7 +66,9 @@ describe('parseSeed', () => {
 
   it('lets two tenants have a customer with the same email', () => {
     expect(() =>
-      parseSeed(seedWith((s) => (s.tenants.globex = { customers: [{ email: 'ann@example.com', password: 'pass-123', customerNumber: 'G-1' }] }))),
+      parseSeed(
+        seedWith((s) => (s.tenants.globex = { customers: [{ email: 'ann@example.com', password: 'pass-123', customerNumber: 'G-1' }] })),
+      ),
     ).not.toThrow();
   });
 
@@ -75,18 +79,22 @@ describe('parseSeed', () => {
   });
 
   it('refuses a scope starting with tenant=', () => {
-    expect(seedProblem(seedWith((s) => (s.tenants.acme.serviceClients['orders-svc'].scopes = ['order.order_read', 'tenant=globex'])))).toMatch(
-      /tenants\.acme\.serviceClients\.orders-svc\.scopes\[1\]: must not start with tenant=/,
-    );
+    expect(
+      seedProblem(seedWith((s) => (s.tenants.acme.serviceClients['orders-svc'].scopes = ['order.order_read', 'tenant=globex']))),
+    ).toMatch(/tenants\.acme\.serviceClients\.orders-svc\.scopes\[1\]: must not start with tenant=/);
   });
 
   it('bounds identifiers that become table keys', () => {
     expect(seedProblem(seedWith((s) => (s.tenants.acme.customers[0].legalEntities = ['L'.repeat(1100)])))).toContain(
       'tenants.acme.customers[0].legalEntities[0]: must be at most 128 characters',
     );
-    expect(seedProblem(seedWith((s) => (s.tenants.acme.serviceClients['orders-svc'].scopes = Array.from({ length: 20 }, (_, i) => `scope.${'x'.repeat(60)}${i}`))))).toContain(
-      'tenants.acme.serviceClients.orders-svc.scopes: joined by spaces, must be at most 1000 characters',
-    );
+    expect(
+      seedProblem(
+        seedWith(
+          (s) => (s.tenants.acme.serviceClients['orders-svc'].scopes = Array.from({ length: 20 }, (_, i) => `scope.${'x'.repeat(60)}${i}`)),
+        ),
+      ),
+    ).toContain('tenants.acme.serviceClients.orders-svc.scopes: joined by spaces, must be at most 1000 characters');
   });
 
   it('locates a JSON syntax error by line and column and quotes nothing of the file', () => {
@@ -120,8 +128,17 @@ describe('readConfig', () => {
     expect(issuerUrl('https://example.com/tenants/acme')).toBe('https://example.com/tenants/acme');
     expect(issuerUrl('http://127.0.0.1:3000')).toBe('http://127.0.0.1:3000');
     expect(issuerUrl('http://[::1]:3000')).toBe('http://[::1]:3000');
-    for (const bad of ['example.com', '/relative', 'https://example.com/', 'ftp://example.com', 'https://user:pw@example.com',
-      'https://example.com?x=1', 'https://example.com#f', 'https://Example.com', 'https://example.com:443']) {
+    for (const bad of [
+      'example.com',
+      '/relative',
+      'https://example.com/',
+      'ftp://example.com',
+      'https://user:pw@example.com',
+      'https://example.com?x=1',
+      'https://example.com#f',
+      'https://Example.com',
+      'https://example.com:443',
+    ]) {
       expect(() => issuerUrl(bad), bad).toThrow(ConfigError);
     }
   });

@@ -96,7 +96,9 @@ const served = (state: SigningKeys, at: number) => kids(liveKeys(state.published
 
 describe('the cache times a rotation waits out', () => {
   it('publish a new key at least the JWKS max-age, the discovery cache and the private-key cache before it signs', () => {
-    expect(PUBLICATION_LEAD_SECONDS).toBeGreaterThanOrEqual(JWKS_MAX_AGE_SECONDS + DISCOVERY_KEYS_CACHE_SECONDS + SIGNING_KEYS_CACHE_SECONDS);
+    expect(PUBLICATION_LEAD_SECONDS).toBeGreaterThanOrEqual(
+      JWKS_MAX_AGE_SECONDS + DISCOVERY_KEYS_CACHE_SECONDS + SIGNING_KEYS_CACHE_SECONDS,
+    );
     expect(KEY_CACHES_SECONDS).toBe(JWKS_MAX_AGE_SECONDS + DISCOVERY_KEYS_CACHE_SECONDS + SIGNING_KEYS_CACHE_SECONDS);
     const first = rotateSigningKeys(EMPTY, fake('old'), NOW, LIFETIME);
     const rotated = rotateSigningKeys(first, fake('new'), NOW + 10, LIFETIME);
@@ -189,7 +191,10 @@ describe('rotateSigningKeys and retireSigningKeys', () => {
     const rotated = rotateSigningKeys(legacy, fake('new'), NOW, LIFETIME);
     expect(signingKeyAt(rotated.privateKeys, NOW + PUBLICATION_LEAD_SECONDS - 1).kid).toBe('legacy');
     expect(signingKeyAt(rotated.privateKeys, NOW + PUBLICATION_LEAD_SECONDS).kid).toBe('new');
-    expect(rotated.published[1]).toEqual({ ...fake('legacy').published, notAfter: NOW + PUBLICATION_LEAD_SECONDS + LIFETIME + KEY_CACHES_SECONDS });
+    expect(rotated.published[1]).toEqual({
+      ...fake('legacy').published,
+      notAfter: NOW + PUBLICATION_LEAD_SECONDS + LIFETIME + KEY_CACHES_SECONDS,
+    });
   });
 
   it('never serves a retired key shorter than promised, and drops keys whose time is over', () => {
@@ -209,7 +214,10 @@ describe('rotateSigningKeys and retireSigningKeys', () => {
     // The seed published 'orphan' and then stopped before writing the private keys.
     const orphaned: SigningKeys = { privateKeys: first.privateKeys, published: [fake('orphan').published, ...first.published] };
     const repaired = retireSigningKeys(orphaned, NOW + 50, LIFETIME);
-    expect(repaired.published).toEqual([{ ...fake('orphan').published, notAfter: NOW + 50 + LIFETIME + KEY_CACHES_SECONDS }, fake('old').published]);
+    expect(repaired.published).toEqual([
+      { ...fake('orphan').published, notAfter: NOW + 50 + LIFETIME + KEY_CACHES_SECONDS },
+      fake('old').published,
+    ]);
 
     const lost = retireSigningKeys({ privateKeys: first.privateKeys, published: [] }, NOW + 50, LIFETIME);
     expect(lost.published).toEqual([fake('old').published]);

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  anonymousBody,
-  customerLoginBody,
-  customerRefreshBody,
-  withLegacyFields,
-} from '../../functions/domain/storefront-responses.js';
+import { anonymousBody, customerLoginBody, customerRefreshBody, withLegacyFields } from '../../functions/domain/storefront-responses.js';
 
 const pair = { accessToken: 'access-1', accessExpiresIn: 3599, refreshToken: 'refresh-1', refreshExpiresIn: 86399 };
 const customerPair = { ...pair, accessExpiresIn: 14399 };

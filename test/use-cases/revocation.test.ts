@@ -29,7 +29,11 @@ describe('revocation (use cases, memory store)', () => {
     expect(await introspect(broker, clients.reports, service.accessToken)).toEqual({ active: false });
 
     const { pair } = await anonymousLogin(storefront, { tenant: 'acme', clientId: 'storefront-web', context: {} });
-    expect(await introspect(broker, clients.reports, pair.accessToken)).toMatchObject({ active: true, client_id: 'storefront-web', tenant: 'acme' });
+    expect(await introspect(broker, clients.reports, pair.accessToken)).toMatchObject({
+      active: true,
+      client_id: 'storefront-web',
+      tenant: 'acme',
+    });
     await revoke(broker, clients.globex, pair.refreshToken);
     expect((await introspect(broker, clients.reports, pair.accessToken)).active).toBe(true);
     await revoke(broker, clients.admin, pair.refreshToken);

@@ -54,12 +54,18 @@ describe('anonymous sessions (use cases, memory store)', () => {
     const { pair } = await anonymous();
     world.clock.advance(3599);
     expect(await refused(authenticateSession(world.storefront, 'acme', pair.accessToken))).toBe(true);
-    const renewed = await renewAnonymousAccess(world.storefront, { tenant: 'acme', clientId: 'storefront-web', anonymousToken: pair.accessToken });
+    const renewed = await renewAnonymousAccess(world.storefront, {
+      tenant: 'acme',
+      clientId: 'storefront-web',
+      anonymousToken: pair.accessToken,
+    });
     expect(renewed.expiresIn).toBe(3599);
     expect((await authenticateSession(world.storefront, 'acme', renewed.accessToken)).family.kind).toBe('anonymous');
     expect(await refused(refresh(pair.refreshToken))).toBe(false);
     expect(
-      await refused(renewAnonymousAccess(world.storefront, { tenant: 'acme', clientId: 'globex-web', anonymousToken: renewed.accessToken })),
+      await refused(
+        renewAnonymousAccess(world.storefront, { tenant: 'acme', clientId: 'globex-web', anonymousToken: renewed.accessToken }),
+      ),
     ).toBe(true);
   });
 
@@ -92,7 +98,15 @@ describe('customer sessions (use cases, memory store)', () => {
     expect(await refused(login('wrong-password'))).toBe(true);
     expect(await refused(login(CUSTOMER.password, 'nobody@example.com'))).toBe(true);
     expect(
-      await refused(customerLogin(world.storefront, { tenant: 'acme', bearer: undefined, email: CUSTOMER.email, password: CUSTOMER.password, issuer: ISSUER })),
+      await refused(
+        customerLogin(world.storefront, {
+          tenant: 'acme',
+          bearer: undefined,
+          email: CUSTOMER.email,
+          password: CUSTOMER.password,
+          issuer: ISSUER,
+        }),
+      ),
     ).toBe(true);
   });
 

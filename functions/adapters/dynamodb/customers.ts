@@ -92,8 +92,7 @@ export class DynamoCustomers
             TableName: this.table.tableName,
             Key: key,
             UpdateExpression: 'ADD attempts :one SET windowEnd = :windowEnd, #ttl = :windowEnd',
-            ConditionExpression:
-              'windowEnd > :now AND attempts < :lockAfter AND (attribute_not_exists(notBefore) OR notBefore <= :now)',
+            ConditionExpression: 'windowEnd > :now AND attempts < :lockAfter AND (attribute_not_exists(notBefore) OR notBefore <= :now)',
             ExpressionAttributeNames: { '#ttl': 'ttl' },
             ExpressionAttributeValues: {
               ':one': n(1),

@@ -73,7 +73,9 @@ export class DynamoDirectory implements DirectoryStore {
   }
 
   async listWarmupClients(): Promise<ServiceClient[]> {
-    const items = await this.table.queryPartition(CLIENT_PK, { filter: { expression: 'warmup = :yes', values: { ':yes': { BOOL: true } } } });
+    const items = await this.table.queryPartition(CLIENT_PK, {
+      filter: { expression: 'warmup = :yes', values: { ':yes': { BOOL: true } } },
+    });
     return items.map(toServiceClient);
   }
 

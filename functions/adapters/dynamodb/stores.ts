@@ -83,7 +83,13 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
   findToken(selector: string): Promise<FoundToken | undefined> {
     return this.tokens.findToken(selector);
   }
-  revokeAccessToken(selector: string, hash: string, tenant: string, now: number, clientId?: string): Promise<AccessTokenRecord | undefined> {
+  revokeAccessToken(
+    selector: string,
+    hash: string,
+    tenant: string,
+    now: number,
+    clientId?: string,
+  ): Promise<AccessTokenRecord | undefined> {
     return this.tokens.revokeAccessToken(selector, hash, tenant, now, clientId);
   }
   getCachedServiceToken(clientId: string, scopeKey: string): Promise<CachedServiceToken | undefined> {

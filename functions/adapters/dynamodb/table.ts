@@ -49,10 +49,7 @@ export class DynamoTable {
    * Every item of one partition, all pages, strongly consistent; optionally only some attributes,
    * or only the items a filter keeps (`filter.values` binds its placeholders).
    */
-  async queryPartition(
-    pk: string,
-    options: { projection?: string; filter?: { expression: string; values: Item } } = {},
-  ): Promise<Item[]> {
+  async queryPartition(pk: string, options: { projection?: string; filter?: { expression: string; values: Item } } = {}): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
@@ -82,9 +79,7 @@ export class DynamoTable {
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt === 3) throw new ServiceUnavailable('DynamoDB', new Error('BatchGetItem left keys unprocessed'));
       const result = await this.call(() =>
-        this.client.send(
-          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
-        ),
+        this.client.send(new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } })),
       );
       found.push(...(result.Responses?.[this.tableName] ?? []));
       pending = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
