@@ -3,6 +3,7 @@ import { parseClientSecretsDocument } from '../../functions/domain/client-secret
 import { scanJson } from '../../functions/domain/json-scan.js';
 import { refusal } from '../../functions/domain/login-throttle.js';
 import { renewalRefusal } from '../../functions/domain/refresh-family.js';
+import { seal, unseal } from '../../functions/domain/seal.js';
 import { newSigningKey, retireSigningKeys, signingKeyAt } from '../../functions/domain/signing-keys.js';
 import { mintToken } from '../../functions/domain/tokens.js';
 
@@ -80,5 +81,16 @@ describe('signing keys stored before rotations were timed', () => {
 describe('minting a token', () => {
   it('refuses a selector of the wrong size rather than mint a token no lookup would find', () => {
     expect(() => mintToken('c2hvcnQ')).toThrow('selector must be 16 bytes');
+  });
+});
+
+describe('sealing under many contexts with one key', () => {
+  it('keeps opening what it sealed after its bounded cache of derived keys was emptied', () => {
+    const key = Buffer.alloc(32, 7);
+    const first = seal('token-0', key, 'context-0');
+    // 10,000 contexts fill the cache of derived keys; the next one empties it.
+    for (let i = 1; i <= 10_000; i++) seal(`token-${i}`, key, `context-${i}`);
+    expect(unseal(first, key, 'context-0')).toBe('token-0');
+    expect(unseal(first, key, 'context-1')).toBeUndefined();
   });
 });
