@@ -29,7 +29,7 @@ import { DEFAULTS } from '../functions/config.js';
 import { endRotationOverlap } from '../functions/domain/client-secrets.js';
 import { isValidTenant } from '../functions/domain/tenant.js';
 import { jsonLogger, type Logger } from '../functions/log.js';
-import { systemClock, type Clock } from '../functions/ports.js';
+import { systemClock, type Clock, type DirectoryStore } from '../functions/ports.js';
 import { endCustomerSessions } from '../functions/use-cases/customer-sessions.js';
 import { startEmbeddedDynamoDb } from '../functions/local/embedded-dynamodb.js';
 import { LocalSecretsFile } from '../functions/local/secrets-file.js';
@@ -184,22 +184,42 @@ async function revokePreviousSecret(clientId: string, options: TargetOptions, cl
   }
 }
 
-/** Every token issued to the client so far becomes inactive, its cached service tokens included. */
+/**
+ * Every token issued to the client so far becomes inactive: a service client's (its cached
+ * service tokens included), or, for a storefront client, every session it started (anonymous and
+ * the customer sessions carried over from them). Client ids are unique across tenants.
+ */
 async function revokeClientTokens(clientId: string, options: TargetOptions, clock: Clock, log: Logger): Promise<number> {
   const target = await openIncidentTarget(options);
   try {
     const now = clock();
-    const client = await target.directory.revokeServiceClientTokens(clientId, now);
-    if (!client) {
-      console.error(`no service client ${clientId}`);
+    const revoked =
+      (await revokeServiceClient(target.directory, clientId, now)) ?? (await revokeStorefrontClient(target.directory, clientId, now));
+    if (!revoked) {
+      console.error(`no service or storefront client ${clientId}`);
       return 1;
     }
-    audit(log, 'client_tokens_revoked', { tenant: client.tenant, clientId, tokensRevokedAt: now });
+    audit(log, 'client_tokens_revoked', { tenant: revoked.tenant, clientId, kind: revoked.kind, tokensRevokedAt: now });
     console.log(`tokens of ${clientId} issued until ${new Date(now * 1000).toISOString()} revoked; the broker refuses them within 60 s`);
     return 0;
   } finally {
     await target.close();
   }
+}
+
+type RevokedClient = { tenant: string; kind: 'service' | 'storefront' };
+
+async function revokeServiceClient(directory: DirectoryStore, clientId: string, now: number): Promise<RevokedClient | undefined> {
+  const client = await directory.revokeServiceClientTokens(clientId, now);
+  return client && { tenant: client.tenant, kind: 'service' };
+}
+
+async function revokeStorefrontClient(directory: DirectoryStore, clientId: string, now: number): Promise<RevokedClient | undefined> {
+  for (const tenant of await directory.listTenantIds()) {
+    if (!(await directory.getTenant(tenant))?.storefrontClients.includes(clientId)) continue;
+    if (await directory.revokeStorefrontClientTokens(tenant, clientId, now)) return { tenant, kind: 'storefront' };
+  }
+  return undefined;
 }
 
 // --- end incident response: client secrets and tokens ---

@@ -18,6 +18,7 @@ export interface DirectoryStore {
   getTenant(tenant: string): Promise<Tenant | undefined>;
   getServiceClient(clientId: string): Promise<ServiceClient | undefined>;
   listWarmupClients(): Promise<ServiceClient[]>;
+  /** Writes the tenant's configuration; its `storefrontTokensRevokedAt` is kept as it is (never set here). */
   putTenant(tenant: Tenant): Promise<void>;
   /** Writes the client's configuration; its `tokensRevokedAt` is kept as it is (never set here). */
   putServiceClient(client: ServiceClient): Promise<void>;
@@ -26,6 +27,11 @@ export interface DirectoryStore {
    * conditional write; returns the client as it now stands, or undefined when there is none.
    */
   revokeServiceClientTokens(clientId: string, at: number): Promise<ServiceClient | undefined>;
+  /**
+   * Incident response for a storefront client of `tenant`: every session it started at or before
+   * `at` ends. False when the tenant does not exist. The seed's `putTenant` keeps the mark.
+   */
+  revokeStorefrontClientTokens(tenant: string, clientId: string, at: number): Promise<boolean>;
   /** For the seed, which removes what it no longer names. */
   listTenantIds(): Promise<string[]>;
   listServiceClientIds(): Promise<string[]>;

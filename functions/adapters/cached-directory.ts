@@ -56,6 +56,12 @@ export class CachedDirectory implements DirectoryStore {
     this.clients.delete(client.clientId);
   }
 
+  async revokeStorefrontClientTokens(tenant: string, clientId: string, at: number): Promise<boolean> {
+    const revoked = await this.inner.revokeStorefrontClientTokens(tenant, clientId, at);
+    this.tenants.delete(tenant);
+    return revoked;
+  }
+
   async revokeServiceClientTokens(clientId: string, at: number): Promise<ServiceClient | undefined> {
     const client = await this.inner.revokeServiceClientTokens(clientId, at);
     this.clients.delete(clientId);

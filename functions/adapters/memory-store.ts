@@ -54,7 +54,16 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     return copy(this.tenants.get(tenant));
   }
   async putTenant(tenant: Tenant) {
-    this.tenants.set(tenant.tenant, copy(tenant));
+    const { storefrontTokensRevokedAt: _kept, ...config } = tenant;
+    const revoked = this.tenants.get(tenant.tenant)?.storefrontTokensRevokedAt;
+    this.tenants.set(tenant.tenant, copy(revoked === undefined ? config : { ...config, storefrontTokensRevokedAt: revoked }));
+  }
+  async revokeStorefrontClientTokens(tenant: string, clientId: string, at: number) {
+    const stored = this.tenants.get(tenant);
+    if (!stored) return false;
+    stored.storefrontTokensRevokedAt = { ...stored.storefrontTokensRevokedAt };
+    Object.defineProperty(stored.storefrontTokensRevokedAt, clientId, { value: at, enumerable: true, writable: true });
+    return true;
   }
   async getServiceClient(clientId: string) {
     return copy(this.clients.get(clientId));

@@ -83,6 +83,11 @@ export interface Tenant {
   tenant: string;
   settings: TenantSettings;
   storefrontClients: string[];
+  /**
+   * Incident response, per storefront client: every session started at or before this second is
+   * ended (its tokens refresh, validate and introspect no more). Set by the seed CLI, kept by seeds.
+   */
+  storefrontTokensRevokedAt?: Record<string, number>;
 }
 
 /** Contract section 3: `emporix` (the default) or strict RFC 6749 `oauth2`. */
@@ -99,6 +104,19 @@ export interface ServiceClient {
    * seconds) is inactive, cached service tokens included. Set by the seed CLI, never by a seed.
    */
   tokensRevokedAt?: number;
+}
+
+/**
+ * Whether a session of a storefront client, started at `startedAt`, was ended with all of that
+ * client's tokens (contract section 3, incident response).
+ */
+export function revokedWithStorefrontClient(
+  tenant: Pick<Tenant, 'storefrontTokensRevokedAt'>,
+  clientId: string,
+  startedAt: number,
+): boolean {
+  const revoked = tenant.storefrontTokensRevokedAt;
+  return revoked !== undefined && Object.hasOwn(revoked, clientId) && startedAt <= revoked[clientId]!;
 }
 
 /** Whether a token issued to `client` at `issuedAt` was revoked with all the client's tokens. */

@@ -4,7 +4,7 @@ import { attemptLimits, FAILURE_WINDOW_SECONDS, LOCK_AFTER, refusal, slowDownAft
 import { decoyHash, verifyPassword } from '../domain/passwords.js';
 import { checkAccessToken, startFamily } from '../domain/refresh-family.js';
 import { signSaasToken } from '../domain/signing-keys.js';
-import { lifetimesOf } from '../domain/tenant.js';
+import { lifetimesOf, revokedWithStorefrontClient } from '../domain/tenant.js';
 import { parseToken } from '../domain/tokens.js';
 import type { StorefrontDeps } from './deps.js';
 import { firstPair, type SessionTokens } from './sessions.js';
@@ -51,6 +51,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
   ]);
   const check = session?.kind === 'anonymous' ? checkAccessToken(session, parsed.hash, tenant.tenant, now) : 'invalid';
   if (check !== 'valid') throw new InvalidToken({ expired: check === 'expired' });
+  if (revokedWithStorefrontClient(tenant, session!.clientId, session!.issuedAt)) throw new InvalidToken();
   const who = { tenant: tenant.tenant, clientId: session!.clientId, email: input.email };
 
   if (!reservation.reserved) {

@@ -1,6 +1,6 @@
 import { scopeString } from '../domain/scopes.js';
 import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf, subjectOf } from '../domain/refresh-family.js';
-import { lifetimesOf, revokedWithClient, type ServiceClient } from '../domain/tenant.js';
+import { lifetimesOf, revokedWithClient, revokedWithStorefrontClient, type ServiceClient } from '../domain/tenant.js';
 import { parseToken, sameHash } from '../domain/tokens.js';
 import type { AccessTokenRecord } from '../ports.js';
 import type { Deps } from './deps.js';
@@ -46,8 +46,9 @@ export async function introspect(deps: IntrospectionDeps, caller: ServiceClient,
     if (checkAccessToken(family, parsed.hash, caller.tenant, now) !== 'valid') return INACTIVE;
     const slot = accessSlot(family, parsed.hash)!;
     const tenant = await deps.directory.getTenant(family.tenant);
-    // A removed tenant, or a storefront client it no longer lists, has no live tokens.
+    // A removed tenant, a storefront client it no longer lists, or one whose tokens were revoked.
     if (!tenant?.storefrontClients.includes(family.clientId)) return INACTIVE;
+    if (revokedWithStorefrontClient(tenant, family.clientId, family.issuedAt)) return INACTIVE;
     const lifetime = lifetimesOf(tenant.settings, family.kind).access;
     const claims: Introspection = {
       active: true,

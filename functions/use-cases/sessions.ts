@@ -18,7 +18,7 @@ import {
   type Successor,
 } from '../domain/refresh-family.js';
 import type { IssuedPair } from '../domain/storefront-responses.js';
-import { lifetimesOf, type Tenant } from '../domain/tenant.js';
+import { lifetimesOf, revokedWithStorefrontClient, type Tenant } from '../domain/tenant.js';
 import { mintToken, parseToken } from '../domain/tokens.js';
 import type { StorefrontDeps } from './deps.js';
 
@@ -87,7 +87,10 @@ export async function refreshSession(
     { presentedHash: parsed.hash, tenant: tenant.tenant, kind: input.kind, clientId: input.clientId, now },
     write,
   );
-  if (outcome.outcome === 'rotated') return answer(successor, outcome.family, tenant, now);
+  if (outcome.outcome === 'rotated') {
+    await refuseIfClientRevoked(deps, tenant, outcome.family, now, () => new InvalidGrant('storefront client tokens revoked'));
+    return answer(successor, outcome.family, tenant, now);
+  }
 
   // Why the write failed, from the family as it now stands (the rule's classification).
   const family = await deps.sessions.findSession(parsed.selector);
@@ -158,6 +161,7 @@ export async function renewAnonymousAccess(
     { hash: access.hash, expiresAt: now + lifetime.access },
   );
   if (!family) throw new InvalidToken();
+  await refuseIfClientRevoked(deps, tenant, family, now, () => new InvalidToken());
   return { accessToken: access.token, expiresIn: effectiveExpiry(family, family.access) - now, sessionId: family.sessionId, tenant };
 }
 
@@ -173,10 +177,29 @@ export async function authenticateSession(
   const now = deps.clock();
   const check = family ? checkAccessToken(family, parsed.hash, tenant, now) : 'invalid';
   if (check !== 'valid') throw new InvalidToken({ expired: check === 'expired' });
+  const settings = await deps.directory.getTenant(tenant);
+  if (!settings || revokedWithStorefrontClient(settings, family!.clientId, family!.issuedAt)) throw new InvalidToken();
   return { family: family!, expiresIn: effectiveExpiry(family!, accessSlot(family!, parsed.hash)!) - now };
 }
 
-/** Contract section 2: ends the access token and its refresh family; false if nothing matched. */
+/**
+ * A session of a storefront client whose tokens the incident CLI revoked (contract section 3)
+ * may have just been rotated or renewed, as the write cannot know the client's mark: it is ended
+ * here, and the caller refuses with `refusal`.
+ */
+async function refuseIfClientRevoked(
+  deps: Pick<StorefrontDeps, 'sessions'>,
+  tenant: Tenant,
+  family: RefreshFamily,
+  now: number,
+  refusal: () => Error,
+): Promise<void> {
+  if (!revokedWithStorefrontClient(tenant, family.clientId, family.issuedAt)) return;
+  await deps.sessions.revokeSession(family.selector, now);
+  throw refusal();
+}
+
+/** Contract section 2: ends the access token and its refresh family; refused if nothing matched. */
 export async function logout(deps: StorefrontDeps, tenant: string, accessToken: string | undefined): Promise<void> {
   const parsed = parseToken(accessToken);
   if (!parsed || !(await deps.sessions.revokeSession(parsed.selector, deps.clock(), { hash: parsed.hash, tenant }))) {

@@ -1,3 +1,4 @@
+import { resolveSettings } from '../../functions/domain/tenant.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbSessions, DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { MemoryStore } from '../../functions/adapters/memory-store.js';
@@ -514,6 +515,22 @@ describe.each([
     expect(await stores.listSeededCustomers()).toEqual({ acme: ['a@example.com', 'b@example.com'], globex: [] });
     await stores.deleteSeededCustomers('globex');
     expect(await stores.listSeededCustomers()).toEqual({ acme: ['a@example.com', 'b@example.com'] });
+  });
+
+  it('marks a storefront client of a tenant revoked, and keeps the mark through the next seed', async () => {
+    const tenant = { tenant: 'initech', settings: resolveSettings(undefined), storefrontClients: ['web', '__proto__'] };
+    expect(await stores.revokeStorefrontClientTokens('initech', 'web', NOW)).toBe(false);
+    await stores.putTenant(tenant);
+    expect(await stores.revokeStorefrontClientTokens('initech', 'web', NOW)).toBe(true);
+    expect(await stores.revokeStorefrontClientTokens('initech', '__proto__', NOW + 1)).toBe(true);
+    await stores.putTenant({ ...tenant, storefrontClients: ['web'] });
+    const stored = await stores.getTenant('initech');
+    expect(stored?.storefrontClients).toEqual(['web']);
+    expect(Object.entries(stored?.storefrontTokensRevokedAt ?? {}).sort()).toEqual([
+      ['__proto__', NOW + 1],
+      ['web', NOW],
+    ]);
+    await stores.deleteTenant('initech');
   });
 
   it('keeps, lists and removes directory entries, and keeps published keys as written', async () => {

@@ -217,6 +217,29 @@ describe('incident response through the seed CLI (item 2)', () => {
     expect(await cli(['--revoke-client-tokens', 'no-such-svc'])).toBe(1);
   });
 
+  it('--revoke-client-tokens names a storefront client too, and ends the sessions it started', async () => {
+    let local = await restart();
+    const storefront = new Storefront(local.url);
+    const before = (await storefront.anonymousLogin()).body;
+    await local.close();
+    running = undefined;
+
+    expect(await cli(['--revoke-client-tokens', 'storefront-web'])).toBe(0);
+    expect(audits(cliLines, 'client_tokens_revoked').at(-1)).toMatchObject({
+      tenant: 'acme',
+      clientId: 'storefront-web',
+      kind: 'storefront',
+      tokensRevokedAt: broker.clock.now,
+    });
+
+    local = await restart();
+    const restarted = new Storefront(local.url);
+    expect((await restarted.anonymousRefresh({ refresh_token: before.refresh_token })).status).toBe(401);
+    broker.clock.advance(1);
+    const after = (await restarted.anonymousLogin()).body;
+    expect((await restarted.anonymousRefresh({ refresh_token: after.refresh_token })).status).toBe(200);
+  });
+
   it('refuses a DATA_DIR that holds no broker, and a command with a seed file', async () => {
     expect(
       await main(['--revoke-client-tokens', 'orders-svc', '--local', '--data-dir', join(broker.dataDir, 'nothing')]).catch(
@@ -314,5 +337,39 @@ describe('revocation rights (item 4, RFC 7009 section 2.1)', () => {
     await broker.reseed(parseSeed(JSON.stringify(smaller)));
     expect(await introspect(broker, reports, 'orders-svc', TEST_SECRETS.orders)).toEqual({ active: false });
     expect(await introspect(broker, login.access_token, 'orders-svc', TEST_SECRETS.orders)).toEqual({ active: false });
+  });
+});
+
+describe('a storefront client whose tokens are revoked (incident response)', () => {
+  let broker: TestBroker;
+  beforeAll(async () => {
+    broker = await startTestBroker(seed(), { scrypt: TEST_SCRYPT });
+  });
+  afterAll(() => broker.stop());
+
+  it('ends every session it started, anonymous and customer, within the directory cache time; new sessions work', async () => {
+    const storefront = new Storefront(broker.url);
+    const anonymous = (await storefront.anonymousLogin()).body;
+    const { login } = await storefront.customer();
+    expect((await storefront.validate(login.access_token)).status).toBe(200);
+
+    // The CLI's write, as it lands from another process; a later seed must keep it.
+    const store = new DynamoDbStore(broker.dynamoClient, 'token-broker');
+    expect(await store.revokeStorefrontClientTokens('acme', 'storefront-web', broker.clock.now)).toBe(true);
+    await broker.reseed(parseSeed(JSON.stringify(seed())));
+    broker.clock.advance(61);
+
+    expect((await storefront.anonymousRefresh({ refresh_token: anonymous.refresh_token })).status).toBe(401);
+    expect((await storefront.anonymousRefresh({ anonymous_token: anonymous.access_token })).status).toBe(401);
+    expect((await storefront.refresh(login.refresh_token)).status).toBe(401);
+    expect((await storefront.validate(login.access_token)).status).toBe(401);
+    expect(await introspect(broker, login.access_token)).toEqual({ active: false });
+    expect((await storefront.login(anonymous.access_token, 'ann@example.com', 'correct-horse')).status).toBe(401);
+
+    // A session started after the revocation lives, and a store without that tenant refuses the mark.
+    broker.clock.advance(1);
+    const fresh = (await storefront.anonymousLogin()).body;
+    expect((await storefront.anonymousRefresh({ refresh_token: fresh.refresh_token })).status).toBe(200);
+    expect(await store.revokeStorefrontClientTokens('nosuchtenant', 'storefront-web', broker.clock.now)).toBe(false);
   });
 });

@@ -18,12 +18,53 @@ export class DynamoDirectory implements DirectoryStore {
     const item = await this.table.get(tenantKey(tenant));
     if (!item) return undefined;
     const doc = json<Omit<Tenant, 'tenant'>>(item, 'doc');
-    return { tenant, settings: resolveSettings(doc.settings), storefrontClients: doc.storefrontClients ?? [] };
+    const found: Tenant = { tenant, settings: resolveSettings(doc.settings), storefrontClients: doc.storefrontClients ?? [] };
+    const revoked = item.sfRevoked?.M;
+    if (revoked) {
+      found.storefrontTokensRevokedAt = {};
+      for (const [clientId, at] of Object.entries(revoked)) {
+        Object.defineProperty(found.storefrontTokensRevokedAt, clientId, { value: Number(at.N), enumerable: true });
+      }
+    }
+    return found;
   }
 
+  /** An update, not a put: the `sfRevoked` marks the incident CLI set survive the next seed. */
   async putTenant(tenant: Tenant): Promise<void> {
     const doc = { settings: tenant.settings, storefrontClients: tenant.storefrontClients };
-    await this.table.put({ ...tenantKey(tenant.tenant), doc: s(JSON.stringify(doc)) });
+    await this.table.call(() =>
+      this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: tenantKey(tenant.tenant),
+          UpdateExpression: 'SET doc = :doc',
+          ExpressionAttributeValues: { ':doc': s(JSON.stringify(doc)) },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * `sfRevoked` is a map of storefront client id → epoch second. DynamoDB sets a map member only
+   * in a map that exists, so the map is made first (if absent), then the member: two conditional
+   * writes on the tenant's item, neither of which can create a tenant.
+   */
+  async revokeStorefrontClientTokens(tenant: string, clientId: string, at: number): Promise<boolean> {
+    const update = (expression: string, names: Record<string, string> | undefined, values: Item) =>
+      this.table.conditional(() =>
+        this.table.client.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: tenantKey(tenant),
+            UpdateExpression: expression,
+            ConditionExpression: 'attribute_exists(pk)',
+            ...(names ? { ExpressionAttributeNames: names } : {}),
+            ExpressionAttributeValues: values,
+          }),
+        ),
+      );
+    if (!(await update('SET sfRevoked = if_not_exists(sfRevoked, :empty)', undefined, { ':empty': { M: {} } }))) return false;
+    return update('SET sfRevoked.#client = :at', { '#client': clientId }, { ':at': n(at) });
   }
 
   async getServiceClient(clientId: string): Promise<ServiceClient | undefined> {

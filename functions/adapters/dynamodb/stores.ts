@@ -56,6 +56,9 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
   putServiceClient(client: ServiceClient): Promise<void> {
     return this.directory.putServiceClient(client);
   }
+  revokeStorefrontClientTokens(tenant: string, clientId: string, at: number): Promise<boolean> {
+    return this.directory.revokeStorefrontClientTokens(tenant, clientId, at);
+  }
   revokeServiceClientTokens(clientId: string, at: number): Promise<ServiceClient | undefined> {
     return this.directory.revokeServiceClientTokens(clientId, at);
   }
