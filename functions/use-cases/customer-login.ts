@@ -107,7 +107,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
     deps.customers.clearLoginAttempts(tenant.tenant, input.email),
   ]);
 
-  const { customer: current } = await deps.customers.loadLogin(selector, tenant.tenant, input.email);
+  const current = await deps.customers.getCustomer(tenant.tenant, input.email);
   if (!current || current.passwordHash !== customer.passwordHash) {
     await deps.sessions.revokeSession(selector, deps.clock());
     audit(deps.log, 'family_revoked', { ...who, sessionId: session!.sessionId, reason: 'credentials_changed_during_login' });

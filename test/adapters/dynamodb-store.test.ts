@@ -178,7 +178,7 @@ describe('item decoders refuse a corrupt item loudly', () => {
   });
 
   it('refuses a customer without a password hash, also inside the login read', async () => {
-    dynamo.on(GetItemCommand).resolves({ Item: without(customerItem, 'passwordHash') });
+    dynamo.on(BatchGetItemCommand).resolves({ Responses: { table: [without(customerItem, 'passwordHash')] } });
     await expectCorrupt(sessions.getCustomer('acme', 'ann@example.com'), 'CUST#', 'passwordHash');
     dynamo.on(BatchGetItemCommand).resolves({ Responses: { table: [without(customerItem, 'initialPassword')] } });
     await expectCorrupt(sessions.loadLogin('sel-secret', 'acme', 'ann@example.com'), 'CUST#', 'initialPassword');

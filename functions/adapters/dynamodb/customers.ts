@@ -133,8 +133,12 @@ export class DynamoCustomers
     await this.table.delete(lockKey(tenant, email));
   }
 
+  /**
+   * A batch read of one key, not a GetItem: the storefront function re-reads the customer after
+   * a login (use-cases/customer-login.ts) and holds only a BatchGetItem grant on `CUST#`.
+   */
   async getCustomer(tenant: string, email: string): Promise<CustomerRecord | undefined> {
-    const item = await this.table.get(customerKey(tenant, email));
+    const [item] = await this.table.getMany([customerKey(tenant, email)]);
     return item ? fromCustomerItem(item) : undefined;
   }
 
