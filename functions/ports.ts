@@ -1,7 +1,8 @@
+import type { Authorization, IssuedCode, PendingAuthorization } from './domain/authorization.js';
 import type { AttemptLimits, AttemptReservation } from './domain/login-throttle.js';
 import type { RefreshFamily, FamilyKind, RotationWrite, TokenSlot } from './domain/refresh-family.js';
 import type { PrivateSigningKey, PublishedKey } from './domain/signing-keys.js';
-import type { ServiceClient, Tenant } from './domain/tenant.js';
+import type { AppClient, ServiceClient, Tenant } from './domain/tenant.js';
 
 /**
  * The ports the use cases depend on. Adapters (DynamoDB, Secrets Manager, a local file) are the
@@ -37,6 +38,15 @@ export interface DirectoryStore {
   listServiceClientIds(): Promise<string[]>;
   deleteTenant(tenant: string): Promise<void>;
   deleteServiceClient(clientId: string): Promise<void>;
+
+  // App clients (contract section 8). Client ids are unique across service and app clients.
+  getAppClient(clientId: string): Promise<AppClient | undefined>;
+  /** Writes the client's configuration; its `tokensRevokedAt` is kept as it is (never set here). */
+  putAppClient(client: AppClient): Promise<void>;
+  /** Incident response, as `revokeServiceClientTokens`. */
+  revokeAppClientTokens(clientId: string, at: number): Promise<AppClient | undefined>;
+  listAppClientIds(): Promise<string[]>;
+  deleteAppClient(clientId: string): Promise<void>;
 }
 
 /** A standalone access token record: service tokens (and, later, grant access tokens). */
@@ -197,6 +207,32 @@ export interface CustomerStore {
   listSeededCustomers(): Promise<Record<string, string[]>>;
   putSeededCustomers(tenant: string, emails: string[]): Promise<void>;
   deleteSeededCustomers(tenant: string): Promise<void>;
+}
+
+/**
+ * The authorization code flow (contract section 8; the rules are domain/authorization.ts): a
+ * pending request, the code it becomes, the code's one-time redemption. One item per request.
+ */
+export interface AuthorizationStore {
+  /** Writes a new pending request; durable once it resolves. */
+  createAuthorization(pending: PendingAuthorization): Promise<void>;
+  /** The record under the selector, in whatever state it is (strongly consistent). */
+  findAuthorization(selector: string): Promise<Authorization | undefined>;
+  /**
+   * The sign-in: one conditional write that turns the pending request into `code` while every
+   * ISSUE_CLAUSES clause holds (`issueRefusal`). False when one does not.
+   */
+  issueCode(selector: string, presented: { requestHash: string; csrfHash: string; now: number }, code: IssuedCode): Promise<boolean>;
+  /**
+   * The one-time redemption: one conditional write that records the redemption (and the family
+   * its tokens belong to) while every REDEMPTION_CLAUSES clause holds (`redemptionRefusal`). Of
+   * any number of concurrent calls with one code, at most one gets true.
+   */
+  redeemCode(
+    selector: string,
+    presented: { codeHash: string; clientId: string; redirectUri: string; codeChallenge: string; now: number },
+    familySelector: string,
+  ): Promise<boolean>;
 }
 
 /** The published half of the signing keys; the table holds it, the discovery function reads it. */

@@ -1,4 +1,4 @@
-import type { ServiceClient, Tenant } from '../domain/tenant.js';
+import type { AppClient, ServiceClient, Tenant } from '../domain/tenant.js';
 import type { Clock, DirectoryStore } from '../ports.js';
 
 /**
@@ -9,6 +9,7 @@ import type { Clock, DirectoryStore } from '../ports.js';
 export class CachedDirectory implements DirectoryStore {
   private readonly tenants = new BoundedTtlMap<Tenant | undefined>();
   private readonly clients = new BoundedTtlMap<ServiceClient | undefined>();
+  private readonly appClients = new BoundedTtlMap<AppClient | undefined>();
 
   constructor(
     private readonly inner: DirectoryStore,
@@ -22,6 +23,30 @@ export class CachedDirectory implements DirectoryStore {
 
   getServiceClient(clientId: string): Promise<ServiceClient | undefined> {
     return this.clients.getOrLoad(clientId, this.clock() + this.ttlSeconds, this.clock(), () => this.inner.getServiceClient(clientId));
+  }
+
+  getAppClient(clientId: string): Promise<AppClient | undefined> {
+    return this.appClients.getOrLoad(clientId, this.clock() + this.ttlSeconds, this.clock(), () => this.inner.getAppClient(clientId));
+  }
+
+  listAppClientIds(): Promise<string[]> {
+    return this.inner.listAppClientIds();
+  }
+
+  async putAppClient(client: AppClient): Promise<void> {
+    await this.inner.putAppClient(client);
+    this.appClients.delete(client.clientId);
+  }
+
+  async deleteAppClient(clientId: string): Promise<void> {
+    await this.inner.deleteAppClient(clientId);
+    this.appClients.delete(clientId);
+  }
+
+  async revokeAppClientTokens(clientId: string, at: number): Promise<AppClient | undefined> {
+    const client = await this.inner.revokeAppClientTokens(clientId, at);
+    this.appClients.delete(clientId);
+    return client;
   }
 
   listWarmupClients(): Promise<ServiceClient[]> {

@@ -10,7 +10,7 @@ import {
   type TokenSlot,
 } from '../domain/refresh-family.js';
 import type { PublishedKey } from '../domain/signing-keys.js';
-import type { ServiceClient, Tenant } from '../domain/tenant.js';
+import type { AppClient, ServiceClient, Tenant } from '../domain/tenant.js';
 import type {
   AccessTokenRecord,
   CachedServiceToken,
@@ -38,6 +38,7 @@ import type {
 export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, CustomerStore, PublicKeyStore {
   private readonly tenants = new Map<string, Tenant>();
   private readonly clients = new Map<string, ServiceClient>();
+  private readonly appClients = new Map<string, AppClient>();
   private readonly accessTokens = new Map<string, AccessTokenRecord>();
   private readonly sessions = new Map<string, RefreshFamily>();
   private readonly cache = new Map<string, CachedServiceToken>();
@@ -93,6 +94,26 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   }
   async listWarmupClients() {
     return [...this.clients.values()].filter((c) => c.warmup).map((c) => copy(c));
+  }
+  async getAppClient(clientId: string) {
+    return copy(this.appClients.get(clientId));
+  }
+  async putAppClient(client: AppClient) {
+    const { tokensRevokedAt: _kept, ...config } = client;
+    const revokedAt = this.appClients.get(client.clientId)?.tokensRevokedAt;
+    this.appClients.set(client.clientId, copy(revokedAt === undefined ? config : { ...config, tokensRevokedAt: revokedAt }));
+  }
+  async revokeAppClientTokens(clientId: string, at: number) {
+    const client = this.appClients.get(clientId);
+    if (!client) return undefined;
+    client.tokensRevokedAt = at;
+    return copy(client);
+  }
+  async listAppClientIds() {
+    return [...this.appClients.keys()];
+  }
+  async deleteAppClient(clientId: string) {
+    this.appClients.delete(clientId);
   }
 
   // --- access tokens and the service-token cache -------------------------------------------

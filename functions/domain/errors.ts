@@ -68,6 +68,18 @@ export class InvalidScope extends BrokerError {
   readonly kind = 'InvalidScope' as const;
 }
 
+/**
+ * RFC 6749 section 5.2: the client authenticated (or, public, named itself) but is not registered
+ * for this grant type: a service client asking for a code's tokens, an app for client_credentials.
+ */
+export class UnauthorizedClient extends BrokerError {
+  readonly kind = 'UnauthorizedClient' as const;
+
+  constructor(grantType: string) {
+    super(`the client is not registered for grant_type ${grantType}`);
+  }
+}
+
 export class UnsupportedGrantType extends BrokerError {
   readonly kind = 'UnsupportedGrantType' as const;
 
@@ -170,6 +182,7 @@ export type KnownError =
   | InvalidClient
   | InvalidGrant
   | InvalidScope
+  | UnauthorizedClient
   | UnsupportedGrantType
   | InvalidToken
   | UnknownStorefrontClient

@@ -31,8 +31,11 @@ export function consumedSlot(generation: number): number {
   return generation % CONSUMED_SLOTS;
 }
 
-/** The kinds of refresh family; an OAuth grant and a federated customer are the next ones. */
-export type FamilyKind = 'anonymous' | 'customer';
+/**
+ * The kinds of refresh family: storefront sessions (`anonymous`, `customer`) and the customer
+ * sessions an app holds through the authorization_code grant (`grant`, contract section 5).
+ */
+export type FamilyKind = 'anonymous' | 'customer' | 'grant';
 
 /** What an anonymous session remembers from its login query (contract section 1). */
 export interface SessionContext {

@@ -18,6 +18,10 @@ export interface Lifetimes {
   customerAccess: number;
   customerRefresh: number;
   serviceAccess: number;
+  /** Access tokens of the authorization_code and refresh_token grants (contract section 5: 300 s). */
+  grantAccess: number;
+  /** Refresh tokens of those grants; also their family's absolute end, counted from the code's redemption. */
+  grantRefresh: number;
   /** Absolute end of an anonymous session, counted from its anonymous login; refreshes never extend it. */
   anonymousSessionMax: number;
   /** Absolute end of a customer session, counted from its customer login; refreshes never extend it. */
@@ -28,6 +32,8 @@ export interface Lifetimes {
 const FAMILY_LIFETIMES: Record<FamilyKind, Record<keyof FamilyLifetimes, keyof Lifetimes>> = {
   anonymous: { access: 'anonymousAccess', refresh: 'anonymousRefresh', sessionMax: 'anonymousSessionMax' },
   customer: { access: 'customerAccess', refresh: 'customerRefresh', sessionMax: 'customerSessionMax' },
+  // Contract section 5: the family ends `grantRefresh` after the code's redemption, whatever the refreshes.
+  grant: { access: 'grantAccess', refresh: 'grantRefresh', sessionMax: 'grantRefresh' },
 };
 
 /** The lifetimes of a refresh family of `kind` under these tenant settings. */
@@ -52,6 +58,8 @@ export const DEFAULT_LIFETIMES: Lifetimes = {
   customerAccess: 14399,
   customerRefresh: 86399,
   serviceAccess: 14399,
+  grantAccess: 300,
+  grantRefresh: 2592000,
   anonymousSessionMax: 604800,
   customerSessionMax: 2592000,
 };
@@ -93,12 +101,19 @@ export interface Tenant {
 /** Contract section 3: `emporix` (the default) or strict RFC 6749 `oauth2`. */
 export type ResponseProfile = 'emporix' | 'oauth2';
 
+/** Contract section 9: opaque access tokens (the default) or RFC 9068 JWTs. */
+export type AccessTokenFormat = 'opaque' | 'jwt';
+
 export interface ServiceClient {
   clientId: string;
   tenant: string;
   scopes: string[];
   warmup: boolean;
   profile: ResponseProfile;
+  /** Absent in clients stored before JWT access tokens existed: opaque. */
+  accessTokenFormat?: AccessTokenFormat;
+  /** The `aud` of its JWT access tokens; the issuer when absent (contract section 9). */
+  audience?: string;
   /**
    * Incident response: every token issued to the client at or before this moment (epoch
    * seconds) is inactive, cached service tokens included. Set by the seed CLI, never by a seed.
@@ -123,3 +138,29 @@ export function revokedWithStorefrontClient(
 export function revokedWithClient(client: Pick<ServiceClient, 'tokensRevokedAt'>, issuedAt: number): boolean {
   return client.tokensRevokedAt !== undefined && issuedAt <= client.tokensRevokedAt;
 }
+
+/**
+ * An app that signs customers in through the browser (contract section 8): `public` (no secret;
+ * PKCE is its proof) or `confidential` (its secret lives with the service clients' secrets and
+ * is checked the same way). It may use the `authorization_code` and `refresh_token` grants only.
+ */
+export interface AppClient {
+  clientId: string;
+  tenant: string;
+  type: 'public' | 'confidential';
+  /** Compared exactly, except that a loopback redirect URI matches on any port (RFC 8252 section 7.3). */
+  redirectUris: string[];
+  /** The scopes it may ask for; an authorization request without `scope` gets them all. */
+  scopes: string[];
+  accessTokenFormat: AccessTokenFormat;
+  /** The `aud` of its JWT access tokens; the issuer when absent. */
+  audience?: string;
+  /** Incident response, as for service clients: every token issued at or before this second is inactive. */
+  tokensRevokedAt?: number;
+}
+
+/** Which grant types each kind of client is registered for (contract section 5: else `unauthorized_client`). */
+export const GRANT_TYPES_OF = {
+  service: ['client_credentials'],
+  app: ['authorization_code', 'refresh_token'],
+} as const;

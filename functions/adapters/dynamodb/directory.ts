@@ -1,15 +1,16 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { resolveSettings, type ServiceClient, type Tenant } from '../../domain/tenant.js';
+import { resolveSettings, type AppClient, type ServiceClient, type Tenant } from '../../domain/tenant.js';
 import type { DirectoryStore } from '../../ports.js';
 import { json, n, optNum, s, str, type Item } from './item.js';
-import { CLIENT_PK, clientKey, TENANT_PK, tenantKey } from './keys.js';
+import { APP_CLIENT_PK, appClientKey, CLIENT_PK, clientKey, TENANT_PK, tenantKey } from './keys.js';
 import type { DynamoTable } from './table.js';
 
 /**
  * The directory: tenant settings (`TENANT`) and service clients (`CLIENT`), written by the seed.
  * A service client item holds `doc` (its configuration, JSON, written by the seed), `warmup` (so
  * the warm-up can list its clients with a filtered Query) and, after the incident CLI revoked its
- * tokens, `tokensRevokedAt` (a number the seed leaves alone).
+ * tokens, `tokensRevokedAt` (a number the seed leaves alone). App clients (`APPCLIENT`) are kept
+ * the same way, in their own partition, so no service-client read can return one.
  */
 export class DynamoDirectory implements DirectoryStore {
   constructor(private readonly table: DynamoTable) {}
@@ -127,6 +128,62 @@ export class DynamoDirectory implements DirectoryStore {
   async deleteServiceClient(clientId: string): Promise<void> {
     await this.table.delete(clientKey(clientId));
   }
+
+  // --- app clients ---------------------------------------------------------------------------
+
+  async getAppClient(clientId: string): Promise<AppClient | undefined> {
+    const item = await this.table.get(appClientKey(clientId));
+    return item ? toAppClient(item) : undefined;
+  }
+
+  /** An update, not a put, as for service clients: `tokensRevokedAt` survives the next seed. */
+  async putAppClient(client: AppClient): Promise<void> {
+    const { clientId, tokensRevokedAt: _kept, ...doc } = client;
+    await this.table.call(() =>
+      this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: appClientKey(clientId),
+          UpdateExpression: 'SET doc = :doc',
+          ExpressionAttributeValues: { ':doc': s(JSON.stringify(doc)) },
+        }),
+      ),
+    );
+  }
+
+  async revokeAppClientTokens(clientId: string, at: number): Promise<AppClient | undefined> {
+    let updated: Item | undefined;
+    const matched = await this.table.conditional(async () => {
+      const result = await this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: appClientKey(clientId),
+          UpdateExpression: 'SET tokensRevokedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': n(at) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      updated = result.Attributes;
+    });
+    return matched && updated ? toAppClient(updated) : undefined;
+  }
+
+  async listAppClientIds(): Promise<string[]> {
+    return (await this.table.queryPartition(APP_CLIENT_PK, { projection: 'sk' })).map((item) => str(item, 'sk'));
+  }
+
+  async deleteAppClient(clientId: string): Promise<void> {
+    await this.table.delete(appClientKey(clientId));
+  }
+}
+
+function toAppClient(item: Item): AppClient {
+  const { tokensRevokedAt: _ignored, ...doc } = json<Omit<AppClient, 'clientId'>>(item, 'doc');
+  const client: AppClient = { clientId: str(item, 'sk'), ...doc };
+  const tokensRevokedAt = optNum(item, 'tokensRevokedAt');
+  if (tokensRevokedAt !== undefined) client.tokensRevokedAt = tokensRevokedAt;
+  return client;
 }
 
 function toServiceClient(item: Item): ServiceClient {

@@ -10,6 +10,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
  * |----------------------|-----------------------------|--------------|----------------------------|--------------|
  * | tenant settings      | `TENANT`                    | tenant       | –                          | directory.ts |
  * | service client       | `CLIENT`                    | client id    | –                          | directory.ts |
+ * | app client           | `APPCLIENT`                 | client id    | –                          | directory.ts |
+ * | authorization        | `AUTHZ#<selector>`          | `A`          | end of the request or code | authorizations.ts |
  * | access token record  | `T#<selector>`              | `T`          | its expiry                 | tokens.ts    |
  * | session family       | `T#<selector>`              | `T`          | last expiry of its tokens  | families.ts  |
  * | cached service token | `CACHE#<client id>`         | scope key    | its expiry                 | tokens.ts    |
@@ -26,6 +28,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 /** The partitions with one fixed key. */
 export const TENANT_PK = 'TENANT';
 export const CLIENT_PK = 'CLIENT';
+/** App clients (contract section 8): their own partition, so no service-client reader sees them. */
+export const APP_CLIENT_PK = 'APPCLIENT';
 export const JWKS_PK = 'JWKS';
 /** Written and read by the seed CLI only. */
 export const SEEDED_CUSTOMERS_PK = 'SEED#CUSTOMERS';
@@ -37,17 +41,27 @@ export const CUSTOMER_PREFIX = 'CUST#';
 export const LOCK_PREFIX = 'LOCK#';
 /** Its own prefix, not inside CUST#: the storefront function writes it and must not write hashes. */
 export const CUSTOMER_SESSIONS_PREFIX = 'CSESS#';
+/** A pending authorization request and the code it becomes (domain/authorization.ts). */
+export const AUTHORIZATION_PREFIX = 'AUTHZ#';
 
-export type FixedPartition = typeof TENANT_PK | typeof CLIENT_PK | typeof JWKS_PK | typeof SEEDED_CUSTOMERS_PK;
+export type FixedPartition = typeof TENANT_PK | typeof CLIENT_PK | typeof APP_CLIENT_PK | typeof JWKS_PK | typeof SEEDED_CUSTOMERS_PK;
 export type PartitionPrefix =
   | typeof TOKEN_PREFIX
   | typeof CACHE_PREFIX
   | typeof CUSTOMER_PREFIX
   | typeof LOCK_PREFIX
-  | typeof CUSTOMER_SESSIONS_PREFIX;
+  | typeof CUSTOMER_SESSIONS_PREFIX
+  | typeof AUTHORIZATION_PREFIX;
 
-const FIXED_PARTITIONS: readonly FixedPartition[] = [TENANT_PK, CLIENT_PK, JWKS_PK, SEEDED_CUSTOMERS_PK];
-const PARTITION_PREFIXES: readonly PartitionPrefix[] = [TOKEN_PREFIX, CACHE_PREFIX, CUSTOMER_PREFIX, LOCK_PREFIX, CUSTOMER_SESSIONS_PREFIX];
+const FIXED_PARTITIONS: readonly FixedPartition[] = [TENANT_PK, CLIENT_PK, APP_CLIENT_PK, JWKS_PK, SEEDED_CUSTOMERS_PK];
+const PARTITION_PREFIXES: readonly PartitionPrefix[] = [
+  TOKEN_PREFIX,
+  CACHE_PREFIX,
+  CUSTOMER_PREFIX,
+  LOCK_PREFIX,
+  CUSTOMER_SESSIONS_PREFIX,
+  AUTHORIZATION_PREFIX,
+];
 
 /**
  * Which partition a key belongs to, without its id (`T#`, `CUST#`, `TENANT`): safe to log, since
@@ -67,6 +81,8 @@ const key = (pk: string, sk: string): Key => ({ pk: { S: pk }, sk: { S: sk } });
 
 export const tenantKey = (tenant: string): Key => key(TENANT_PK, tenant);
 export const clientKey = (clientId: string): Key => key(CLIENT_PK, clientId);
+export const appClientKey = (clientId: string): Key => key(APP_CLIENT_PK, clientId);
+export const authorizationKey = (selector: string): Key => key(`${AUTHORIZATION_PREFIX}${selector}`, 'A');
 
 /** The item a token lives in, by its selector: a standalone access token or a session family. */
 export const tokenKey = (selector: string): Key => key(`${TOKEN_PREFIX}${selector}`, 'T');

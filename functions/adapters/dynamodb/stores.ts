@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttemptLimits, AttemptReservation } from '../../domain/login-throttle.js';
 import type { FamilyKind, RefreshFamily, TokenSlot } from '../../domain/refresh-family.js';
 import type { PublishedKey } from '../../domain/signing-keys.js';
-import type { ServiceClient, Tenant } from '../../domain/tenant.js';
+import type { AppClient, ServiceClient, Tenant } from '../../domain/tenant.js';
 import type {
   AccessTokenRecord,
   CachedServiceToken,
@@ -76,6 +76,21 @@ export class DynamoDbStore implements DirectoryStore, TokenStore {
   }
   deleteServiceClient(clientId: string): Promise<void> {
     return this.directory.deleteServiceClient(clientId);
+  }
+  getAppClient(clientId: string): Promise<AppClient | undefined> {
+    return this.directory.getAppClient(clientId);
+  }
+  putAppClient(client: AppClient): Promise<void> {
+    return this.directory.putAppClient(client);
+  }
+  revokeAppClientTokens(clientId: string, at: number): Promise<AppClient | undefined> {
+    return this.directory.revokeAppClientTokens(clientId, at);
+  }
+  listAppClientIds(): Promise<string[]> {
+    return this.directory.listAppClientIds();
+  }
+  deleteAppClient(clientId: string): Promise<void> {
+    return this.directory.deleteAppClient(clientId);
   }
 
   // --- access tokens and the service-token cache -------------------------------------------
