@@ -18,7 +18,8 @@ export type AuditEvent =
   | 'token_revoked'
   | 'client_tokens_revoked'
   | 'secret_rotated'
-  | 'customer_sessions_ended';
+  | 'customer_sessions_ended'
+  | 'code_replayed';
 
 export interface RequestContext {
   requestId: string;
