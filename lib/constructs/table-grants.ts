@@ -1,4 +1,6 @@
 import {
+  APP_CLIENT_PK,
+  AUTHORIZATION_PREFIX,
   CACHE_PREFIX,
   CLIENT_PK,
   CUSTOMER_PREFIX,
@@ -31,6 +33,7 @@ const CACHED_TOKENS = anyIn(CACHE_PREFIX);
 const CUSTOMERS = anyIn(CUSTOMER_PREFIX);
 const LOGIN_ATTEMPTS = anyIn(LOCK_PREFIX);
 const CUSTOMER_SESSIONS = anyIn(CUSTOMER_SESSIONS_PREFIX);
+const AUTHORIZATIONS = anyIn(AUTHORIZATION_PREFIX);
 
 export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPattern[]>>>;
 
@@ -46,15 +49,18 @@ export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPatter
  * What this denies, on purpose: only the seed CLI (operator credentials) writes `TENANT`, `CLIENT`,
  * `CUST#` (password hashes) and `JWKS` (the published signing keys); discovery reads nothing but
  * `JWKS`; the storefront never reads service clients or cached service tokens; oauth and warm-up
- * never see customers, login counters or the JWKS.
+ * never see customers, login counters or the JWKS (a code carries the customer it speaks for, so
+ * its redemption reads no customer).
  */
 export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
   oauth: {
-    // Token records and sessions (introspection reaches both), cached tokens, the directory.
-    GetItem: [TOKENS, CACHED_TOKENS, TENANT_PK, CLIENT_PK],
-    PutItem: [TOKENS, CACHED_TOKENS],
-    // Revocation of an access token or a session family.
-    UpdateItem: [TOKENS],
+    // Token records and sessions (introspection reaches both), cached tokens, the directory (app
+    // clients included), the authorization record a code names.
+    GetItem: [TOKENS, CACHED_TOKENS, TENANT_PK, CLIENT_PK, APP_CLIENT_PK, AUTHORIZATIONS],
+    // A code's redemption writes a grant family and its entry in the customer's session index.
+    PutItem: [TOKENS, CACHED_TOKENS, CUSTOMER_SESSIONS],
+    // Revocation of an access token or a session family; a grant family's refresh; a code's redemption.
+    UpdateItem: [TOKENS, AUTHORIZATIONS],
     // A revoked cached token leaves the cache.
     DeleteItem: [CACHED_TOKENS],
   },
