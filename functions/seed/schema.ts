@@ -33,15 +33,12 @@ const settings = z.strictObject({
       customerAccess: lifetime.optional(),
       customerRefresh: lifetime.optional(),
       serviceAccess: lifetime.optional(),
-      // Reserved for the authorization code and refresh grants (contract section 3; operating.md
-      // lists them in its example): validated so a seed written for them stays valid, but neither
-      // stored nor used until those grants exist.
+      // The authorization_code and refresh_token grants (contract section 5).
       grantAccess: lifetime.optional(),
       grantRefresh: lifetime.optional(),
       anonymousSessionMax: lifetime.optional(),
       customerSessionMax: lifetime.optional(),
     })
-    .transform(({ grantAccess: _access, grantRefresh: _refresh, ...used }) => used)
     .optional(),
   secretRotationOverlapSeconds: z
     .number()
