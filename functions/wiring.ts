@@ -178,6 +178,8 @@ export function buildOAuthDeps(sources: Sources<With<'cacheKey' | 'clientSecrets
     ...buildServiceTokenDeps(sources, settings),
     sessions: sessionStoresOf(sources.table),
     secrets: secretsPart(sources.keys.name, sources.keys.clientSecrets, settings),
+    // The authorization_code grant redeems the codes the sign-in page issued.
+    authorizations: authorizationStoreOf(sources.table),
   };
 }
 

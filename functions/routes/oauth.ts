@@ -12,7 +12,7 @@ import {
   type AuthenticatedClient,
 } from '../use-cases/authenticate-client.js';
 import type { OAuthDeps } from '../use-cases/deps.js';
-import { grantTokenBody, redeemAuthorizationCode, refreshGrant, type GrantDeps } from '../use-cases/grants.js';
+import { grantTokenBody, redeemAuthorizationCode, refreshGrant } from '../use-cases/grants.js';
 import { issueServiceToken } from '../use-cases/service-tokens.js';
 import { introspect } from '../use-cases/introspection.js';
 import { revoke, revokeOwnGrant } from '../use-cases/revocation.js';
@@ -21,7 +21,7 @@ import { revoke, revokeOwnGrant } from '../use-cases/revocation.js';
 const GRANT_TYPES = new Set<string>([...GRANT_TYPES_OF.service, ...GRANT_TYPES_OF.app]);
 
 /** `/oauth/*`: the token endpoint (contract 3 and 5), introspection and revocation (contract 4). */
-export function oauthRoutes(deps: OAuthDeps & GrantDeps): RouteHandlers {
+export function oauthRoutes(deps: OAuthDeps): RouteHandlers {
   /** A service client, authenticated with its secret, of the tenant the request names (if it names one). */
   async function authenticatedCaller(request: HttpRequest, params: Params): Promise<ServiceClient> {
     const client = await authenticateServiceClient(deps, clientCredentials(request, params));

@@ -13,7 +13,6 @@ import { startFamily } from '../domain/refresh-family.js';
 import { grantScopes, scopeString } from '../domain/scopes.js';
 import { lifetimesOf, revokedWithClient, type AppClient } from '../domain/tenant.js';
 import { parseToken } from '../domain/tokens.js';
-import type { AuthorizationStore } from '../ports.js';
 import type { Deps } from './deps.js';
 import { firstPair, refreshSession } from './sessions.js';
 
@@ -25,7 +24,7 @@ import { firstPair, refreshSession } from './sessions.js';
  */
 
 /** What the grants read and write: the directory (cached), the families, the authorization records. */
-export type GrantDeps = Pick<Deps, 'directory' | 'sessions' | 'clock' | 'log'> & { authorizations: AuthorizationStore };
+export type GrantDeps = Pick<Deps, 'directory' | 'sessions' | 'authorizations' | 'clock' | 'log'>;
 
 /** The tokens a grant answers with (contract section 5). */
 export interface GrantTokens {

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { CODE_SECONDS, PENDING_AUTHORIZATION_SECONDS } from '../../functions/domain/authorization.js';
+import type { AppClient } from '../../functions/domain/tenant.js';
+import { hashToken, mintToken } from '../../functions/domain/tokens.js';
+import type { LocalBroker } from '../../functions/local/broker.js';
+import type { Clock } from '../../functions/ports.js';
+
+/**
+ * App clients for the grant tests, put in place through the directory (the seed's `appClients`
+ * is helper S's; until it is on main, tests add them here), and a way to get a code.
+ */
+
+export const APP_SECRETS = { partner: 'partner-web-secret-0001' };
+
+export const APP_CLIENTS: Record<'mobile' | 'spa' | 'partner' | 'globex', AppClient> = {
+  /** A native app (RFC 8252): a private-use scheme and a loopback redirect on any port. */
+  mobile: {
+    clientId: 'mobile-app',
+    tenant: 'acme',
+    type: 'public',
+    redirectUris: ['com.example.app:/callback', 'http://127.0.0.1/callback'],
+    scopes: ['order.read', 'profile'],
+    accessTokenFormat: 'opaque',
+  },
+  /** Another public client of the same tenant: codes and refresh tokens of one are not the other's. */
+  spa: {
+    clientId: 'shop-spa',
+    tenant: 'acme',
+    type: 'public',
+    redirectUris: ['https://shop.example/callback'],
+    scopes: ['order.read', 'profile'],
+    accessTokenFormat: 'opaque',
+  },
+  /** A partner site with a back end: confidential, its secret beside the service clients'. */
+  partner: {
+    clientId: 'partner-web',
+    tenant: 'acme',
+    type: 'confidential',
+    redirectUris: ['https://partner.example/oauth/callback'],
+    scopes: ['order.read', 'profile'],
+    accessTokenFormat: 'opaque',
+  },
+  globex: {
+    clientId: 'globex-app',
+    tenant: 'globex',
+    type: 'public',
+    redirectUris: ['https://globex.example/callback'],
+    scopes: ['profile'],
+    accessTokenFormat: 'opaque',
+  },
+};
+
+/** The test seed's customer of `acme`. */
+export const ANN = { customerNumber: 'C-1001', email: 'ann@example.com', legalEntities: ['LE-1', 'LE-2'] };
+
+/**
+ * Puts the app clients in place and the confidential one's secret into the client-secrets
+ * document (before anything has read it: the broker holds it for a few seconds once read).
+ * TODO(seed, helper S): once the seed schema has `appClients`, the test seed names them instead.
+ */
+export async function putAppClients(
+  broker: Pick<LocalBroker, 'deps'>,
+  secrets: { currentClientSecrets(): Promise<Record<string, unknown>>; putClientSecrets(document: any): Promise<void> },
+): Promise<void> {
+  for (const client of Object.values(APP_CLIENTS)) await broker.deps.directory.putAppClient(client);
+  await secrets.putClientSecrets({ ...(await secrets.currentClientSecrets()), [APP_CLIENTS.partner.clientId]: APP_SECRETS.partner });
+}
+
+export interface CodeRequest {
+  client: AppClient;
+  redirectUri: string;
+  codeChallenge: string;
+  state?: string;
+  /** The granted scopes; the client's when absent. */
+  scopes?: string[];
+}
+
+/**
+ * TEMPORARY, until helper P's sign-in page (`GET` and `POST /oauth/authorize`) is on main: the
+ * authorization the sign-in page would create and turn into a code, written through the broker's
+ * own AuthorizationStore, and the redirect the page would answer with (RFC 9207 `iss`).
+ * Returns the callback URL the browser would be sent to.
+ */
+export async function codeThroughStore(
+  broker: Pick<LocalBroker, 'deps' | 'issuer'> & { clock: { read: Clock } },
+  request: CodeRequest,
+  customer = ANN,
+): Promise<URL> {
+  const authorizations = broker.deps.authorizations;
+  const now = broker.clock.read();
+  const requestToken = mintToken();
+  const csrfHash = hashToken(randomBytes(32).toString('base64url'));
+  const selector = requestToken.selector;
+  await authorizations.createAuthorization({
+    selector,
+    requestHash: requestToken.hash,
+    csrfHash,
+    tenant: request.client.tenant,
+    clientId: request.client.clientId,
+    redirectUri: request.redirectUri,
+    ...(request.state !== undefined ? { state: request.state } : {}),
+    codeChallenge: request.codeChallenge,
+    scopes: request.scopes ?? request.client.scopes,
+    createdAt: now,
+    expiresAt: now + PENDING_AUTHORIZATION_SECONDS,
+  });
+  const code = mintToken(selector);
+  const issued = await authorizations.issueCode(
+    selector,
+    { requestHash: requestToken.hash, csrfHash, now },
+    { codeHash: code.hash, customer, issuedAt: now, expiresAt: now + CODE_SECONDS },
+  );
+  if (!issued) throw new Error('the store refused to issue the code');
+  const callback = new URL(request.redirectUri);
+  callback.searchParams.set('code', code.token);
+  if (request.state !== undefined) callback.searchParams.set('state', request.state);
+  callback.searchParams.set('iss', broker.issuer);
+  return callback;
+}
