@@ -362,6 +362,8 @@ describe('client registration and authentication at the token endpoint', () => {
     const viaBasic = await token(codeForm(flow, { client_id: undefined }), { authorization: basic('mobile-app', 'anything-at-all') });
     expectError(viaBasic, 401, 'invalid_client');
     expect(viaBasic.headers.get('www-authenticate')).toMatch(/^Basic /);
+    // Even the secret the document still holds for it: a public client has none (RFC 6749 section 2.1).
+    expectError(await token(codeForm(flow, { client_secret: APP_SECRETS.staleMobile })), 401, 'invalid_client');
     expect((await redeem(flow)).expires_in).toBe(300);
   });
 

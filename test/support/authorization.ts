@@ -10,7 +10,11 @@ import type { Clock } from '../../functions/ports.js';
  * is helper S's; until it is on main, tests add them here), and a way to get a code.
  */
 
-export const APP_SECRETS = { partner: 'partner-web-secret-0001' };
+export const APP_SECRETS = {
+  partner: 'partner-web-secret-0001',
+  /** A secret left in the document for the public mobile app (say, from when it was confidential). */
+  staleMobile: 'mobile-app-stale-secret-0001',
+};
 
 export const APP_CLIENTS: Record<'mobile' | 'spa' | 'partner' | 'globex', AppClient> = {
   /** A native app (RFC 8252): a private-use scheme and a loopback redirect on any port. */
@@ -63,7 +67,11 @@ export async function putAppClients(
   secrets: { currentClientSecrets(): Promise<Record<string, unknown>>; putClientSecrets(document: any): Promise<void> },
 ): Promise<void> {
   for (const client of Object.values(APP_CLIENTS)) await broker.deps.directory.putAppClient(client);
-  await secrets.putClientSecrets({ ...(await secrets.currentClientSecrets()), [APP_CLIENTS.partner.clientId]: APP_SECRETS.partner });
+  await secrets.putClientSecrets({
+    ...(await secrets.currentClientSecrets()),
+    [APP_CLIENTS.partner.clientId]: APP_SECRETS.partner,
+    [APP_CLIENTS.mobile.clientId]: APP_SECRETS.staleMobile,
+  });
 }
 
 export interface CodeRequest {
