@@ -17,17 +17,23 @@ describe('lifetimesOf: one function of (tenant settings, family kind)', () => {
   });
 });
 
-describe('the grant lifetimes of the seed file (reserved for the authorization code and refresh grants)', () => {
+describe('the grant lifetimes of the seed file (the authorization_code and refresh_token grants)', () => {
   const seed = (lifetimes: Record<string, unknown>) => JSON.stringify({ tenants: { acme: { settings: { lifetimes } } } });
 
-  it('are accepted as operating.md’s example lists them, but neither kept nor used', () => {
-    const parsed = parseSeed(seed({ grantAccess: 300, grantRefresh: 2592000, customerAccess: 100 }));
-    const lifetimes = parsed.tenants.acme!.settings.lifetimes;
-    expect(lifetimes).toEqual({ customerAccess: 100 });
-    expect(resolveSettings(parsed.tenants.acme!.settings).lifetimes).not.toHaveProperty('grantAccess');
+  it('are kept as operating.md’s example lists them, and give the grant family its lifetimes', () => {
+    const parsed = parseSeed(seed({ grantAccess: 120, grantRefresh: 86400, customerAccess: 100 }));
+    expect(parsed.tenants.acme!.settings.lifetimes).toEqual({ grantAccess: 120, grantRefresh: 86400, customerAccess: 100 });
+    const settings = resolveSettings(parsed.tenants.acme!.settings);
+    expect(lifetimesOf(settings, 'grant')).toEqual({ access: 120, refresh: 86400, sessionMax: 86400 });
+    expect(settings.lifetimes.customerAccess).toBe(100);
   });
 
-  it('are still validated', () => {
+  it('default to the contract’s 300 s access and 30-day refresh (contract section 5)', () => {
+    const settings = resolveSettings(parseSeed(seed({})).tenants.acme!.settings);
+    expect(lifetimesOf(settings, 'grant')).toEqual({ access: 300, refresh: 2592000, sessionMax: 2592000 });
+  });
+
+  it('are validated', () => {
     expect(() => parseSeed(seed({ grantAccess: -1 }))).toThrow(SeedError);
     expect(() => parseSeed(seed({ grantRefresh: 'long' }))).toThrow(/grantRefresh/);
   });
