@@ -13,7 +13,12 @@ import { jsonLogger } from '../../functions/log.js';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { startEmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
 import { parseSeed } from '../../functions/seed/schema.js';
-import { postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
+import { MemoryStore } from '../../functions/adapters/memory-store.js';
+import type { ClientSecretsDocument } from '../../functions/domain/client-secrets.js';
+import { KEY_CACHES_SECONDS, PUBLICATION_LEAD_SECONDS, type PrivateSigningKey } from '../../functions/domain/signing-keys.js';
+import { applySeed } from '../../functions/seed/apply.js';
+import { seedTarget } from '../../functions/wiring.js';
+import { postForm, startTestBroker, TEST_SCRYPT, type TestBroker } from '../support/local-broker.js';
 import { testSeed, TEST_SECRETS } from '../support/seed.js';
 
 const run = promisify(execFile);
@@ -273,6 +278,60 @@ describe('app clients through the seed (contract section 8)', () => {
       await dynamo.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the signing key a seed rotates', () => {
+  /** The old key's last published second after a rotation, for a seed whose acme tenant is shaped by `change`. */
+  async function oldKeyNotAfter(change: (acme: any) => void): Promise<number | undefined> {
+    const store = new MemoryStore();
+    let secrets: ClientSecretsDocument = {};
+    let keys: PrivateSigningKey[] = [];
+    const target = seedTarget(
+      { directory: store, sessions: store, customers: store, publicKeys: store },
+      {
+        clientSecrets: {
+          currentClientSecrets: async () => secrets,
+          putClientSecrets: async (next) => {
+            secrets = next;
+          },
+        },
+        signingKeys: {
+          currentSigningKeys: async () => keys,
+          putSigningKeys: async (next) => {
+            keys = next;
+          },
+        },
+      },
+    );
+    const raw = testSeed() as { tenants: Record<string, any> };
+    delete raw.tenants.globex; // its default customer access lifetime would be the longest
+    change(raw.tenants.acme);
+    const seed = parseSeed(JSON.stringify(raw));
+    await applySeed(seed, target, { now: NOW, scrypt: TEST_SCRYPT });
+    await applySeed(seed, target, { now: NOW, scrypt: TEST_SCRYPT, rotateSigningKey: true });
+    const published = await store.getPublishedKeys();
+    expect(published).toHaveLength(2);
+    return published[1]!.notAfter;
+  }
+  const NOW = 1_900_000_000;
+  const retiredAfter = (lifetime: number) => NOW + PUBLICATION_LEAD_SECONDS + lifetime + KEY_CACHES_SECONDS;
+
+  it('stays published for the longest token it signs: customer tokens, and service or grant tokens only when a client gets JWTs', async () => {
+    const long = { customerAccess: 600, serviceAccess: 20000, grantAccess: 30000 };
+    expect(await oldKeyNotAfter((acme) => (acme.settings.lifetimes = long))).toBe(retiredAfter(600));
+    expect(
+      await oldKeyNotAfter((acme) => {
+        acme.settings.lifetimes = long;
+        acme.serviceClients['reports-svc'].accessTokenFormat = 'jwt';
+      }),
+    ).toBe(retiredAfter(20000));
+    expect(
+      await oldKeyNotAfter((acme) => {
+        acme.settings.lifetimes = long;
+        acme.appClients = { 'shop-app': { type: 'public', redirectUris: ['com.acme.shop:/cb'], accessTokenFormat: 'jwt' } };
+      }),
+    ).toBe(retiredAfter(30000));
   });
 });
 
