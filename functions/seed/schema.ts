@@ -13,6 +13,7 @@ const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** RFC 6749 section 3.3 scope-token. */
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const MAX_REDIRECT_URIS = 32;
 
 const lifetime = z
   .number()
@@ -104,7 +105,11 @@ const appClient = z
   .strictObject({
     type: z.enum(['public', 'confidential']),
     secret: clientSecret.optional(),
-    redirectUris: z.array(uri(MAX_LENGTH.redirectUri, redirectUriProblem)).min(1, 'must name at least one redirect URI'),
+    redirectUris: z
+      .array(uri(MAX_LENGTH.redirectUri, redirectUriProblem))
+      .min(1, 'must name at least one redirect URI')
+      // Every one is kept in the client's directory item (DynamoDB: at most 400 KB) and compared per request.
+      .max(MAX_REDIRECT_URIS, `must name at most ${MAX_REDIRECT_URIS} redirect URIs`),
     scopes: scopes.default([]),
     accessTokenFormat,
     audience,

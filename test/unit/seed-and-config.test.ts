@@ -214,9 +214,12 @@ describe('parseSeed: app clients (contract section 8) and access-token formats (
     expect(parseSeed(publicApp(uris)).tenants.acme!.appClients['shop-app']!.redirectUris).toEqual(uris);
   });
 
-  it('requires at least one redirect URI', () => {
+  it('requires at least one redirect URI, and at most 32', () => {
     expect(seedProblem(publicApp([]))).toContain('tenants.acme.appClients.shop-app.redirectUris: must name at least one redirect URI');
     expect(seedProblem(app({ type: 'public' }))).toContain('tenants.acme.appClients.shop-app.redirectUris');
+    const many = Array.from({ length: 33 }, (_, i) => `https://partner.example/cb${i}`);
+    expect(seedProblem(publicApp(many))).toContain('tenants.acme.appClients.shop-app.redirectUris: must name at most 32 redirect URIs');
+    expect(() => parseSeed(publicApp(many.slice(0, 32)))).not.toThrow();
   });
 
   it('refuses a redirect URI with a fragment, even an empty one (RFC 6749 section 3.1.2)', () => {
