@@ -35,8 +35,7 @@ const settings = z.strictObject({
       customerAccess: lifetime.optional(),
       customerRefresh: lifetime.optional(),
       serviceAccess: lifetime.optional(),
-      // The authorization_code and refresh_token grants (contract section 5): access tokens, and
-      // refresh tokens within a family that ends this long after the code's redemption.
+      // The authorization_code and refresh_token grants (contract section 5).
       grantAccess: lifetime.optional(),
       grantRefresh: lifetime.optional(),
       anonymousSessionMax: lifetime.optional(),
