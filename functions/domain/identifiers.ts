@@ -33,13 +33,6 @@ export const MAX_LENGTH = {
    * is longer, so a longer one is invalid without a lookup.
    */
   token: 64,
-  /**
-   * A redirect URI as presented at the token endpoint (RFC 6749 section 4.1.3); compared with the
-   * one the authorization request stored, never used as a key.
-   */
-  redirectUri: 2000,
-  /** RFC 7636 section 4.1: a code_verifier is 43 to 128 characters. */
-  codeVerifier: 128,
 } as const;
 
 export type IdentifierKind = keyof typeof MAX_LENGTH;

@@ -14,7 +14,7 @@ import { TokenBrokerStack } from '../../lib/token-broker-stack.js';
 import { httpEvent } from '../support/lambda-event.js';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
-import { APP_CLIENTS, APP_SECRETS, codeThroughStore, putAppClients } from '../support/authorization.js';
+import { APP_CLIENTS, APP_SECRETS, codeThroughStore, grantSeed } from '../support/authorization.js';
 
 /**
  * Grant drift: every function's real Lambda entry, cold-started with the environment the
@@ -63,7 +63,7 @@ beforeAll(async () => {
 
   // Local mode applies the test seed (tenants, clients, customers, the published signing key) to
   // dynalite; the Lambda entries then reach that dynalite through the SDK's endpoint variable.
-  broker = await startTestBroker();
+  broker = await startTestBroker(grantSeed());
   const [name, ...others] = (await broker.dynamoClient.send(new ListTablesCommand({}))).TableNames ?? [];
   expect(others).toEqual([]);
   tableName = name!;
@@ -84,8 +84,6 @@ beforeAll(async () => {
     'globex-svc': TEST_SECRETS.globex,
     [APP_CLIENTS.partner.clientId]: APP_SECRETS.partner,
   };
-  // The app clients the code flow below uses, written by the local broker (not recorded).
-  await putAppClients(broker, new LocalSecretsFile(join(broker.dataDir, 'secrets.json')));
   const answer = (value: unknown) => ({ SecretString: JSON.stringify(value) });
   const { clientSecrets: clientSecretsId, keys, signingKeys: signingKeysId } = stack.secrets;
   sm.on(GetSecretValueCommand, { SecretId: secretId(clientSecretsId), VersionStage: 'AWSCURRENT' }).resolves(answer(clientSecrets));
@@ -151,7 +149,7 @@ describe('every call a function makes is allowed by its own role', () => {
           }),
         );
       const redeem = ({ client, redirectUri, code }: (typeof codes)[number]) => {
-        const secret = client.type === 'confidential' ? { client_secret: APP_SECRETS.partner } : {};
+        const secret: Record<string, string> = client.type === 'confidential' ? { client_secret: APP_SECRETS.partner } : {};
         const form = { grant_type: 'authorization_code', client_id: client.clientId, ...secret, code, redirect_uri: redirectUri };
         return post('/oauth/token', { ...form, code_verifier: verifier });
       };

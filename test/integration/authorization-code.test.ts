@@ -3,7 +3,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppClient } from '../../functions/domain/tenant.js';
 import { LocalSecretsFile } from '../../functions/local/secrets-file.js';
-import { ANN, APP_CLIENTS, APP_SECRETS, codeThroughStore, putAppClients } from '../support/authorization.js';
+import { ANN, APP_CLIENTS, APP_SECRETS, codeThroughStore, grantSeed, putStaleMobileSecret } from '../support/authorization.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
 import { selectorOf } from '../support/storefront.js';
@@ -22,8 +22,8 @@ let broker: TestBroker;
 let as: oauth.AuthorizationServer;
 
 beforeAll(async () => {
-  broker = await startTestBroker();
-  await putAppClients(broker, new LocalSecretsFile(join(broker.dataDir, 'secrets.json')));
+  broker = await startTestBroker(grantSeed());
+  await putStaleMobileSecret(new LocalSecretsFile(join(broker.dataDir, 'secrets.json')));
   const issuer = new URL(broker.issuer);
   as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
 });

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import type { InitializeMiddleware } from '@smithy/types';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalSecretsFile } from '../../functions/local/secrets-file.js';
-import { APP_CLIENTS, codeThroughStore, putAppClients } from '../support/authorization.js';
+import { APP_CLIENTS, codeThroughStore, grantSeed } from '../support/authorization.js';
 import { postForm, basic, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
@@ -19,8 +17,7 @@ let storefront: Storefront;
 let calls: string[] = [];
 
 beforeAll(async () => {
-  broker = await startTestBroker();
-  await putAppClients(broker, new LocalSecretsFile(join(broker.dataDir, 'secrets.json')));
+  broker = await startTestBroker(grantSeed());
   storefront = new Storefront(broker.url);
   const count: InitializeMiddleware<any, any> = (next, context) => (args) => {
     calls.push((context.commandName as string).replace(/Command$/, ''));

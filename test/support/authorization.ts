@@ -4,11 +4,9 @@ import type { AppClient } from '../../functions/domain/tenant.js';
 import { hashToken, mintToken } from '../../functions/domain/tokens.js';
 import type { LocalBroker } from '../../functions/local/broker.js';
 import type { Clock } from '../../functions/ports.js';
+import { testSeed } from './seed.js';
 
-/**
- * App clients for the grant tests, put in place through the directory (the seed's `appClients`
- * is helper S's; until it is on main, tests add them here), and a way to get a code.
- */
+/** App clients for the grant tests, in the test seed's tenants, and a way to get a code. */
 
 export const APP_SECRETS = {
   partner: 'partner-web-secret-0001',
@@ -57,21 +55,36 @@ export const APP_CLIENTS: Record<'mobile' | 'spa' | 'partner' | 'globex', AppCli
 /** The test seed's customer of `acme`. */
 export const ANN = { customerNumber: 'C-1001', email: 'ann@example.com', legalEntities: ['LE-1', 'LE-2'] };
 
+/** The test seed with the app clients above: acme's three, globex's one, the partner's secret. */
+export function grantSeed() {
+  const seed = testSeed();
+  const entry = ({ type, redirectUris, scopes, accessTokenFormat }: AppClient) => ({ type, redirectUris, scopes, accessTokenFormat });
+  const { mobile, spa, partner, globex } = APP_CLIENTS;
+  return {
+    tenants: {
+      acme: {
+        ...seed.tenants.acme,
+        appClients: {
+          [mobile.clientId]: entry(mobile),
+          [spa.clientId]: entry(spa),
+          [partner.clientId]: { ...entry(partner), secret: APP_SECRETS.partner },
+        },
+      },
+      globex: { ...seed.tenants.globex, appClients: { [globex.clientId]: entry(globex) } },
+    },
+  };
+}
+
 /**
- * Puts the app clients in place and the confidential one's secret into the client-secrets
- * document (before anything has read it: the broker holds it for a few seconds once read).
- * TODO(seed, helper S): once the seed schema has `appClients`, the test seed names them instead.
+ * A secret left in the client-secrets document for the public mobile app, as if it had once been
+ * confidential (the seed refuses a secret for a public client, so it is written here). Call it
+ * before anything has read the document: the broker holds what it read for a few seconds.
  */
-export async function putAppClients(
-  broker: Pick<LocalBroker, 'deps'>,
-  secrets: { currentClientSecrets(): Promise<Record<string, unknown>>; putClientSecrets(document: any): Promise<void> },
-): Promise<void> {
-  for (const client of Object.values(APP_CLIENTS)) await broker.deps.directory.putAppClient(client);
-  await secrets.putClientSecrets({
-    ...(await secrets.currentClientSecrets()),
-    [APP_CLIENTS.partner.clientId]: APP_SECRETS.partner,
-    [APP_CLIENTS.mobile.clientId]: APP_SECRETS.staleMobile,
-  });
+export async function putStaleMobileSecret(secrets: {
+  currentClientSecrets(): Promise<Record<string, unknown>>;
+  putClientSecrets(document: any): Promise<void>;
+}): Promise<void> {
+  await secrets.putClientSecrets({ ...(await secrets.currentClientSecrets()), [APP_CLIENTS.mobile.clientId]: APP_SECRETS.staleMobile });
 }
 
 export interface CodeRequest {
