@@ -138,3 +138,41 @@ export async function codeThroughStore(
   callback.searchParams.set('iss', broker.issuer);
   return callback;
 }
+
+/**
+ * A code the way a customer gets one (contract section 8; helper P's sign-in page): `GET
+ * /oauth/authorize` answers the form and the `tb_csrf` cookie, the form is posted back with the
+ * customer's email and password and that cookie, and the 303's Location is the callback URL (with
+ * `code`, `state` and RFC 9207 `iss`). Redirects are not followed: the app's URI may not resolve.
+ */
+export async function codeThroughSignIn(
+  broker: Pick<LocalBroker, 'url'>,
+  request: CodeRequest,
+  credentials = { email: ANN.email, password: 'correct-horse' },
+): Promise<URL> {
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: request.client.clientId,
+    redirect_uri: request.redirectUri,
+    code_challenge: request.codeChallenge,
+    code_challenge_method: 'S256',
+  });
+  if (request.scopes) query.set('scope', request.scopes.join(' '));
+  if (request.state !== undefined) query.set('state', request.state);
+  const page = await fetch(`${broker.url}/oauth/authorize?${query}`, { redirect: 'manual' });
+  const html = await page.text();
+  if (page.status !== 200) throw new Error(`GET /oauth/authorize answered ${page.status}`);
+  const requestToken = /name="request" value="([^"]*)"/.exec(html)?.[1];
+  const cookie = page.headers.getSetCookie().find((c) => c.startsWith('tb_csrf='));
+  if (!requestToken || !cookie) throw new Error('the sign-in page has no request token or no CSRF cookie');
+  const posted = await fetch(`${broker.url}/oauth/authorize`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie.split(';')[0]! },
+    body: new URLSearchParams({ request: requestToken, ...credentials }).toString(),
+  });
+  await posted.arrayBuffer();
+  const location = posted.headers.get('location');
+  if (posted.status !== 303 || !location) throw new Error(`POST /oauth/authorize answered ${posted.status}`);
+  return new URL(location);
+}
