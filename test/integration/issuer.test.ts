@@ -95,6 +95,8 @@ describe('a malformed issuer', () => {
     'ftp://login.acme.example',
     'https://LOGIN.acme.example',
     'https://x.example?a=1',
+    // It goes into every JWT access token, whose length is bounded.
+    `https://login.acme.example/${'a'.repeat(240)}`,
   ])('%s stops the start', async (issuer) => {
     await expect(startTestBroker(testSeed(), { issuer })).rejects.toThrow(/ISSUER/);
   });
