@@ -42,6 +42,7 @@ async function forgedLogin(broker: TestBroker) {
 function expectMetadataOf(body: Record<string, unknown>, issuer: string) {
   expect(body).toMatchObject({
     issuer,
+    authorization_endpoint: `${issuer}/oauth/authorize`,
     token_endpoint: `${issuer}/oauth/token`,
     introspection_endpoint: `${issuer}/oauth/introspect`,
     revocation_endpoint: `${issuer}/oauth/revoke`,
