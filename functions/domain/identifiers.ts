@@ -42,8 +42,6 @@ export const MAX_LENGTH = {
   jwtAccessToken: 4096,
   /** The issuer (config ISSUER): the `iss` of every JWT and the base of every metadata URL. */
   issuer: 256,
-  /** A client's JWT audience (seed `audience`), the `aud` of its JWT access tokens. */
-  audience: 256,
 } as const;
 
 export type IdentifierKind = keyof typeof MAX_LENGTH;

@@ -2,7 +2,6 @@ import type { InitializeMiddleware } from '@smithy/types';
 import { createRemoteJWKSet, decodeJwt, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServiceClient } from '../../functions/domain/tenant.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS, testSeed } from '../support/seed.js';
 
@@ -25,16 +24,14 @@ function seedWithLedger() {
     secret: LEDGER.secret,
     scopes: ['ledger.read', 'ledger.write'],
     profile: 'oauth2',
+    accessTokenFormat: 'jwt',
+    audience: LEDGER.audience,
   };
   return seed;
 }
 
 beforeAll(async () => {
   broker = await startTestBroker(seedWithLedger());
-  // The seed's `accessTokenFormat` and `audience` (operating.md) are the seed helper's part of
-  // issue 10; until they land, the stored client gets them as a seed would write them.
-  const stored = (await broker.deps.directory.getServiceClient(LEDGER.id)) as ServiceClient;
-  await broker.deps.directory.putServiceClient({ ...stored, accessTokenFormat: 'jwt', audience: LEDGER.audience });
   jwks = createRemoteJWKSet(new URL(`${broker.issuer}/.well-known/jwks.json`));
 });
 
