@@ -8,8 +8,16 @@ import {
   type PresentedCode,
   type RedemptionClause,
 } from '../domain/authorization.js';
+import { signAccessToken } from '../domain/access-token-jwt.js';
 import { InvalidGrant } from '../domain/errors.js';
-import { startFamily } from '../domain/refresh-family.js';
+import {
+  effectiveExpiry,
+  startFamily,
+  subjectOf,
+  withFirstAccess,
+  type MintedAccess,
+  type RefreshFamily,
+} from '../domain/refresh-family.js';
 import { grantScopes, scopeString } from '../domain/scopes.js';
 import { lifetimesOf, revokedWithClient, type AppClient } from '../domain/tenant.js';
 import { parseToken } from '../domain/tokens.js';
@@ -24,7 +32,7 @@ import { firstPair, refreshSession } from './sessions.js';
  */
 
 /** What the grants read and write: the directory (cached), the families, the authorization records. */
-export type GrantDeps = Pick<Deps, 'directory' | 'sessions' | 'authorizations' | 'clock' | 'log'>;
+export type GrantDeps = Pick<Deps, 'directory' | 'sessions' | 'authorizations' | 'signingKeys' | 'issuer' | 'clock' | 'log'>;
 
 /** The tokens a grant answers with (contract section 5). */
 export interface GrantTokens {
@@ -106,7 +114,7 @@ export async function redeemAuthorizationCode(deps: GrantDeps, client: AppClient
   const tenant = await deps.directory.getTenant(authorization.tenant);
   if (!tenant || tenant.tenant !== client.tenant) throw new InvalidGrant(REFUSED.exists);
 
-  const started = startFamily(
+  let started = startFamily(
     {
       kind: 'grant',
       tenant: tenant.tenant,
@@ -123,8 +131,12 @@ export async function redeemAuthorizationCode(deps: GrantDeps, client: AppClient
     lifetimesOf(tenant.settings, 'grant'),
     now,
   );
-  // SEAM (JWT, helper J): for `accessTokenFormat: 'jwt'`, sign the first access token here under
-  // `started.family.selector` and install it with `withFirstAccess` before anything is written.
+  // Contract section 9: a JWT client's first access token is signed before anything is written
+  // (without a signing key the redemption fails with the code still unredeemed).
+  if (client.accessTokenFormat === 'jwt') {
+    const family = started.family;
+    started = withFirstAccess(started, await jwtAccessToken(deps, client, family, authorization.scopes, now, family.access.expiresAt));
+  }
   const { family } = started;
   await Promise.all([
     deps.sessions.createSession(family),
@@ -183,15 +195,14 @@ export interface RefreshGrantInput {
 export async function refreshGrant(deps: GrantDeps, client: AppClient, input: RefreshGrantInput): Promise<GrantTokens> {
   // Syntax and the client's own scopes here; the family's grant is the write's `scope` clause.
   const scopes = input.scope !== undefined && input.scope.trim() !== '' ? grantScopes(input.scope, client.scopes) : undefined;
-  // SEAM (JWT, helper J): for `accessTokenFormat: 'jwt'`, sign the new access token under the
-  // presented token's selector and pass it as `access`; its claims (sub, session_id, scope) need
-  // the family, so that refresh reads it first (one GetItem more; the write still decides).
+  const access = client.accessTokenFormat === 'jwt' ? await refreshedJwt(deps, client, input.refreshToken, scopes) : undefined;
   const result = await refreshSession(deps, {
     tenant: client.tenant,
     kind: 'grant',
     refreshToken: input.refreshToken,
     clientId: client.clientId,
     ...(scopes !== undefined ? { scopes } : {}),
+    ...(access !== undefined ? { access } : {}),
     clientRevoked: (family) => revokedWithClient(client, family.issuedAt),
   });
   return {
@@ -201,4 +212,56 @@ export async function refreshGrant(deps: GrantDeps, client: AppClient, input: Re
     refreshExpiresIn: result.pair.refreshExpiresIn,
     scope: scopeString(result.scopes ?? [], result.tenant.tenant),
   };
+}
+
+// --- JWT access tokens (contract section 9) ---------------------------------------------------
+
+/**
+ * An RFC 9068 access token for a grant family of a JWT client: `sub` the customer number,
+ * `aud` the client's audience or else the issuer, the family's session, the token's scope string.
+ * It is signed under the family's selector, so its hash is stored and found exactly where an
+ * opaque token's would be (introspection and revocation see no difference).
+ */
+async function jwtAccessToken(
+  deps: Pick<GrantDeps, 'signingKeys' | 'issuer'>,
+  client: AppClient,
+  family: Pick<RefreshFamily, 'selector' | 'tenant' | 'sessionId' | 'customer'>,
+  scopes: readonly string[],
+  issuedAt: number,
+  expiresAt: number,
+): Promise<MintedAccess> {
+  const claims = {
+    issuer: deps.issuer,
+    subject: subjectOf(family),
+    audience: client.audience ?? deps.issuer,
+    clientId: client.clientId,
+    scope: scopeString(scopes, family.tenant),
+    tenant: family.tenant,
+    issuedAt,
+    expiresAt,
+    sessionId: family.sessionId,
+  };
+  return signAccessToken(claims, family.selector, await deps.signingKeys.current());
+}
+
+/**
+ * The JWT for a refresh's successor. Its claims need the family (subject, session, scope), which
+ * the opaque refresh never reads: one GetItem more, while the conditional write still decides
+ * whether the refresh happens (a family that is not this client's, or gone, gets no JWT and the
+ * write refuses as it would anyway).
+ */
+async function refreshedJwt(
+  deps: GrantDeps,
+  client: AppClient,
+  refreshToken: string,
+  scopes: string[] | undefined,
+): Promise<MintedAccess | undefined> {
+  const parsed = parseToken(refreshToken);
+  const family = parsed && (await deps.sessions.findSession(parsed.selector));
+  if (!family || family.kind !== 'grant' || family.clientId !== client.clientId || family.tenant !== client.tenant) return undefined;
+  const tenant = await deps.directory.getTenant(family.tenant);
+  if (!tenant) return undefined;
+  const now = deps.clock();
+  const expiresAt = effectiveExpiry(family, { hash: '', expiresAt: now + lifetimesOf(tenant.settings, 'grant').access });
+  return jwtAccessToken(deps, client, family, scopes ?? family.scopes ?? [], now, expiresAt);
 }

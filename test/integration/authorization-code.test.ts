@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppClient } from '../../functions/domain/tenant.js';
@@ -175,6 +176,61 @@ describe('a public client (auth method none, PKCE) through oauth4webapi', () => 
     expect((await revoke(own.refresh_token!)).status).toBe(200);
     expect(await introspect(own.access_token)).toEqual({ active: false });
     expectError(await token(refreshForm(mobile, own.refresh_token!)), 400, 'invalid_grant');
+  });
+});
+
+describe('an app client with accessTokenFormat jwt (contract section 9)', () => {
+  const app = APP_CLIENTS.jwt;
+  /** What the downstream API does without the broker: the JWK Set, the issuer, its audience, the type. */
+  const verify = (accessToken: string) =>
+    jwtVerify(accessToken, createRemoteJWKSet(new URL(`${broker.issuer}/.well-known/jwks.json`)), {
+      issuer: broker.issuer,
+      audience: app.audience!,
+      typ: 'at+jwt',
+      algorithms: ['ES256'],
+      currentDate: new Date(broker.clock.now * 1000),
+    });
+
+  it('gets RFC 9068 JWTs at the redemption and each refresh, verifiable with the JWKS alone; introspection stays authoritative', async () => {
+    const tokens = await redeem(await signIn(app));
+    const now = broker.clock.now;
+    const { payload, protectedHeader } = await verify(tokens.access_token);
+    expect(protectedHeader).toEqual({ alg: 'ES256', kid: expect.any(String), typ: 'at+jwt' });
+    const introspected = await introspect(tokens.access_token);
+    expect(payload).toEqual({
+      iss: broker.issuer,
+      sub: ANN.customerNumber,
+      aud: app.audience,
+      client_id: app.clientId,
+      scope: 'order.read profile tenant=acme',
+      tenant: 'acme',
+      session_id: introspected.session_id,
+      iat: now,
+      exp: now + 300,
+      jti: expect.stringMatching(new RegExp(`^${selectorOf(tokens.refresh_token!)}\\.[A-Za-z0-9_-]{16}$`)),
+    });
+    expect(introspected).toMatchObject({ active: true, client_id: app.clientId, scope: 'order.read profile tenant=acme' });
+
+    broker.clock.advance(5);
+    const next = await refresh(app, tokens.refresh_token!, 'profile');
+    const refreshed = (await verify(next.access_token)).payload;
+    expect(refreshed).toMatchObject({ sub: ANN.customerNumber, scope: 'profile tenant=acme', iat: now + 5, exp: now + 305 });
+    expect(refreshed.session_id).toBe(payload.session_id);
+    expect(await introspect(next.access_token)).toMatchObject({ active: true, scope: 'profile tenant=acme' });
+
+    // Revoked: the signature still verifies, introspection says inactive.
+    expect((await oauth.revocationRequest(as, clientOf(app), oauth.None(), next.refresh_token!, insecure)).status).toBe(200);
+    expect(await introspect(next.access_token)).toEqual({ active: false });
+    await expect(verify(next.access_token)).resolves.toBeDefined();
+  });
+
+  it('a tampered JWT is inactive at introspection', async () => {
+    const tokens = await redeem(await signIn(app));
+    const [header, payload, signature] = tokens.access_token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, scope: 'admin tenant=acme' })).toString('base64url')}.${signature}`;
+    expect(await introspect(forged)).toEqual({ active: false });
+    expect(await introspect(tokens.access_token)).toMatchObject({ active: true });
   });
 });
 

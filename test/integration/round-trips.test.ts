@@ -36,8 +36,7 @@ beforeAll(async () => {
 });
 
 /** A code for the public app client, redeemed: the answer of the authorization_code grant. */
-async function redeemCode(): Promise<Record<string, any>> {
-  const app = APP_CLIENTS.mobile;
+async function redeemCode(app = APP_CLIENTS.mobile): Promise<Record<string, any>> {
   const verifier = oauth.generateRandomCodeVerifier();
   const redirectUri = app.redirectUris[0]!;
   const callback = await codeThroughStore(broker, {
@@ -155,5 +154,16 @@ describe('DynamoDB round trips', () => {
         { authorization: basic('reports-svc', TEST_SECRETS.reports) },
       );
     expect(await roundTrips(introspect)).toEqual(['GetItem']);
+  });
+
+  it('refresh_token grant of a JWT client: the family read for the claims, then the one conditional write', async () => {
+    const tokens = await redeemCode(APP_CLIENTS.jwt);
+    const refresh = () =>
+      postForm(`${broker.url}/oauth/token`, {
+        grant_type: 'refresh_token',
+        client_id: APP_CLIENTS.jwt.clientId,
+        refresh_token: tokens.refresh_token,
+      });
+    expect(await roundTrips(refresh)).toEqual(['GetItem', 'UpdateItem']);
   });
 });

@@ -14,7 +14,7 @@ export const APP_SECRETS = {
   staleMobile: 'mobile-app-stale-secret-0001',
 };
 
-export const APP_CLIENTS: Record<'mobile' | 'spa' | 'partner' | 'globex', AppClient> = {
+export const APP_CLIENTS: Record<'mobile' | 'spa' | 'partner' | 'globex' | 'jwt', AppClient> = {
   /** A native app (RFC 8252): a private-use scheme and a loopback redirect on any port. */
   mobile: {
     clientId: 'mobile-app',
@@ -42,6 +42,16 @@ export const APP_CLIENTS: Record<'mobile' | 'spa' | 'partner' | 'globex', AppCli
     scopes: ['order.read', 'profile'],
     accessTokenFormat: 'opaque',
   },
+  /** A public client whose access tokens are RFC 9068 JWTs for one downstream API (contract section 9). */
+  jwt: {
+    clientId: 'jwt-app',
+    tenant: 'acme',
+    type: 'public',
+    redirectUris: ['https://orders-app.example/callback'],
+    scopes: ['order.read', 'profile'],
+    accessTokenFormat: 'jwt',
+    audience: 'https://orders.api.example',
+  },
   globex: {
     clientId: 'globex-app',
     tenant: 'globex',
@@ -55,11 +65,17 @@ export const APP_CLIENTS: Record<'mobile' | 'spa' | 'partner' | 'globex', AppCli
 /** The test seed's customer of `acme`. */
 export const ANN = { customerNumber: 'C-1001', email: 'ann@example.com', legalEntities: ['LE-1', 'LE-2'] };
 
-/** The test seed with the app clients above: acme's three, globex's one, the partner's secret. */
+/** The test seed with the app clients above: acme's four, globex's one, the partner's secret. */
 export function grantSeed() {
   const seed = testSeed();
-  const entry = ({ type, redirectUris, scopes, accessTokenFormat }: AppClient) => ({ type, redirectUris, scopes, accessTokenFormat });
-  const { mobile, spa, partner, globex } = APP_CLIENTS;
+  const entry = ({ type, redirectUris, scopes, accessTokenFormat, audience }: AppClient) => ({
+    type,
+    redirectUris,
+    scopes,
+    accessTokenFormat,
+    ...(audience ? { audience } : {}),
+  });
+  const { mobile, spa, partner, globex, jwt } = APP_CLIENTS;
   return {
     tenants: {
       acme: {
@@ -68,6 +84,7 @@ export function grantSeed() {
           [mobile.clientId]: entry(mobile),
           [spa.clientId]: entry(spa),
           [partner.clientId]: { ...entry(partner), secret: APP_SECRETS.partner },
+          [jwt.clientId]: entry(jwt),
         },
       },
       globex: { ...seed.tenants.globex, appClients: { [globex.clientId]: entry(globex) } },
