@@ -258,7 +258,7 @@ async function refreshedJwt(
 ): Promise<MintedAccess | undefined> {
   const parsed = parseToken(refreshToken);
   const family = parsed && (await deps.sessions.findSession(parsed.selector));
-  if (!family || family.kind !== 'grant' || family.clientId !== client.clientId || family.tenant !== client.tenant) return undefined;
+  if (family?.kind !== 'grant' || family.clientId !== client.clientId || family.tenant !== client.tenant) return undefined;
   const tenant = await deps.directory.getTenant(family.tenant);
   if (!tenant) return undefined;
   const now = deps.clock();
