@@ -29,6 +29,24 @@ export const MAX_LENGTH = {
    * is longer, so a longer one is invalid without a lookup.
    */
   token: 64,
+  /**
+   * A redirect URI as presented (contract section 8). Registered ones are compared exactly, so a
+   * longer one can match none; browsers and API Gateway handle URLs of a few thousand characters.
+   */
+  redirectUri: 2000,
+  /**
+   * The client's opaque `state` (RFC 6749 section 4.1.1), stored with the pending request and
+   * echoed in the redirect: room for a signed or random value, not for a payload.
+   */
+  state: 1024,
+  /** RFC 7636 section 4.2: an S256 challenge is exactly 43 characters; a verifier at most 128. */
+  codeChallenge: 128,
+  /** RFC 7636 section 4.1: 43 to 128 characters. */
+  codeVerifier: 128,
+  /** A `response_type` or `code_challenge_method`: short registered names (RFC 6749 section 3.1.1, RFC 7636 section 4.3). */
+  parameterName: 64,
+  /** A password as typed: longer than any a person types, short enough to bound scrypt's input. */
+  password: 1024,
 } as const;
 
 export type IdentifierKind = keyof typeof MAX_LENGTH;
