@@ -1,7 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CachedDirectory } from './adapters/cached-directory.js';
 import { VersionedClientSecrets } from './adapters/client-secrets.js';
+import { DynamoAuthorizations } from './adapters/dynamodb/authorizations.js';
 import { DynamoDbSessions, DynamoDbStore } from './adapters/dynamodb/stores.js';
+import { DynamoTable } from './adapters/dynamodb/table.js';
 import { memoisedUnseal } from './adapters/memoised-unseal.js';
 import { RefreshingValue } from './adapters/refreshing-value.js';
 import type { HoldSeconds } from './config.js';
@@ -10,7 +12,7 @@ import type { ScryptParams } from './domain/passwords.js';
 import { unseal } from './domain/seal.js';
 import { liveKeys, signingKeyAt, type PrivateSigningKey } from './domain/signing-keys.js';
 import type { Logger } from './log.js';
-import type { Clock, CustomerStore, DirectoryStore, PublicKeyStore, SessionStore, TokenStore } from './ports.js';
+import type { AuthorizationStore, Clock, CustomerStore, DirectoryStore, PublicKeyStore, SessionStore, TokenStore } from './ports.js';
 import type { ClientSecretsWriter, SeedTarget, SigningKeyWriter } from './seed/apply.js';
 import type { Deps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
 
@@ -27,7 +29,7 @@ import type { Deps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-ca
  */
 
 /** The stores over the table, uncached: every port the table serves. */
-export type Stores = Pick<Deps, 'directory' | 'tokens' | 'sessions' | 'customers' | 'publicKeys'>;
+export type Stores = Pick<Deps, 'directory' | 'tokens' | 'sessions' | 'customers' | 'publicKeys' | 'authorizations'>;
 
 /**
  * The table: a DynamoDB client and table name (AWS or dynalite), or a store that implements every
@@ -35,7 +37,7 @@ export type Stores = Pick<Deps, 'directory' | 'tokens' | 'sessions' | 'customers
  */
 export type TableSource =
   | { client: DynamoDBClient; tableName: string }
-  | { memory: DirectoryStore & TokenStore & SessionStore & CustomerStore & PublicKeyStore };
+  | { memory: DirectoryStore & TokenStore & SessionStore & CustomerStore & PublicKeyStore & AuthorizationStore };
 
 /** What a seed is applied to: the stores (cached or not) and the writers of the two secrets. */
 export function seedTarget(
@@ -84,11 +86,16 @@ function sessionStoresOf(table: TableSource): SessionStore & CustomerStore & Pub
   return 'memory' in table ? table.memory : new DynamoDbSessions(table.client, table.tableName);
 }
 
+/** The table's authorization requests and codes (the authorize and oauth functions). */
+function authorizationStoreOf(table: TableSource): AuthorizationStore {
+  return 'memory' in table ? table.memory : new DynamoAuthorizations(new DynamoTable(table.client, table.tableName));
+}
+
 /** The stores over a table, uncached: the same construction for the broker, the seed and the incident commands. */
 export function storesOf(table: TableSource): Stores {
   const tokens = tokenStoresOf(table);
   const sessions = sessionStoresOf(table);
-  return { directory: tokens, tokens, sessions, customers: sessions, publicKeys: sessions };
+  return { directory: tokens, tokens, sessions, customers: sessions, publicKeys: sessions, authorizations: authorizationStoreOf(table) };
 }
 
 // One builder per part of `Deps`, each with its hold time from the settings (config.ts DEFAULTS).

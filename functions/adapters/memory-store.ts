@@ -1,3 +1,10 @@
+import {
+  issueRefusal,
+  redemptionRefusal,
+  type Authorization,
+  type IssuedCode,
+  type PendingAuthorization,
+} from '../domain/authorization.js';
 import { refusesAttempt, type AttemptLimits, type AttemptReservation, type LoginAttempts } from '../domain/login-throttle.js';
 import { sameHash } from '../domain/tokens.js';
 import {
@@ -13,6 +20,7 @@ import type { PublishedKey } from '../domain/signing-keys.js';
 import type { AppClient, ServiceClient, Tenant } from '../domain/tenant.js';
 import type {
   AccessTokenRecord,
+  AuthorizationStore,
   CachedServiceToken,
   CustomerRecord,
   CustomerSessionEntry,
@@ -35,7 +43,7 @@ import type {
  * as the DynamoDB adapters on dynalite. Nothing expires by itself here either: expiry is checked
  * by the callers, as with DynamoDB's lagging TTL.
  */
-export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, CustomerStore, PublicKeyStore {
+export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, CustomerStore, PublicKeyStore, AuthorizationStore {
   private readonly tenants = new Map<string, Tenant>();
   private readonly clients = new Map<string, ServiceClient>();
   private readonly appClients = new Map<string, AppClient>();
@@ -48,6 +56,7 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   private readonly customerSessions = new Map<string, Map<string, number>>();
   private readonly seededCustomers = new Map<string, string[]>();
   private publishedKeys: PublishedKey[] = [];
+  private readonly authorizations = new Map<string, Authorization>();
 
   // --- directory ---------------------------------------------------------------------------
 
@@ -291,6 +300,32 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   }
   async putPublishedKeys(keys: PublishedKey[]) {
     this.publishedKeys = copy(keys);
+  }
+
+  // --- authorizations (the rules are domain/authorization.ts) -------------------------------
+
+  async createAuthorization(pending: PendingAuthorization) {
+    if (this.authorizations.has(pending.selector)) throw new Error('selector collision');
+    this.authorizations.set(pending.selector, copy(pending));
+  }
+  async findAuthorization(selector: string) {
+    return copy(this.authorizations.get(selector));
+  }
+  async issueCode(selector: string, presented: { requestHash: string; csrfHash: string; now: number }, code: IssuedCode) {
+    const authorization = this.authorizations.get(selector);
+    if (!authorization || issueRefusal(authorization, presented, presented.now) !== undefined) return false;
+    authorization.code = copy(code);
+    return true;
+  }
+  async redeemCode(
+    selector: string,
+    presented: { codeHash: string; clientId: string; redirectUri: string; codeChallenge: string; now: number },
+    familySelector: string,
+  ) {
+    const authorization = this.authorizations.get(selector);
+    if (!authorization || redemptionRefusal(authorization, presented, presented.now) !== undefined) return false;
+    authorization.redemption = { redeemedAt: presented.now, familySelector };
+    return true;
   }
 
   /** Slot → consumed hash per family, as the DynamoDB item's c0…c7 attributes hold them. */

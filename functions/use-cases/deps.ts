@@ -3,6 +3,7 @@ import type { ScryptParams } from '../domain/passwords.js';
 import type { Unseal } from '../domain/seal.js';
 import type { Logger } from '../log.js';
 import type {
+  AuthorizationStore,
   ClientSecrets,
   Clock,
   CustomerStore,
@@ -26,6 +27,8 @@ export interface Deps {
   /** Refresh families; introspection and revocation reach storefront sessions too (contract section 4). */
   sessions: SessionStore;
   customers: CustomerStore;
+  /** Pending authorization requests and their codes (contract section 8). */
+  authorizations: AuthorizationStore;
   /** The published public signing keys, as stored (the seed writes them). */
   publicKeys: PublicKeyStore;
   /** The public keys discovery serves: published and not past their end. */
