@@ -145,7 +145,8 @@ async function asPage(deps: Pick<AuthorizeDeps, 'log'>, answer: () => Promise<Ht
     }
     if (error instanceof RequestTooLarge) return page(413, errorPage('Start signing in again', `The form is too large. ${START_AGAIN}`));
     // A malformed form (a repeated field, another content type): nothing to retry on this page.
-    if (error instanceof BrokerError) return page(400, errorPage('Start signing in again', `This sign-in form is not valid. ${START_AGAIN}`));
+    if (error instanceof BrokerError)
+      return page(400, errorPage('Start signing in again', `This sign-in form is not valid. ${START_AGAIN}`));
     throw error;
   }
 }

@@ -15,9 +15,8 @@ import { attemptLimits } from '../domain/login-throttle.js';
 import { grantScopes } from '../domain/scopes.js';
 import { hashToken, mintToken, parseToken } from '../domain/tokens.js';
 import type { AppClient } from '../domain/tenant.js';
-import type { AuthorizationStore } from '../ports.js';
 import { checkCredentials } from './credentials.js';
-import type { Deps } from './deps.js';
+import type { AuthorizeDeps } from './deps.js';
 
 /**
  * The authorization endpoint (contract section 8; RFC 6749 section 4.1, RFC 7636, RFC 9207):
@@ -26,9 +25,7 @@ import type { Deps } from './deps.js';
  * HTTP side (routes/authorize.ts) renders what these decide; nothing here knows HTML.
  */
 
-export type AuthorizeDeps = Pick<Deps, 'directory' | 'customers' | 'passwordHashing' | 'clock' | 'log'> & {
-  authorizations: AuthorizationStore;
-};
+export type { AuthorizeDeps } from './deps.js';
 
 /** The request parameters, every value of each (a repeated parameter is refused, RFC 6749 section 3.1). */
 export type QueryValues = ReadonlyMap<string, readonly string[]>;
@@ -87,7 +84,8 @@ export async function startAuthorization(deps: AuthorizeDeps, query: QueryValues
     return { kind: 'redirect', location: redirectLocation(redirectUri, { error, error_description: description, state, iss: issuer }) };
   };
   if (stateValues.length > 1) return fail('invalid_request', 'state is repeated');
-  if (stateValue !== undefined && state === undefined) return fail('invalid_request', `state is longer than ${MAX_LENGTH.state} characters`);
+  if (stateValue !== undefined && state === undefined)
+    return fail('invalid_request', `state is longer than ${MAX_LENGTH.state} characters`);
 
   const single: Record<string, string | undefined> = {};
   for (const [name, kind] of SINGLE_PARAMETERS) {
