@@ -91,16 +91,21 @@ function toRequest(event: APIGatewayProxyEventV2): HttpRequest {
 function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
   // Object.assign, not a spread merge: V8 merges two spreads and a later key ~15 times slower.
   const headers: Record<string, string> = Object.assign({}, NO_STORE, response.headers);
-  if (response.body === undefined)
-    return response.text === undefined ? { statusCode: response.status, headers } : textResult(response, headers);
+  if (response.body === undefined) {
+    if (response.text === undefined && response.cookies === undefined) return { statusCode: response.status, headers };
+    return pageResult(response, headers);
+  }
   headers['Content-Type'] = 'application/json';
   return { statusCode: response.status, headers, body: JSON.stringify(response.body) };
 }
 
-/** A page (HTML) rather than JSON: off the JSON routes' path, which never sets `text`. */
-function textResult(response: HttpResponse, headers: Record<string, string>): APIGatewayProxyStructuredResultV2 {
-  headers['Content-Type'] = response.text!.contentType;
-  const result: APIGatewayProxyStructuredResultV2 = { statusCode: response.status, headers, body: response.text!.content };
+/** A page (HTML) or a redirect with cookies: off the JSON routes' path, which never sets `text` or `cookies`. */
+function pageResult(response: HttpResponse, headers: Record<string, string>): APIGatewayProxyStructuredResultV2 {
+  const result: APIGatewayProxyStructuredResultV2 = { statusCode: response.status, headers };
+  if (response.text) {
+    headers['Content-Type'] = response.text.contentType;
+    result.body = response.text.content;
+  }
   // Payload 2.0 sends cookies in their own list: a header map can hold one Set-Cookie only.
   if (response.cookies) result.cookies = response.cookies;
   return result;
