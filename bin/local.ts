@@ -25,7 +25,7 @@ try {
     seedFile,
     ...(process.env.ISSUER ? { issuer: process.env.ISSUER } : {}),
   });
-  printWelcome(broker.url, broker.seed, seedFile === demoSeed);
+  printWelcome(broker.url, broker.issuer, broker.seed, seedFile === demoSeed);
   if (broker.issuer !== broker.url) console.error(`\nIssuer (metadata and saas_token iss): ${broker.issuer}`);
   const stop = () => void broker.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
@@ -35,7 +35,7 @@ try {
   process.exit(1);
 }
 
-function printWelcome(url: string, seed: Awaited<ReturnType<typeof startLocalBroker>>['seed'], isDemo: boolean): void {
+function printWelcome(url: string, issuer: string, seed: Awaited<ReturnType<typeof startLocalBroker>>['seed'], isDemo: boolean): void {
   const lines = [`token-broker listening on ${url}  (health: ${url}/health)`];
   for (const [tenant, spec] of Object.entries(seed.tenants)) {
     for (const [clientId, client] of Object.entries(spec.serviceClients)) {
@@ -48,6 +48,25 @@ function printWelcome(url: string, seed: Awaited<ReturnType<typeof startLocalBro
       );
     }
   }
+  let apps = 0;
+  for (const [tenant, spec] of Object.entries(seed.tenants)) {
+    for (const [clientId, client] of Object.entries(spec.appClients)) {
+      const query = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: client.redirectUris[0]! });
+      if (client.scopes.length > 0) query.set('scope', client.scopes.join(' '));
+      query.set('state', 'demo');
+      // A placeholder the reader replaces: the challenge is derived from a verifier only the app knows.
+      const url = `${issuer}/oauth/authorize?${query}&code_challenge=CHALLENGE&code_challenge_method=S256`;
+      // As with the client secrets above, only the shipped demo seed's password is printed.
+      const customer = isDemo && spec.customers[0] ? `, as ${spec.customers[0].email} / ${spec.customers[0].password}` : '';
+      lines.push(
+        '',
+        `Customer sign-in through ${client.type} app client ${clientId} (tenant ${tenant}${customer}), in a browser:`,
+        `  ${url}`,
+      );
+      apps++;
+    }
+  }
+  if (apps > 0) lines.push('  (CHALLENGE: base64url of the SHA-256 of a code_verifier you keep for the token request; PKCE, RFC 7636)');
   console.error(lines.join('\n'));
 }
 

@@ -111,6 +111,7 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     : await seedStack(seed, target.stack, target.region, options);
   console.log(
     `seeded tenants: ${report.tenants.join(', ') || '(none)'}; service clients: ${report.serviceClients.join(', ') || '(none)'}; ` +
+      (report.appClients.length > 0 ? `app clients: ${report.appClients.join(', ')}; ` : '') +
       `customers: ${report.customers}; ` +
       (report.removed.length > 0 ? `removed: ${report.removed.join(', ')}; ` : '') +
       (report.customersRemoved.length > 0 ? `customers removed: ${report.customersRemoved.join(', ')}; ` : '') +
@@ -175,7 +176,8 @@ async function revokePreviousSecret(clientId: string, options: TargetOptions, cl
       return 0;
     }
     await target.clientSecrets.putClientSecrets(outcome.document);
-    const client = await target.directory.getServiceClient(clientId);
+    // A confidential app client's secret is in the same document (contract section 8).
+    const client = (await target.directory.getServiceClient(clientId)) ?? (await target.directory.getAppClient(clientId));
     audit(log, 'secret_rotated', { tenant: client?.tenant, clientId, change: 'previous_revoked', at: clock() });
     console.log(`previous secret of ${clientId} revoked; the broker refuses it within 60 s`);
     return 0;
@@ -186,17 +188,20 @@ async function revokePreviousSecret(clientId: string, options: TargetOptions, cl
 
 /**
  * Every token issued to the client so far becomes inactive: a service client's (its cached
- * service tokens included), or, for a storefront client, every session it started (anonymous and
- * the customer sessions carried over from them). Client ids are unique across tenants.
+ * service tokens included), an app client's (the access and refresh tokens of its code flows),
+ * or, for a storefront client, every session it started (anonymous and the customer sessions
+ * carried over from them). Service and app client ids are unique across tenants and kinds.
  */
 async function revokeClientTokens(clientId: string, options: TargetOptions, clock: Clock, log: Logger): Promise<number> {
   const target = await openIncidentTarget(options);
   try {
     const now = clock();
     const revoked =
-      (await revokeServiceClient(target.directory, clientId, now)) ?? (await revokeStorefrontClient(target.directory, clientId, now));
+      (await revokeServiceClient(target.directory, clientId, now)) ??
+      (await revokeAppClient(target.directory, clientId, now)) ??
+      (await revokeStorefrontClient(target.directory, clientId, now));
     if (!revoked) {
-      console.error(`no service or storefront client ${clientId}`);
+      console.error(`no service, app or storefront client ${clientId}`);
       return 1;
     }
     audit(log, 'client_tokens_revoked', { tenant: revoked.tenant, clientId, kind: revoked.kind, tokensRevokedAt: now });
@@ -207,11 +212,17 @@ async function revokeClientTokens(clientId: string, options: TargetOptions, cloc
   }
 }
 
-type RevokedClient = { tenant: string; kind: 'service' | 'storefront' };
+type RevokedClient = { tenant: string; kind: 'service' | 'app' | 'storefront' };
 
 async function revokeServiceClient(directory: DirectoryStore, clientId: string, now: number): Promise<RevokedClient | undefined> {
   const client = await directory.revokeServiceClientTokens(clientId, now);
   return client && { tenant: client.tenant, kind: 'service' };
+}
+
+/** An app client's access and refresh tokens from the code flow (contract section 8), as for a service client. */
+async function revokeAppClient(directory: DirectoryStore, clientId: string, now: number): Promise<RevokedClient | undefined> {
+  const client = await directory.revokeAppClientTokens(clientId, now);
+  return client && { tenant: client.tenant, kind: 'app' };
 }
 
 async function revokeStorefrontClient(directory: DirectoryStore, clientId: string, now: number): Promise<RevokedClient | undefined> {

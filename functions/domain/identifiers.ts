@@ -24,6 +24,10 @@ export const MAX_LENGTH = {
   scopeToken: 128,
   /** A whole scope parameter, and a client's scopes joined by spaces (the service-token cache key). */
   scope: 1000,
+  /** A redirect URI an app client registers (seed) or names (authorization request). */
+  redirectUri: 512,
+  /** The `aud` of a client's JWT access tokens (seed), copied into every such token. */
+  audience: 256,
   /**
    * An opaque token: base64url of 48 bytes is exactly 64 characters. No token the broker issues
    * is longer, so a longer one is invalid without a lookup.

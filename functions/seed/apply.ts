@@ -2,7 +2,7 @@ import { audit } from '../audit.js';
 import { planSecretRotation, type ClientSecretsDocument, type WantedClientSecret } from '../domain/client-secrets.js';
 import { hashPassword, verifyPassword, type ScryptParams } from '../domain/passwords.js';
 import { newSigningKey, retireSigningKeys, rotateSigningKeys, type PrivateSigningKey } from '../domain/signing-keys.js';
-import { resolveSettings } from '../domain/tenant.js';
+import { resolveSettings, type Lifetimes } from '../domain/tenant.js';
 import type { CustomerStore, DirectoryStore, PublicKeyStore, SessionStore } from '../ports.js';
 import { silentLogger, type Logger } from '../log.js';
 import { endCustomerSessions, updateCustomerSessionLegalEntities } from '../use-cases/customer-sessions.js';
@@ -35,7 +35,8 @@ export interface SeedTarget {
 export interface SeedReport {
   tenants: string[];
   serviceClients: string[];
-  /** Tenants and service clients the seed no longer names, removed from the directory. */
+  appClients: string[];
+  /** Tenants, service clients and app clients the seed no longer names, removed from the directory. */
   removed: string[];
   customers: number;
   /** Customers the seed no longer names (`tenant/email`), deleted with their sessions ended. */
@@ -76,8 +77,15 @@ export async function applySeed(
   const tenantOf = new Map<string, string>();
   for (const [tenant, spec] of Object.entries(seed.tenants)) {
     const overlapSeconds = resolveSettings(spec.settings).secretRotationOverlapSeconds;
-    for (const [clientId, client] of Object.entries(spec.serviceClients)) {
-      Object.defineProperty(wanted, clientId, { value: { secret: client.secret, overlapSeconds }, enumerable: true });
+    // A confidential app client's secret sits beside the service clients' (contract section 8):
+    // one document, one rotation rule, one check (ClientSecrets.verify). Ids are unique across both.
+    const secrets = [
+      ...Object.entries(spec.serviceClients),
+      ...Object.entries(spec.appClients).filter(([, client]) => client.type === 'confidential'),
+    ];
+    for (const [clientId, { secret }] of secrets) {
+      if (secret === undefined) continue; // refused by the schema for a confidential client
+      Object.defineProperty(wanted, clientId, { value: { secret, overlapSeconds }, enumerable: true });
       tenantOf.set(clientId, tenant);
     }
   }
@@ -90,6 +98,7 @@ export async function applySeed(
   const report: SeedReport = {
     tenants: [],
     serviceClients: [],
+    appClients: [],
     removed: [],
     customers: 0,
     customersRemoved: [],
@@ -108,15 +117,36 @@ export async function applySeed(
     if (!sameSet(union, managed[tenant] ?? [])) await target.customers.putSeededCustomers(tenant, union);
   }
 
-  let longestCustomerToken = 0;
+  let longestSignedToken = 0;
   for (const [tenant, spec] of Object.entries(seed.tenants)) {
     const settings = resolveSettings(spec.settings);
-    longestCustomerToken = Math.max(longestCustomerToken, settings.lifetimes.customerAccess);
+    longestSignedToken = Math.max(longestSignedToken, longestSignedLifetime(spec, settings.lifetimes));
     await target.directory.putTenant({ tenant, settings, storefrontClients: spec.storefrontClients });
     report.tenants.push(tenant);
     for (const [clientId, client] of Object.entries(spec.serviceClients)) {
-      await target.directory.putServiceClient({ clientId, tenant, scopes: client.scopes, warmup: client.warmup, profile: client.profile });
+      await target.directory.putServiceClient({
+        clientId,
+        tenant,
+        scopes: client.scopes,
+        warmup: client.warmup,
+        profile: client.profile,
+        accessTokenFormat: client.accessTokenFormat,
+        ...(client.audience === undefined ? {} : { audience: client.audience }),
+      });
       report.serviceClients.push(clientId);
+    }
+    // The secret is not part of the directory entry: it went to the client secrets above.
+    for (const [clientId, client] of Object.entries(spec.appClients)) {
+      await target.directory.putAppClient({
+        clientId,
+        tenant,
+        type: client.type,
+        redirectUris: client.redirectUris,
+        scopes: client.scopes,
+        accessTokenFormat: client.accessTokenFormat,
+        ...(client.audience === undefined ? {} : { audience: client.audience }),
+      });
+      report.appClients.push(clientId);
     }
     for (const customer of spec.customers) {
       const email = normalEmail(customer.email);
@@ -168,7 +198,7 @@ export async function applySeed(
   }
 
   report.removed = await removeUnnamed(seed, target.directory);
-  report.signingKey = await ensureSigningKey(target, options, longestCustomerToken);
+  report.signingKey = await ensureSigningKey(target, options, longestSignedToken);
   return report;
 }
 
@@ -181,11 +211,19 @@ export async function applySeed(
 async function removeUnnamed(seed: Seed, directory: DirectoryStore): Promise<string[]> {
   const tenants = new Set(Object.keys(seed.tenants));
   const clients = new Set(Object.values(seed.tenants).flatMap((t) => Object.keys(t.serviceClients)));
+  const appClients = new Set(Object.values(seed.tenants).flatMap((t) => Object.keys(t.appClients)));
   const removed: string[] = [];
   for (const clientId of await directory.listServiceClientIds()) {
     if (clients.has(clientId)) continue;
     await directory.deleteServiceClient(clientId);
     removed.push(`client ${clientId}`);
+  }
+  // Without its entry an app client can neither start a flow nor redeem a code or refresh token,
+  // and introspection of its tokens says inactive, as for a removed service client.
+  for (const clientId of await directory.listAppClientIds()) {
+    if (appClients.has(clientId)) continue;
+    await directory.deleteAppClient(clientId);
+    removed.push(`app client ${clientId}`);
   }
   for (const tenant of await directory.listTenantIds()) {
     if (tenants.has(tenant)) continue;
@@ -218,6 +256,22 @@ async function ensureSigningKey(
   if (JSON.stringify(next.privateKeys) !== JSON.stringify(current.privateKeys)) await target.signingKeys.putSigningKeys(next.privateKeys);
   if (!create) return 'kept';
   return current.privateKeys.length > 0 ? 'rotated' : 'created';
+}
+
+/**
+ * The longest lifetime of a token this tenant's clients get signed with the signing key, which
+ * stays published that long after its successor takes over: customer access tokens (the
+ * saas_token) always, service and grant access tokens when a client of the kind asks for JWTs
+ * (contract section 9).
+ */
+function longestSignedLifetime(spec: Seed['tenants'][string], lifetimes: Lifetimes): number {
+  const jwt = (clients: Record<string, { accessTokenFormat: string }>) =>
+    Object.values(clients).some((client) => client.accessTokenFormat === 'jwt');
+  return Math.max(
+    lifetimes.customerAccess,
+    jwt(spec.serviceClients) ? lifetimes.serviceAccess : 0,
+    jwt(spec.appClients) ? lifetimes.grantAccess : 0,
+  );
 }
 
 /** Emails are stored lower-cased (operating.md: compared case-insensitively). */

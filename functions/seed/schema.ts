@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_LENGTH } from '../domain/identifiers.js';
 import { lineAndColumn, scanJson } from '../domain/json-scan.js';
 import { isValidTenant } from '../domain/tenant.js';
+import { audienceProblem, redirectUriProblem } from './uris.js';
 
 /**
  * The seed file (shared/spec/operating.md): one JSON document for local mode and for a deployed
@@ -12,6 +13,7 @@ const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** RFC 6749 section 3.3 scope-token. */
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const MAX_REDIRECT_URIS = 32;
 
 const lifetime = z
   .number()
@@ -33,15 +35,12 @@ const settings = z.strictObject({
       customerAccess: lifetime.optional(),
       customerRefresh: lifetime.optional(),
       serviceAccess: lifetime.optional(),
-      // Reserved for the authorization code and refresh grants (contract section 3; operating.md
-      // lists them in its example): validated so a seed written for them stays valid, but neither
-      // stored nor used until those grants exist.
+      // The authorization_code and refresh_token grants (contract section 5).
       grantAccess: lifetime.optional(),
       grantRefresh: lifetime.optional(),
       anonymousSessionMax: lifetime.optional(),
       customerSessionMax: lifetime.optional(),
     })
-    .transform(({ grantAccess: _access, grantRefresh: _refresh, ...used }) => used)
     .optional(),
   secretRotationOverlapSeconds: z
     .number()
@@ -58,19 +57,74 @@ const scope = z
   // The broker adds `tenant=T` to every token itself; a seeded one would name another tenant.
   .refine((value) => !value.startsWith('tenant='), 'must not start with tenant= (the broker adds the tenant itself)');
 
-const serviceClient = z.strictObject({
-  secret: z
+const clientId = z.string().regex(CLIENT_ID, 'must be 1-64 of A-Z a-z 0-9 . _ -');
+
+const clientSecret = z
+  .string()
+  .min(12, 'must be at least 12 characters')
+  .max(MAX_LENGTH.clientSecret, `must be at most ${MAX_LENGTH.clientSecret} characters`);
+
+const scopes = z
+  .array(scope)
+  // The scopes joined are the service-token cache key, a DynamoDB sort key.
+  .refine((scopes) => scopes.join(' ').length <= MAX_LENGTH.scope, `joined by spaces, must be at most ${MAX_LENGTH.scope} characters`);
+
+/** Contract section 9: opaque access tokens unless the client asks for RFC 9068 JWTs. */
+const accessTokenFormat = z.enum(['opaque', 'jwt']).default('opaque');
+
+/** A string checked by one of the URI rules of seed/uris.ts, which name the problem. */
+const uri = (max: number, problem: (value: string) => string | undefined) =>
+  z
     .string()
-    .min(12, 'must be at least 12 characters')
-    .max(MAX_LENGTH.clientSecret, `must be at most ${MAX_LENGTH.clientSecret} characters`),
-  scopes: z
-    .array(scope)
-    .min(1)
-    // The scopes joined are the service-token cache key, a DynamoDB sort key.
-    .refine((scopes) => scopes.join(' ').length <= MAX_LENGTH.scope, `joined by spaces, must be at most ${MAX_LENGTH.scope} characters`),
+    .max(max, `must be at most ${max} characters`)
+    .superRefine((value, context) => {
+      const message = problem(value);
+      if (message) context.addIssue({ code: 'custom', message });
+    });
+
+/** The `aud` of the client's JWT access tokens; the issuer when absent (contract section 9). */
+const audience = uri(MAX_LENGTH.audience, audienceProblem).optional();
+
+const serviceClient = z.strictObject({
+  secret: clientSecret,
+  scopes: scopes.refine((scopes) => scopes.length > 0, 'must name at least one scope'),
   warmup: z.boolean().default(false),
   profile: z.enum(['emporix', 'oauth2']).default('emporix'),
+  accessTokenFormat,
+  audience,
 });
+
+/**
+ * An app that signs customers in through the browser (contract section 8). A public client (a
+ * mobile or single-page app) cannot keep a secret, so PKCE is its only proof and a secret in the
+ * seed would be a mistake; a confidential one (a partner's server) authenticates with its secret
+ * as a service client does.
+ */
+const appClient = z
+  .strictObject({
+    type: z.enum(['public', 'confidential']),
+    secret: clientSecret.optional(),
+    redirectUris: z
+      .array(uri(MAX_LENGTH.redirectUri, redirectUriProblem))
+      .min(1, 'must name at least one redirect URI')
+      // Every one is kept in the client's directory item (DynamoDB: at most 400 KB) and compared per request.
+      .max(MAX_REDIRECT_URIS, `must name at most ${MAX_REDIRECT_URIS} redirect URIs`),
+    scopes: scopes.default([]),
+    accessTokenFormat,
+    audience,
+  })
+  .superRefine((client, context) => {
+    if (client.type === 'public' && client.secret !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['secret'],
+        message: 'a public client has no secret (PKCE is its proof): remove it, or make the client confidential',
+      });
+    }
+    if (client.type === 'confidential' && client.secret === undefined) {
+      context.addIssue({ code: 'custom', path: ['secret'], message: 'is required for a confidential client' });
+    }
+  });
 
 const customer = z.strictObject({
   email: z.email().max(MAX_LENGTH.email, `must be at most ${MAX_LENGTH.email} characters`),
@@ -92,8 +146,9 @@ const customer = z.strictObject({
 
 const tenant = z.strictObject({
   settings: settings.default({}),
-  storefrontClients: z.array(z.string().regex(CLIENT_ID, 'must be 1-64 of A-Z a-z 0-9 . _ -')).default([]),
-  serviceClients: z.record(z.string().regex(CLIENT_ID, 'must be 1-64 of A-Z a-z 0-9 . _ -'), serviceClient).default({}),
+  storefrontClients: z.array(clientId).default([]),
+  serviceClients: z.record(clientId, serviceClient).default({}),
+  appClients: z.record(clientId, appClient).default({}),
   customers: z
     .array(customer)
     .default([])
@@ -119,19 +174,24 @@ export const seedSchema = z
     tenants: z.record(z.string().refine(isValidTenant, 'tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters'), tenant),
   })
   .superRefine((seed, context) => {
-    // Service clients authenticate without naming a tenant, so a client id names one client only.
-    const owner = new Map<string, string>();
-    for (const [tenantId, { serviceClients }] of Object.entries(seed.tenants)) {
-      for (const clientId of Object.keys(serviceClients)) {
-        const other = owner.get(clientId);
+    // Service and app clients authenticate (or start a flow) without naming a tenant, and the
+    // client secrets, the directory lookups and the incident CLI find a client by its id alone:
+    // a client id names one client of one kind in one tenant.
+    const owner = new Map<string, { tenant: string; kind: string }>();
+    for (const [tenantId, spec] of Object.entries(seed.tenants)) {
+      const clients = [
+        ...Object.keys(spec.serviceClients).map((id) => ({ id, field: 'serviceClients', kind: 'service client' })),
+        ...Object.keys(spec.appClients).map((id) => ({ id, field: 'appClients', kind: 'app client' })),
+      ];
+      for (const { id, field, kind } of clients) {
+        const other = owner.get(id);
         if (other) {
           context.addIssue({
             code: 'custom',
-            path: ['tenants', tenantId, 'serviceClients', clientId],
-            message: `client id is already used by tenant ${other}`,
+            path: ['tenants', tenantId, field, id],
+            message: `client id is already used by tenant ${other.tenant} (${other.kind})`,
           });
-        }
-        owner.set(clientId, tenantId);
+        } else owner.set(id, { tenant: tenantId, kind });
       }
     }
   });
@@ -166,8 +226,14 @@ export function parseSeed(text: string, source = 'seed'): Seed {
   }
   const result = seedSchema.safeParse(json);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `  ${formatPath(issue.path)}: ${issue.message}`);
+  const problems = result.error.issues.map((issue) => `  ${formatPath(issue.path)}: ${messageOf(issue)}`);
   throw new SeedError(`${source} is invalid:\n${problems.join('\n')}`);
+}
+
+/** A record key's own rule says what is wrong with it (zod alone says only "Invalid key in record"). */
+function messageOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) return issue.issues.map((inner) => inner.message).join('; ');
+  return issue.message;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

@@ -1,4 +1,4 @@
-import { resolveSettings } from '../../functions/domain/tenant.js';
+import { resolveSettings, type AppClient } from '../../functions/domain/tenant.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbSessions, DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { MemoryStore } from '../../functions/adapters/memory-store.js';
@@ -586,5 +586,48 @@ describe.each([
     });
     await stores.deleteServiceClient('r1');
     expect(await stores.getServiceClient('r1')).toBeUndefined();
+  });
+
+  it('keeps, lists and removes app clients apart from service clients, and keeps their revocation mark through the next seed’s put', async () => {
+    const shop: AppClient = {
+      clientId: 'a1',
+      tenant: 'acme',
+      type: 'public',
+      redirectUris: ['com.acme.shop:/callback', 'http://127.0.0.1/callback'],
+      scopes: ['customer.customer_read_own'],
+      accessTokenFormat: 'opaque',
+    };
+    const partner: AppClient = {
+      clientId: 'a2',
+      tenant: 'acme',
+      type: 'confidential',
+      redirectUris: ['https://partner.example/cb'],
+      scopes: [],
+      accessTokenFormat: 'jwt',
+      audience: 'https://api.acme.example',
+    };
+    expect(await stores.getAppClient('a1')).toBeUndefined();
+    expect(await stores.revokeAppClientTokens('a1', NOW)).toBeUndefined();
+    expect(await stores.getAppClient('a1')).toBeUndefined();
+    await stores.putAppClient(shop);
+    await stores.putAppClient(partner);
+    expect(await stores.getAppClient('a1')).toEqual(shop);
+    expect(await stores.getAppClient('a2')).toEqual(partner);
+    expect((await stores.listAppClientIds()).sort()).toEqual(['a1', 'a2']);
+    // One id space per kind in the store (the seed keeps ids unique across kinds).
+    expect(await stores.getServiceClient('a1')).toBeUndefined();
+    expect(await stores.listServiceClientIds()).not.toContain('a1');
+
+    expect(await stores.revokeAppClientTokens('a1', NOW)).toEqual({ ...shop, tokensRevokedAt: NOW });
+    const reseeded = { ...shop, redirectUris: ['http://[::1]/callback'], tokensRevokedAt: 1 };
+    await stores.putAppClient(reseeded);
+    expect(await stores.getAppClient('a1')).toEqual({ ...reseeded, tokensRevokedAt: NOW });
+    expect(await stores.getAppClient('a2')).toEqual(partner);
+
+    await stores.deleteAppClient('a1');
+    expect(await stores.getAppClient('a1')).toBeUndefined();
+    expect(await stores.listAppClientIds()).toEqual(['a2']);
+    await stores.deleteAppClient('a2');
+    expect(await stores.listAppClientIds()).toEqual([]);
   });
 });

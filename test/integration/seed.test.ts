@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +13,12 @@ import { jsonLogger } from '../../functions/log.js';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb/stores.js';
 import { startEmbeddedDynamoDb } from '../../functions/local/embedded-dynamodb.js';
 import { parseSeed } from '../../functions/seed/schema.js';
-import { postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
+import { MemoryStore } from '../../functions/adapters/memory-store.js';
+import type { ClientSecretsDocument } from '../../functions/domain/client-secrets.js';
+import { KEY_CACHES_SECONDS, PUBLICATION_LEAD_SECONDS, type PrivateSigningKey } from '../../functions/domain/signing-keys.js';
+import { applySeed } from '../../functions/seed/apply.js';
+import { seedTarget } from '../../functions/wiring.js';
+import { postForm, startTestBroker, TEST_SCRYPT, type TestBroker } from '../support/local-broker.js';
 import { testSeed, TEST_SECRETS } from '../support/seed.js';
 
 const run = promisify(execFile);
@@ -134,6 +139,199 @@ describe('a seed that drops a client and a tenant', () => {
       client_secret: TEST_SECRETS.orders,
     });
     expect(orders.status).toBe(200);
+  });
+});
+
+describe('app clients through the seed (contract section 8)', () => {
+  const PARTNER_SECRET = 'partner-secret-0001';
+  /** testSeed() with a public and a confidential app client in acme and a public one in globex. */
+  function withApps(options: { partnerSecret?: string; shop?: boolean; partner?: boolean } = {}) {
+    const seed = testSeed() as { tenants: Record<string, any> };
+    seed.tenants.acme.appClients = {
+      ...(options.shop === false
+        ? {}
+        : {
+            'shop-app': {
+              type: 'public',
+              redirectUris: ['com.acme.shop:/callback', 'http://127.0.0.1/callback'],
+              scopes: ['customer.customer_read_own'],
+            },
+          }),
+      ...(options.partner === false
+        ? {}
+        : {
+            'partner-portal': {
+              type: 'confidential',
+              secret: options.partnerSecret ?? PARTNER_SECRET,
+              redirectUris: ['https://partner.example/cb'],
+              accessTokenFormat: 'jwt',
+              audience: 'https://api.acme.example',
+            },
+          }),
+    };
+    seed.tenants.globex.appClients = { 'globex-app': { type: 'public', redirectUris: ['https://globex.example/cb'] } };
+    return parseSeed(JSON.stringify(seed));
+  }
+
+  let broker: TestBroker;
+  beforeAll(async () => {
+    broker = await startTestBroker(withApps());
+  });
+  afterAll(() => broker.stop());
+  const verify = (clientId: string, secret: string) => broker.deps.secrets.verify(clientId, secret);
+
+  it('writes them to the directory with their tenant and no secret, and applying the seed again changes nothing', async () => {
+    expect(broker.seedReport.appClients.sort()).toEqual(['globex-app', 'partner-portal', 'shop-app']);
+    const partner = await broker.deps.directory.getAppClient('partner-portal');
+    expect(partner).toEqual({
+      clientId: 'partner-portal',
+      tenant: 'acme',
+      type: 'confidential',
+      redirectUris: ['https://partner.example/cb'],
+      scopes: [],
+      accessTokenFormat: 'jwt',
+      audience: 'https://api.acme.example',
+    });
+    expect(JSON.stringify(partner)).not.toContain(PARTNER_SECRET);
+    expect(await broker.deps.directory.getAppClient('shop-app')).toMatchObject({
+      tenant: 'acme',
+      type: 'public',
+      scopes: ['customer.customer_read_own'],
+      accessTokenFormat: 'opaque',
+    });
+    expect(await broker.deps.directory.getAppClient('globex-app')).toMatchObject({ tenant: 'globex', type: 'public' });
+
+    const again = await broker.reseed(withApps());
+    expect(again).toMatchObject({ secretsRotated: false, removed: [] });
+  });
+
+  it('puts a confidential client’s secret beside the service clients’, so the broker’s secrets.verify checks it; a public client has none', async () => {
+    expect(await verify('partner-portal', PARTNER_SECRET)).toBe(true);
+    expect(await verify('partner-portal', 'partner-secret-0009')).toBe(false);
+    expect(await verify('shop-app', '')).toBe(false);
+    const onDisk = JSON.parse(readFileSync(join(broker.dataDir, 'secrets.json'), 'utf8')).clientSecrets.current;
+    expect(Object.keys(onDisk).sort()).toEqual(['globex-svc', 'orders-svc', 'partner-portal', 'reports-svc']);
+  });
+
+  it('rotates a changed secret as a service client’s: the previous one is accepted within the overlap, then refused', async () => {
+    const lines = broker.logLines.length;
+    const rotated = await broker.reseed(withApps({ partnerSecret: 'partner-secret-0002' }));
+    const now = broker.clock.now;
+    expect(rotated.rotatedSecrets).toEqual([{ clientId: 'partner-portal', previousUntil: now + 86400 }]);
+    expect(broker.logLines.slice(lines).map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({ event: 'secret_rotated', tenant: 'acme', clientId: 'partner-portal', change: 'seed' }),
+    );
+    broker.clock.advance(6); // past the in-memory secrets cache
+    expect(await verify('partner-portal', 'partner-secret-0002')).toBe(true);
+    expect(await verify('partner-portal', PARTNER_SECRET)).toBe(true);
+    broker.clock.advance(86400);
+    expect(await verify('partner-portal', 'partner-secret-0002')).toBe(true);
+    expect(await verify('partner-portal', PARTNER_SECRET)).toBe(false);
+  });
+
+  it('removes the app clients it no longer names, and a removed confidential client’s secret with it', async () => {
+    const withoutShop = await broker.reseed(withApps({ partnerSecret: 'partner-secret-0002', shop: false }));
+    expect(withoutShop.removed).toEqual(['app client shop-app']);
+    expect(withoutShop.appClients.sort()).toEqual(['globex-app', 'partner-portal']);
+    expect(await broker.deps.directory.getAppClient('shop-app')).toBeUndefined();
+    expect(await broker.deps.directory.getAppClient('partner-portal')).toBeDefined();
+
+    const withoutPartner = await broker.reseed(withApps({ shop: false, partner: false }));
+    expect(withoutPartner.removed).toEqual(['app client partner-portal']);
+    expect(await broker.deps.directory.getAppClient('partner-portal')).toBeUndefined();
+    expect((await broker.deps.directory.listAppClientIds()).sort()).toEqual(['globex-app']);
+    broker.clock.advance(6);
+    expect(await verify('partner-portal', 'partner-secret-0002')).toBe(false);
+    // The service clients are untouched.
+    expect(await verify('orders-svc', TEST_SECRETS.orders)).toBe(true);
+  });
+
+  it('lets the incident CLI revoke an app client’s tokens, audited, and keeps the mark through the next seed', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'token-broker-seed-apps-'));
+    const file = join(dataDir, 'seed.json');
+    writeFileSync(file, JSON.stringify(withApps()));
+    const quiet = jsonLogger(() => {});
+    expect(await main([file, '--local', '--data-dir', dataDir], { clock: () => 1_900_000_000, log: quiet })).toBe(0);
+    const lines: string[] = [];
+    const code = await main(['--revoke-client-tokens', 'shop-app', '--local', '--data-dir', dataDir], {
+      clock: () => 1_900_000_500,
+      log: jsonLogger((line) => lines.push(line)),
+    });
+    expect(code).toBe(0);
+    expect(lines.map((line) => JSON.parse(line))).toMatchObject([
+      {
+        message: 'audit',
+        event: 'client_tokens_revoked',
+        tenant: 'acme',
+        clientId: 'shop-app',
+        kind: 'app',
+        tokensRevokedAt: 1_900_000_500,
+      },
+    ]);
+    expect(await main([file, '--local', '--data-dir', dataDir], { clock: () => 1_900_000_600, log: quiet })).toBe(0);
+    const dynamo = await startEmbeddedDynamoDb(join(dataDir, 'dynamodb'));
+    try {
+      const store = new DynamoDbStore(dynamo.client, dynamo.tableName);
+      expect(await store.getAppClient('shop-app')).toMatchObject({ tenant: 'acme', tokensRevokedAt: 1_900_000_500 });
+      expect((await store.getAppClient('partner-portal'))?.tokensRevokedAt).toBeUndefined();
+    } finally {
+      await dynamo.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the signing key a seed rotates', () => {
+  /** The old key's last published second after a rotation, for a seed whose acme tenant is shaped by `change`. */
+  async function oldKeyNotAfter(change: (acme: any) => void): Promise<number | undefined> {
+    const store = new MemoryStore();
+    let secrets: ClientSecretsDocument = {};
+    let keys: PrivateSigningKey[] = [];
+    const target = seedTarget(
+      { directory: store, sessions: store, customers: store, publicKeys: store },
+      {
+        clientSecrets: {
+          currentClientSecrets: async () => secrets,
+          putClientSecrets: async (next) => {
+            secrets = next;
+          },
+        },
+        signingKeys: {
+          currentSigningKeys: async () => keys,
+          putSigningKeys: async (next) => {
+            keys = next;
+          },
+        },
+      },
+    );
+    const raw = testSeed() as { tenants: Record<string, any> };
+    delete raw.tenants.globex; // its default customer access lifetime would be the longest
+    change(raw.tenants.acme);
+    const seed = parseSeed(JSON.stringify(raw));
+    await applySeed(seed, target, { now: NOW, scrypt: TEST_SCRYPT });
+    await applySeed(seed, target, { now: NOW, scrypt: TEST_SCRYPT, rotateSigningKey: true });
+    const published = await store.getPublishedKeys();
+    expect(published).toHaveLength(2);
+    return published[1]!.notAfter;
+  }
+  const NOW = 1_900_000_000;
+  const retiredAfter = (lifetime: number) => NOW + PUBLICATION_LEAD_SECONDS + lifetime + KEY_CACHES_SECONDS;
+
+  it('stays published for the longest token it signs: customer tokens, and service or grant tokens only when a client gets JWTs', async () => {
+    const long = { customerAccess: 600, serviceAccess: 20000, grantAccess: 30000 };
+    expect(await oldKeyNotAfter((acme) => (acme.settings.lifetimes = long))).toBe(retiredAfter(600));
+    expect(
+      await oldKeyNotAfter((acme) => {
+        acme.settings.lifetimes = long;
+        acme.serviceClients['reports-svc'].accessTokenFormat = 'jwt';
+      }),
+    ).toBe(retiredAfter(20000));
+    expect(
+      await oldKeyNotAfter((acme) => {
+        acme.settings.lifetimes = long;
+        acme.appClients = { 'shop-app': { type: 'public', redirectUris: ['com.acme.shop:/cb'], accessTokenFormat: 'jwt' } };
+      }),
+    ).toBe(retiredAfter(30000));
   });
 });
 

@@ -13,6 +13,7 @@ import {
   RequestTooLarge,
   ServiceUnavailable,
   UnknownStorefrontClient,
+  UnauthorizedClient,
   UnsupportedGrantType,
   BrokerError,
   type KnownError,
@@ -81,6 +82,19 @@ const CASES: Array<{ error: KnownError; oauth: unknown; emporix: unknown }> = [
       status: 400,
       headers: {},
       body: { status: 400, type: 'bad_request', message: 'scope admin is not granted to this client', details: [] },
+    },
+  },
+  {
+    error: new UnauthorizedClient('client_credentials'),
+    oauth: {
+      status: 400,
+      headers: {},
+      body: { error: 'unauthorized_client', error_description: 'the client is not registered for grant_type client_credentials' },
+    },
+    emporix: {
+      status: 400,
+      headers: {},
+      body: { status: 400, type: 'bad_request', message: 'the client is not registered for grant_type client_credentials', details: [] },
     },
   },
   {

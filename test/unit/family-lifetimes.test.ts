@@ -6,6 +6,8 @@ describe('lifetimesOf: one function of (tenant settings, family kind)', () => {
   it('gives each kind its own access, refresh and session maximum, the contract defaults first', () => {
     expect(lifetimesOf(DEFAULT_SETTINGS, 'anonymous')).toEqual({ access: 3599, refresh: 86399, sessionMax: 604800 });
     expect(lifetimesOf(DEFAULT_SETTINGS, 'customer')).toEqual({ access: 14399, refresh: 86399, sessionMax: 2592000 });
+    // Contract section 5: 300 s access tokens; the family ends grantRefresh after the redemption.
+    expect(lifetimesOf(DEFAULT_SETTINGS, 'grant')).toEqual({ access: 300, refresh: 2592000, sessionMax: 2592000 });
   });
 
   it('follows the tenant’s settings', () => {
@@ -17,14 +19,17 @@ describe('lifetimesOf: one function of (tenant settings, family kind)', () => {
   });
 });
 
-describe('the grant lifetimes of the seed file (reserved for the authorization code and refresh grants)', () => {
+describe('the grant lifetimes of the seed file (the authorization code and refresh grants)', () => {
   const seed = (lifetimes: Record<string, unknown>) => JSON.stringify({ tenants: { acme: { settings: { lifetimes } } } });
 
-  it('are accepted as operating.md’s example lists them, but neither kept nor used', () => {
-    const parsed = parseSeed(seed({ grantAccess: 300, grantRefresh: 2592000, customerAccess: 100 }));
-    const lifetimes = parsed.tenants.acme!.settings.lifetimes;
-    expect(lifetimes).toEqual({ customerAccess: 100 });
-    expect(resolveSettings(parsed.tenants.acme!.settings).lifetimes).not.toHaveProperty('grantAccess');
+  it('are kept and used by the grant family', () => {
+    const parsed = parseSeed(seed({ grantAccess: 120, grantRefresh: 86400, customerAccess: 100 }));
+    expect(parsed.tenants.acme!.settings.lifetimes).toEqual({ grantAccess: 120, grantRefresh: 86400, customerAccess: 100 });
+    expect(lifetimesOf(resolveSettings(parsed.tenants.acme!.settings), 'grant')).toEqual({
+      access: 120,
+      refresh: 86400,
+      sessionMax: 86400,
+    });
   });
 
   it('are still validated', () => {
