@@ -34,11 +34,6 @@ export const MAX_LENGTH = {
    */
   token: 64,
   /**
-   * A redirect URI as presented (contract section 8). Registered ones are compared exactly, so a
-   * longer one can match none; browsers and API Gateway handle URLs of a few thousand characters.
-   */
-  redirectUri: 2000,
-  /**
    * The client's opaque `state` (RFC 6749 section 4.1.1), stored with the pending request and
    * echoed in the redirect: room for a signed or random value, not for a payload.
    */
