@@ -5,7 +5,7 @@ import { FAILURE_WINDOW_SECONDS } from '../../functions/domain/login-throttle.js
 import { selectorOf, Storefront } from '../support/storefront.js';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { testSeed } from '../support/seed.js';
-import { addAppClient, authorizeQuery, CHALLENGE, openAuthorize, postSignIn, signIn, type SignInForm } from '../support/authorize.js';
+import { authorizeQuery, CHALLENGE, openAuthorize, postSignIn, signIn, type SignInForm, withShopApp } from '../support/authorize.js';
 
 /**
  * The authorization endpoint and the sign-in page over real HTTP (contract section 8): the
@@ -26,10 +26,9 @@ let storefront: Storefront;
 let calls: string[] = [];
 
 beforeAll(async () => {
-  const seed = testSeed();
+  const seed = withShopApp(testSeed());
   seed.tenants.acme.customers.push(...CUSTOMERS.map((c) => ({ ...c, legalEntities: [] })));
   broker = await startTestBroker(seed);
-  await addAppClient(broker);
   storefront = new Storefront(broker.url);
   const count: InitializeMiddleware<any, any> = (next, context) => (args) => {
     calls.push((context.commandName as string).replace(/Command$/, ''));

@@ -6,7 +6,8 @@ import chromium from '@sparticuz/chromium';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
-import { addAppClient, authorizeQuery } from '../support/authorize.js';
+import { authorizeQuery, withShopApp } from '../support/authorize.js';
+import { testSeed } from '../support/seed.js';
 
 /**
  * The sign-in page in a real headless Chromium (contract section 8, issue 10): the browser comes
@@ -25,8 +26,7 @@ let appUrl: string;
 const received: URL[] = [];
 
 beforeAll(async () => {
-  broker = await startTestBroker();
-  await addAppClient(broker);
+  broker = await startTestBroker(withShopApp(testSeed()));
   app = createServer((req, res) => {
     const url = new URL(req.url ?? '/', appUrl);
     if (url.pathname === '/callback') {

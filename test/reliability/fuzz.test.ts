@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchRoute, ROUTES } from '../../functions/http/route-table.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { FULL, Histogram, rawRequest, size, type RawAnswer } from '../support/reliability-util.js';
-import { TEST_SECRETS } from '../support/seed.js';
+import { TEST_SECRETS, testSeed } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
-import { addAppClient, authorizeQuery, CHALLENGE, openAuthorize } from '../support/authorize.js';
+import { authorizeQuery, CHALLENGE, openAuthorize, withShopApp } from '../support/authorize.js';
 
 /**
  * Issue 4, fuzzing: property-based requests (fast-check) against local mode over HTTP, sent raw
@@ -54,7 +54,7 @@ function remember(...tokens: unknown[]): void {
 }
 
 beforeAll(async () => {
-  broker = await startTestBroker();
+  broker = await startTestBroker(withShopApp(testSeed()));
   const storefront = new Storefront(broker.url);
   // Real tokens of every kind, for the Bearer header, query and body values.
   for (const [id, secret] of [
@@ -76,7 +76,6 @@ beforeAll(async () => {
   const { login } = await storefront.customer();
   remember(login.access_token, login.saas_token, login.refresh_token);
   // Pending authorization requests: the sign-in form's request token with its CSRF cookie.
-  await addAppClient(broker);
   for (let i = 0; i < 3; i++) {
     const { request, csrf } = await openAuthorize(broker.url, authorizeQuery());
     forms.push({ request, csrf });

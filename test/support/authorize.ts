@@ -20,7 +20,15 @@ export const SHOP_APP: AppClient = {
   accessTokenFormat: 'opaque',
 };
 
-/** Puts the app client in place (until the seed carries `appClients`, helper S). */
+/** The seed with SHOP_APP among tenant acme's `appClients` (shared/spec/operating.md). */
+export function withShopApp<S extends { tenants: { acme: object } }>(seed: S): S {
+  const { clientId, tenant: _tenant, type, redirectUris, scopes } = SHOP_APP;
+  const acme = seed.tenants.acme as { appClients?: Record<string, unknown> };
+  acme.appClients = { ...acme.appClients, [clientId]: { type, redirectUris, scopes } };
+  return seed;
+}
+
+/** Puts an app client straight into the directory, for tests that share a broker with a fixed seed. */
 export async function addAppClient(broker: TestBroker, client: AppClient = SHOP_APP): Promise<void> {
   await broker.deps.directory.putAppClient(client);
 }
