@@ -176,6 +176,12 @@ describe('requests that are not redirected (RFC 6749 section 4.1.2.1)', () => {
     expectNoRedirect(await openAuthorize(broker.url, `${authorizeQuery()}&redirect_uri=${encodeURIComponent('https://evil.example/')}`));
   });
 
+  it('an IPv6 loopback redirect URI is accepted; CSP has no IPv6 host syntax, so form-action allows it by scheme', async () => {
+    const form = await open({ redirect_uri: 'http://[::1]:4567/callback' });
+    expect(form.status).toBe(200);
+    expect(form.headers.get('content-security-policy')).toContain("form-action 'self' http:;");
+  });
+
   it('a loopback redirect URI on another port is accepted (RFC 8252 section 7.3)', async () => {
     for (const port of ['1', '55555', '65535']) {
       const form = await open({ redirect_uri: `http://127.0.0.1:${port}/callback` });
@@ -403,5 +409,22 @@ describe('credentials on the page', () => {
     broker.clock.advance(FAILURE_WINDOW_SECONDS);
     const again = await open();
     expect((await signIn(broker.url, again, 'frank@example.com', 'frank-password')).status).toBe(303);
+  });
+});
+
+describe('under an https issuer with a path (a custom domain in front of the API)', () => {
+  let other: TestBroker;
+  beforeAll(async () => {
+    other = await startTestBroker(withShopApp(testSeed()), { issuer: 'https://auth.example/broker' });
+  });
+  afterAll(() => other?.stop());
+
+  it('posts the form to the issuer, scopes the cookie to its path and marks it Secure; errors carry that iss', async () => {
+    const form = await openAuthorize(other.url, authorizeQuery());
+    expect(form.status).toBe(200);
+    expect(form.html).toContain('<form method="post" action="https://auth.example/broker/oauth/authorize">');
+    expect(form.headers.getSetCookie()[0]).toMatch(/; Path=\/broker\/oauth\/authorize; HttpOnly; SameSite=Strict; Secure$/);
+    const refused = await openAuthorize(other.url, authorizeQuery({ code_challenge_method: 'plain' }));
+    expect(new URL(refused.headers.get('location')!).searchParams.get('iss')).toBe('https://auth.example/broker');
   });
 });

@@ -10,12 +10,12 @@ import type { TestBroker } from './local-broker.js';
 export const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 export const CHALLENGE = pkceChallenge(VERIFIER);
 
-/** A public app client of tenant acme with a private-use scheme, a loopback and a web redirect URI. */
+/** A public app client of tenant acme with a private-use scheme, two loopback and a web redirect URI. */
 export const SHOP_APP: AppClient = {
   clientId: 'shop-app',
   tenant: 'acme',
   type: 'public',
-  redirectUris: ['com.acme.shop:/callback', 'http://127.0.0.1/callback', 'https://shop.example/cb?from=app'],
+  redirectUris: ['com.acme.shop:/callback', 'http://127.0.0.1/callback', 'http://[::1]/callback', 'https://shop.example/cb?from=app'],
   scopes: ['customer.customer_read_own', 'customer.profile'],
   accessTokenFormat: 'opaque',
 };
