@@ -118,6 +118,30 @@ describe('the sign-in page in Chromium', () => {
     await page.close();
   });
 
+  it('follows the redirect to an IPv6 loopback app too (form-action allows it by scheme)', async () => {
+    const seen: string[] = [];
+    const v6 = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><title>App</title><h1>Signed in</h1>');
+    });
+    await new Promise<void>((done) => v6.listen(0, '::1', done));
+    try {
+      const redirectUri = `http://[::1]:${(v6.address() as AddressInfo).port}/callback`;
+      const { page, violations } = await newPage();
+      await page.goto(`${broker.url}/oauth/authorize?${authorizeQuery({ redirect_uri: redirectUri })}`);
+      await page.type('#email', 'ann@example.com');
+      await page.type('#password', 'correct-horse');
+      const [landed] = await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+      expect(landed!.url().startsWith(`${redirectUri}?code=`)).toBe(true);
+      expect(seen).toHaveLength(1);
+      expect(violations).toEqual([]);
+      await page.close();
+    } finally {
+      await new Promise((done) => v6.close(done));
+    }
+  });
+
   it('will not be framed by another site (frame-ancestors)', async () => {
     const { page, violations } = await newPage();
     const before = received.length;
