@@ -1,3 +1,4 @@
+import { MAX_LENGTH } from './domain/identifiers.js';
 import { DISCOVERY_KEYS_CACHE_SECONDS, SIGNING_KEYS_CACHE_SECONDS } from './domain/signing-keys.js';
 
 /**
@@ -102,7 +103,8 @@ function required(env: Env, name: string): string {
 /**
  * An issuer URL as RFC 8414 clients compare it, by string equality: absolute http(s), no
  * trailing slash, query, fragment or credentials, and written canonically (lower-case host, no
- * default port), so the one configured is the one every token and document carries.
+ * default port), so the one configured is the one every token and document carries; and at most
+ * MAX_LENGTH.issuer characters.
  */
 export function issuerUrl(raw: string, name = 'ISSUER'): string {
   let url: URL;
@@ -116,6 +118,8 @@ export function issuerUrl(raw: string, name = 'ISSUER'): string {
     throw new ConfigError(`${name} must not have credentials, a query or a fragment, got "${raw}"`);
   }
   if (raw.endsWith('/')) throw new ConfigError(`${name} must not end with a slash, got "${raw}"`);
+  // It is in every JWT access token, whose length is bounded (domain/identifiers.ts).
+  if (raw.length > MAX_LENGTH.issuer) throw new ConfigError(`${name} must be at most ${MAX_LENGTH.issuer} characters`);
   const canonical = url.pathname === '/' ? url.href.slice(0, -1) : url.href;
   if (raw !== canonical) throw new ConfigError(`${name} must be written as "${canonical}", got "${raw}"`);
   return raw;

@@ -141,8 +141,11 @@ function passwordHashingPart(settings: Settings): Pick<Deps, 'passwordHashing'> 
 
 type With<K extends keyof KeySources> = KeySources & Required<Pick<KeySources, K>>;
 
-/** Everything, from every source: local mode, which serves all functions from one process. */
-export function buildDeps(sources: Sources<Required<KeySources>>, settings: Settings): Deps {
+/**
+ * Everything, from every source: local mode, which serves all functions from one process.
+ * `issuer` is configuration (config.ts ISSUER), as for the functions below that sign.
+ */
+export function buildDeps(sources: Sources<Required<KeySources>>, settings: Settings, issuer: string): Deps {
   const stores = storesOf(sources.table);
   const { name, clientSecrets, cacheKey, signingKeys } = sources.keys;
   return {
@@ -152,6 +155,7 @@ export function buildDeps(sources: Sources<Required<KeySources>>, settings: Sett
     secrets: secretsPart(name, clientSecrets, settings),
     keys: keysPart(name, cacheKey, settings),
     signingKeys: signingKeysPart(name, signingKeys, settings),
+    issuer,
     ...serviceTokensPart(settings),
     ...passwordHashingPart(settings),
     clock: settings.clock,
@@ -159,13 +163,22 @@ export function buildDeps(sources: Sources<Required<KeySources>>, settings: Sett
   };
 }
 
-/** The warm-up: mints and caches service tokens; the cache key, no client secrets, no sessions. */
-export function buildServiceTokenDeps(sources: Sources<With<'cacheKey'>>, settings: Settings): ServiceTokenDeps {
+/**
+ * The warm-up: mints and caches service tokens; the cache key and the signing key (JWT access
+ * tokens, contract section 9), no client secrets, no sessions.
+ */
+export function buildServiceTokenDeps(
+  sources: Sources<With<'cacheKey' | 'signingKeys'>>,
+  settings: Settings,
+  issuer: string,
+): ServiceTokenDeps {
   const tokens = tokenStoresOf(sources.table);
   return {
     directory: directoryPart(tokens, settings),
     tokens,
     keys: keysPart(sources.keys.name, sources.keys.cacheKey, settings),
+    signingKeys: signingKeysPart(sources.keys.name, sources.keys.signingKeys, settings),
+    issuer,
     ...serviceTokensPart(settings),
     clock: settings.clock,
     log: settings.log,
@@ -173,9 +186,13 @@ export function buildServiceTokenDeps(sources: Sources<With<'cacheKey'>>, settin
 }
 
 /** The oauth function: service tokens, client authentication, introspection and revocation (sessions too). */
-export function buildOAuthDeps(sources: Sources<With<'cacheKey' | 'clientSecrets'>>, settings: Settings): OAuthDeps {
+export function buildOAuthDeps(
+  sources: Sources<With<'cacheKey' | 'clientSecrets' | 'signingKeys'>>,
+  settings: Settings,
+  issuer: string,
+): OAuthDeps {
   return {
-    ...buildServiceTokenDeps(sources, settings),
+    ...buildServiceTokenDeps(sources, settings, issuer),
     sessions: sessionStoresOf(sources.table),
     secrets: secretsPart(sources.keys.name, sources.keys.clientSecrets, settings),
   };

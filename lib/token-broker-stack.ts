@@ -29,7 +29,7 @@ export interface TokenBrokerStackProps extends StackProps {
    */
   readonly reservedConcurrency?: Partial<Record<BrokerFunctionName, number>>;
   /**
-   * The issuer: `iss` of every saas_token and the base of the discovery metadata's URLs. Set it
+   * The issuer: `iss` of every saas_token and JWT access token and the base of the discovery metadata's URLs. Set it
    * when a custom domain fronts the API. @default the HTTP API's endpoint (`ApiUrl`)
    */
   readonly issuer?: string;
@@ -65,7 +65,10 @@ export class TokenBrokerStack extends Stack {
     // after the API exists: the variable references the HttpApi resource only, while the API's
     // integrations reference the functions, so no dependency cycle arises.
     const issuer = props.issuer ?? this.api.api.apiEndpoint;
-    for (const name of ['oauth', 'discovery', 'storefront', 'authorize'] as const) this.functions[name].addEnvironment('ISSUER', issuer);
+    // The warm-up signs JWT access tokens too (contract section 9), so it needs the `iss` as well;
+    // the sign-in page names it in its form and in every redirect (RFC 9207).
+    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize'] as const)
+      this.functions[name].addEnvironment('ISSUER', issuer);
     this.warmup = new WarmupSchedule(this, 'Warmup', { handler: this.functions.warmup });
 
     // The seed CLI finds the deployed resources by these output keys: keep them stable.

@@ -29,8 +29,8 @@ export const MAX_LENGTH = {
   /** The `aud` of a client's JWT access tokens (seed), copied into every such token. */
   audience: 256,
   /**
-   * An opaque token: base64url of 48 bytes is exactly 64 characters. No token the broker issues
-   * is longer, so a longer one is invalid without a lookup.
+   * An opaque token: base64url of 48 bytes is exactly 64 characters. No opaque token the broker
+   * issues is longer, so a longer one without the shape of a JWT is invalid without a lookup.
    */
   token: 64,
   /**
@@ -46,6 +46,15 @@ export const MAX_LENGTH = {
   parameterName: 64,
   /** A password as typed: longer than any a person types, short enough to bound scrypt's input. */
   password: 1024,
+  /**
+   * A JWT access token (RFC 9068, domain/access-token-jwt.ts), longer than any the broker signs:
+   * every claim is bounded here (a whole scope plus ` tenant=…`, ids, a legal entity, the issuer
+   * and the audience), which keeps the largest possible token near 3,000 characters
+   * (test/unit/access-token-jwt.test.ts signs it). A longer one is invalid without a lookup.
+   */
+  jwtAccessToken: 4096,
+  /** The issuer (config ISSUER): the `iss` of every JWT and the base of every metadata URL. */
+  issuer: 256,
 } as const;
 
 export type IdentifierKind = keyof typeof MAX_LENGTH;

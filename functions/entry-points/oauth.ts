@@ -4,14 +4,26 @@ import { lambdaHttpHandler } from '../http/lambda-adapter.js';
 import { buildOAuthDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
-/** POST /oauth/token, /oauth/introspect, /oauth/revoke. */
-const config = readConfig(process.env, ['tableName', 'clientSecretsId', 'keysSecretId', 'serviceTokenReuseShare']);
+/** POST /oauth/token, /oauth/introspect, /oauth/revoke; signs the JWT access tokens (contract section 9). */
+const config = readConfig(process.env, [
+  'tableName',
+  'clientSecretsId',
+  'keysSecretId',
+  'signingKeysSecretId',
+  'serviceTokenReuseShare',
+  'issuer',
+]);
 const deps = buildOAuthDeps(
   {
     table: awsTable(config.tableName),
-    keys: secretsManagerSources({ clientSecretsId: config.clientSecretsId, keysSecretId: config.keysSecretId }),
+    keys: secretsManagerSources({
+      clientSecretsId: config.clientSecretsId,
+      keysSecretId: config.keysSecretId,
+      signingKeysSecretId: config.signingKeysSecretId,
+    }),
   },
   awsSettings(config),
+  config.issuer,
 );
 
 export const handler = lambdaHttpHandler(oauthRoutes(deps), deps.log);

@@ -3,11 +3,26 @@ import { warmUp } from '../use-cases/service-tokens.js';
 import { buildServiceTokenDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
-/** Run by the EventBridge schedule: keeps the cached tokens of `warmup` clients fresh; no client secrets (it is granted none). */
-const config = readConfig(process.env, ['tableName', 'keysSecretId', 'serviceTokenReuseShare', 'warmupIntervalSeconds']);
+/**
+ * Run by the EventBridge schedule: keeps the cached tokens of `warmup` clients fresh; no client
+ * secrets (it is granted none). It signs the JWTs of `warmup` clients with JWT access tokens, so
+ * it has the signing key and the issuer (use-cases/service-tokens.ts `warmUp` says why).
+ */
+const config = readConfig(process.env, [
+  'tableName',
+  'keysSecretId',
+  'signingKeysSecretId',
+  'issuer',
+  'serviceTokenReuseShare',
+  'warmupIntervalSeconds',
+]);
 const deps = buildServiceTokenDeps(
-  { table: awsTable(config.tableName), keys: secretsManagerSources({ keysSecretId: config.keysSecretId }) },
+  {
+    table: awsTable(config.tableName),
+    keys: secretsManagerSources({ keysSecretId: config.keysSecretId, signingKeysSecretId: config.signingKeysSecretId }),
+  },
   awsSettings(config),
+  config.issuer,
 );
 
 export async function handler(): Promise<{ refreshed: number; stillFresh: number; failed: number }> {

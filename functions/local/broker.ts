@@ -91,6 +91,8 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
       hold: DEFAULTS.localHold,
       passwordHashing: options.scrypt,
     },
+    // The default issuer names the port, known only once bound: set below, before any handler exists.
+    configuredIssuer ?? '',
   );
   const target = seedTarget(deps, { clientSecrets: secretsFile, signingKeys: secretsFile });
   const seedReport = await applySeed(seed, target, { now: clock(), log, scrypt: options.scrypt });
@@ -122,6 +124,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const issuer = configuredIssuer ?? `http://${host}:${port}`;
+  deps.issuer = issuer;
   functions.oauth = lambdaHttpHandler(oauthRoutes(deps), log);
   functions.discovery = lambdaHttpHandler(discoveryRoutes({ issuer, publicKeys: deps.liveKeys }), log);
   functions.storefront = lambdaHttpHandler(storefrontRoutes(deps, { issuer }), log);

@@ -20,22 +20,29 @@ export function discoveryRoutes(options: DiscoveryOptions): RouteHandlers {
   const { issuer } = options;
   return {
     'GET /.well-known/oauth-authorization-server': async () => {
-      const authMethods = ['client_secret_basic', 'client_secret_post'];
+      // Introspection and revocation are for service clients: a secret always.
+      const secretMethods = ['client_secret_basic', 'client_secret_post'];
       return {
         status: 200,
         headers: CACHEABLE,
         body: {
           issuer,
+          // Contract section 8: the code flow with the broker's sign-in page.
+          authorization_endpoint: `${issuer}/oauth/authorize`,
           token_endpoint: `${issuer}/oauth/token`,
           introspection_endpoint: `${issuer}/oauth/introspect`,
           revocation_endpoint: `${issuer}/oauth/revoke`,
           jwks_uri: `${issuer}/.well-known/jwks.json`,
-          grant_types_supported: ['client_credentials'],
-          // RFC 8414 section 2 requires the member; the broker has no authorization endpoint yet.
-          response_types_supported: [],
-          token_endpoint_auth_methods_supported: authMethods,
-          introspection_endpoint_auth_methods_supported: authMethods,
-          revocation_endpoint_auth_methods_supported: authMethods,
+          response_types_supported: ['code'],
+          // RFC 9700 section 2.1.1: PKCE with S256 from every client; `plain` is refused.
+          code_challenge_methods_supported: ['S256'],
+          grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token'],
+          // `none`: a public app client, which PKCE proves (contract section 5).
+          token_endpoint_auth_methods_supported: [...secretMethods, 'none'],
+          introspection_endpoint_auth_methods_supported: secretMethods,
+          revocation_endpoint_auth_methods_supported: secretMethods,
+          // RFC 9207: every authorization response carries `iss`.
+          authorization_response_iss_parameter_supported: true,
         },
       };
     },

@@ -36,6 +36,11 @@ export interface Deps {
   secrets: ClientSecrets;
   keys: KeyMaterial;
   signingKeys: SigningKeySource;
+  /**
+   * The issuer (config ISSUER): `iss` of the JWT access tokens, and their `aud` when the client
+   * names none (contract section 9). Configuration only, never the request's Host.
+   */
+  issuer: string;
   /** Opens a cached service token: `unseal`, or a memo around it (adapters/memoised-unseal.ts). */
   unseal: Unseal;
   /** The decoy hash's cost: that of the customers' hashes; production's (SCRYPT_PARAMS) if absent. */
@@ -46,8 +51,14 @@ export interface Deps {
   serviceTokenReuseShare: number;
 }
 
-/** Minting and caching service tokens; all the warm-up has (it authenticates nobody). */
-export type ServiceTokenDeps = Pick<Deps, 'directory' | 'tokens' | 'keys' | 'unseal' | 'clock' | 'log' | 'serviceTokenReuseShare'>;
+/**
+ * Minting and caching service tokens; all the warm-up has (it authenticates nobody). The signing
+ * key and the issuer sign the JWT access tokens of `accessTokenFormat: jwt` clients.
+ */
+export type ServiceTokenDeps = Pick<
+  Deps,
+  'directory' | 'tokens' | 'keys' | 'signingKeys' | 'issuer' | 'unseal' | 'clock' | 'log' | 'serviceTokenReuseShare'
+>;
 
 /** The oauth routes: service tokens, client authentication, introspection and revocation. */
 export type OAuthDeps = ServiceTokenDeps & Pick<Deps, 'secrets' | 'sessions'>;

@@ -39,7 +39,8 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
   oauth: {
     entry: 'oauth.ts',
     description: 'token-broker: POST /oauth/token, /oauth/introspect, /oauth/revoke',
-    secrets: ['clientSecrets', 'keys'],
+    // The signing key signs the JWT access tokens of `accessTokenFormat: jwt` clients (contract section 9).
+    secrets: ['clientSecrets', 'keys', 'signingKeys'],
     environment: { SERVICE_TOKEN_REUSE_SHARE },
   },
   discovery: {
@@ -64,8 +65,9 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
   warmup: {
     entry: 'warmup.ts',
     description: 'token-broker: scheduled warm-up of cached service tokens',
-    // The cache key seals what it mints; it authenticates no client, so no client secrets.
-    secrets: ['keys'],
+    // The cache key seals what it mints, the signing key signs the JWTs of `warmup` clients with
+    // JWT access tokens (use-cases/service-tokens.ts warmUp); it authenticates no client, so no client secrets.
+    secrets: ['keys', 'signingKeys'],
     environment: { SERVICE_TOKEN_REUSE_SHARE, WARMUP_INTERVAL_SECONDS: String(WARMUP_INTERVAL.toSeconds()) },
   },
 };

@@ -12,7 +12,8 @@ import { Construct } from 'constructs';
  *   the old one stops working when the overlap ends.
  * - `keys`: `{ "cacheKey": "..." }`, generated once by Secrets Manager; the key that seals
  *   cached service tokens at rest.
- * - `signingKeys`: `{ "keys": [...] }`, the private ES256 key that signs customer saas_tokens.
+ * - `signingKeys`: `{ "keys": [...] }`, the private ES256 key that signs customer saas_tokens and
+ *   JWT access tokens (read by the storefront, oauth and warm-up functions).
  *   The stack creates it empty; the seed CLI generates the key (and publishes its public half).
  */
 export class BrokerSecrets extends Construct {

@@ -46,6 +46,21 @@ describe('the Lambda entries (oauth, storefront, discovery)', () => {
     await expect(import('../../functions/entry-points/storefront.js')).rejects.toThrow(/SIGNING_KEYS_SECRET_ID is required/);
   });
 
+  it.each(['oauth', 'warmup'] as const)(
+    'fails the %s cold start without the signing key or ISSUER (it signs JWT access tokens)',
+    async (name) => {
+      const entry = () =>
+        name === 'oauth' ? import('../../functions/entry-points/oauth.js') : import('../../functions/entry-points/warmup.js');
+      Object.assign(process.env, oauthFunctionEnv(dynamo));
+      delete process.env.SIGNING_KEYS_SECRET_ID;
+      await expect(entry()).rejects.toThrow(/SIGNING_KEYS_SECRET_ID is required/);
+      vi.resetModules();
+      Object.assign(process.env, oauthFunctionEnv(dynamo));
+      delete process.env.ISSUER;
+      await expect(entry()).rejects.toThrow(/ISSUER is required/);
+    },
+  );
+
   it('fails the discovery and storefront cold starts without a valid ISSUER', async () => {
     Object.assign(process.env, { TABLE_NAME: 'table', SIGNING_KEYS_SECRET_ID: 'signing' });
     delete process.env.ISSUER;

@@ -119,6 +119,13 @@ describe('every call a function makes is allowed by its own role', () => {
       expect(await json(post('/oauth/introspect', { ...orders, token: minted.access_token }), 200)).toMatchObject({ active: true });
       await json(post('/oauth/revoke', { ...orders, token: minted.access_token }), 200);
       expect(await json(post('/oauth/introspect', { ...orders, token: minted.access_token }), 200)).toMatchObject({ active: false });
+
+      // A JWT access token (contract section 9): the oauth function reads the signing key.
+      await useJwtAccessTokens('reports-svc');
+      const reports = { client_id: 'reports-svc', client_secret: TEST_SECRETS.reports };
+      const jwt = await json(post('/oauth/token', { grant_type: 'client_credentials', ...reports }), 200);
+      expect(jwt.access_token.split('.')).toHaveLength(3);
+      expect(await json(post('/oauth/introspect', { ...orders, token: jwt.access_token }), 200)).toMatchObject({ active: true });
     });
     expect(actionsOf(calls)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue']));
   });
@@ -220,6 +227,8 @@ describe('every call a function makes is allowed by its own role', () => {
   });
 
   it('warmup: one run', async () => {
+    // Its warmup client with JWT access tokens: the warm-up reads the signing key and signs.
+    await useJwtAccessTokens('orders-svc');
     const calls = await run('warmup', async (_, module) => {
       const report = await module.handler();
       expect(report).toMatchObject({ failed: 0 });
@@ -281,6 +290,12 @@ describe('the checker reads the policy as IAM would', () => {
 });
 
 // --- running a function ---------------------------------------------------------------------
+
+/** Switches a seeded service client to JWT access tokens, in the table the Lambda entries read. */
+async function useJwtAccessTokens(clientId: string): Promise<void> {
+  const client = await broker.deps.directory.getServiceClient(clientId);
+  await broker.deps.directory.putServiceClient({ ...client!, accessTokenFormat: 'jwt' });
+}
 
 /** The Lambda entries, exactly as CDK bundles them. */
 const ENTRIES: Record<BrokerFunctionName, () => Promise<any>> = {

@@ -96,16 +96,19 @@ describe('functions', () => {
       TABLE_NAME: table(),
       CLIENT_SECRETS_ID: clientSecrets(),
       KEYS_SECRET_ID: keys(),
+      SIGNING_KEYS_SECRET_ID: signingKeys(),
       SERVICE_TOKEN_REUSE_SHARE: '0.5',
       ISSUER: issuer(),
     }),
-    // No CLIENT_SECRETS_ID: the warm-up authenticates nobody.
+    // No CLIENT_SECRETS_ID: the warm-up authenticates nobody. It signs JWT access tokens of warmup clients.
     warmup: () => ({
       NODE_OPTIONS: '--enable-source-maps',
       TABLE_NAME: table(),
       KEYS_SECRET_ID: keys(),
+      SIGNING_KEYS_SECRET_ID: signingKeys(),
       SERVICE_TOKEN_REUSE_SHARE: '0.5',
       WARMUP_INTERVAL_SECONDS: '300',
+      ISSUER: issuer(),
     }),
     discovery: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table(), ISSUER: issuer() }),
     storefront: () => ({
@@ -212,17 +215,17 @@ describe('functions', () => {
     }
   });
 
-  it('oauth: reads the client secrets and the cache key, any version stage', () => {
+  it('oauth: reads the client secrets, the cache key and the signing keys (JWT access tokens), any version stage', () => {
     const reads = statementsOf('oauth').filter((s) => actions(s).includes('secretsmanager:GetSecretValue'));
     expect(reads).toHaveLength(1);
     expect(reads[0]!.Condition).toBeUndefined();
-    expect(reads[0]!.Resource).toEqual([clientSecrets(), keys()]);
+    expect(reads[0]!.Resource).toEqual([clientSecrets(), keys(), signingKeys()]);
   });
 
-  it('warmup: reads the cache key and no client secret', () => {
+  it('warmup: reads the cache key and the signing keys (JWT access tokens of warmup clients), no client secret', () => {
     const reads = statementsOf('warmup').filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
     expect(reads).toHaveLength(1);
-    expect(reads[0]!.Resource).toEqual(keys());
+    expect(reads[0]!.Resource).toEqual([keys(), signingKeys()]);
   });
 
   it('storefront: reads the signing keys and no other secret', () => {
@@ -231,7 +234,8 @@ describe('functions', () => {
     expect(reads[0]!.Resource).toEqual(signingKeys());
   });
 
-  it.each(['oauth', 'warmup', 'discovery'] as const)('%s: cannot read the private signing keys', (name) => {
+  // Only the functions that sign: storefront (saas_token), oauth and warmup (JWT access tokens).
+  it.each(['discovery', 'fallback'] as const)('%s: cannot read the private signing keys', (name) => {
     const resources = statementsOf(name)
       .filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')))
       .flatMap((s) => [s.Resource].flat());
@@ -255,10 +259,10 @@ describe('functions', () => {
 
   it('ISSUER comes from the issuer stack prop when given', () => {
     const other = unbundledStack({ issuer: 'https://auth.example.com' });
-    for (const name of ['oauth', 'discovery', 'storefront', 'authorize'] as const) {
+    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize'] as const) {
       expect(resourceOf(other, other.functions[name]).Properties.Environment.Variables.ISSUER, name).toBe('https://auth.example.com');
     }
-    expect(resourceOf(other, other.functions.warmup).Properties.Environment.Variables.ISSUER).toBeUndefined();
+    expect(resourceOf(other, other.functions.fallback).Properties.Environment.Variables.ISSUER).toBeUndefined();
   });
 
   it.each(['discovery', 'authorize'] as const)('%s: holds no secret at all', (name) => {

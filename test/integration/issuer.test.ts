@@ -42,6 +42,7 @@ async function forgedLogin(broker: TestBroker) {
 function expectMetadataOf(body: Record<string, unknown>, issuer: string) {
   expect(body).toMatchObject({
     issuer,
+    authorization_endpoint: `${issuer}/oauth/authorize`,
     token_endpoint: `${issuer}/oauth/token`,
     introspection_endpoint: `${issuer}/oauth/introspect`,
     revocation_endpoint: `${issuer}/oauth/revoke`,
@@ -95,6 +96,8 @@ describe('a malformed issuer', () => {
     'ftp://login.acme.example',
     'https://LOGIN.acme.example',
     'https://x.example?a=1',
+    // It goes into every JWT access token, whose length is bounded.
+    `https://login.acme.example/${'a'.repeat(240)}`,
   ])('%s stops the start', async (issuer) => {
     await expect(startTestBroker(testSeed(), { issuer })).rejects.toThrow(/ISSUER/);
   });

@@ -36,13 +36,21 @@ async function introspectAs(client: oauth.Client, secret: string, token: string)
 }
 
 describe('discovery (RFC 8414)', () => {
-  it('lists the endpoints, the one grant and the client authentication methods that work', () => {
+  it('lists the endpoints, the grants and the client authentication methods that work', () => {
     expect(as.issuer).toBe(broker.url);
+    expect(as.authorization_endpoint).toBe(`${broker.url}/oauth/authorize`);
     expect(as.token_endpoint).toBe(`${broker.url}/oauth/token`);
     expect(as.introspection_endpoint).toBe(`${broker.url}/oauth/introspect`);
     expect(as.revocation_endpoint).toBe(`${broker.url}/oauth/revoke`);
-    expect(as.grant_types_supported).toEqual(['client_credentials']);
-    expect(as.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
+    expect(as.jwks_uri).toBe(`${broker.url}/.well-known/jwks.json`);
+    expect(as.grant_types_supported).toEqual(['client_credentials', 'authorization_code', 'refresh_token']);
+    expect(as.response_types_supported).toEqual(['code']);
+    expect(as.code_challenge_methods_supported).toEqual(['S256']);
+    expect(as.authorization_response_iss_parameter_supported).toBe(true);
+    // `none` for public app clients at the token endpoint only; introspection and revocation take a secret.
+    expect(as.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
+    expect(as.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
+    expect(as.revocation_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
   });
 
   it('serves the public half of the signing key, and never its private part', async () => {

@@ -32,6 +32,9 @@ export function oauthFunctionEnv(dynamo: { tableName: string; endpoint: string }
     TABLE_NAME: dynamo.tableName,
     CLIENT_SECRETS_ID: 'clients',
     KEYS_SECRET_ID: 'keys',
+    // JWT access tokens (contract section 9): read only when a client with JWTs asks.
+    SIGNING_KEYS_SECRET_ID: 'signing',
+    ISSUER: 'https://broker.example',
     AWS_REGION: 'eu-central-1',
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',

@@ -66,6 +66,7 @@ export async function memoryDeps() {
     secrets: { verify: async () => true, preload: async () => {} },
     keys: { cacheKey: async () => cacheKey },
     signingKeys: { current: async () => privateKey },
+    issuer: ISSUER,
     unseal: memoisedUnseal(unseal),
     passwordHashing: TEST_SCRYPT,
     clock: clock.read,

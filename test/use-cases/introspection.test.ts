@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { issueServiceToken } from '../../functions/use-cases/service-tokens.js';
 import { introspect } from '../../functions/use-cases/introspection.js';
+import { revoke } from '../../functions/use-cases/revocation.js';
 import { memoryDeps } from '../support/memory-deps.js';
 
 /** Contract section 4 on the memory store: introspection, no HTTP (revocation: revocation.test.ts). */
@@ -36,5 +37,24 @@ describe('introspection (use cases, memory store)', () => {
     clock.advance(5);
     await store.revokeServiceClientTokens('orders-svc', clock.now);
     expect(await introspect(broker, clients.reports, accessToken)).toEqual({ active: false });
+  });
+
+  it('a JWT access token is found by its jti and described like an opaque one; revoked, it is inactive', async () => {
+    const { broker, clients, clock } = world;
+    const client = { ...clients.reports, accessTokenFormat: 'jwt' as const };
+    const { accessToken } = await issueServiceToken(broker, client, undefined);
+    expect(await introspect(broker, clients.orders, accessToken)).toEqual({
+      active: true,
+      scope: 'order.order_read tenant=acme',
+      client_id: 'reports-svc',
+      token_type: 'Bearer',
+      iat: clock.now,
+      exp: clock.now + 1000,
+      sub: 'reports-svc',
+      tenant: 'acme',
+    });
+    expect(await introspect(broker, clients.globex, accessToken)).toEqual({ active: false });
+    await revoke(broker, client, accessToken);
+    expect(await introspect(broker, clients.orders, accessToken)).toEqual({ active: false });
   });
 });

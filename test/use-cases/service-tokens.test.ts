@@ -1,5 +1,7 @@
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseToken } from '../../functions/domain/tokens.js';
+import { ServiceUnavailable } from '../../functions/domain/errors.js';
+import { hashToken, parseToken } from '../../functions/domain/tokens.js';
 import { issueServiceToken, warmUp } from '../../functions/use-cases/service-tokens.js';
 import { memoryDeps } from '../support/memory-deps.js';
 
@@ -80,5 +82,71 @@ describe('service tokens (use case, memory store)', () => {
     const report = await warmUp(failing, 300);
     expect(report.refreshed).toEqual([]);
     expect(report.failed).toEqual(['orders-svc']);
+  });
+
+  describe('with accessTokenFormat jwt (contract section 9)', () => {
+    const jwtClient = () => ({ ...world.clients.reports, accessTokenFormat: 'jwt' as const, audience: 'https://reports.internal' });
+
+    it('mints a JWT whose jti names the stored record, and caches that JWT', async () => {
+      const { broker, clock, store } = world;
+      const client = jwtClient();
+      await store.putServiceClient(client);
+      const grant = await issueServiceToken(broker, client, undefined);
+      expect(decodeProtectedHeader(grant.accessToken)).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
+      expect(decodeJwt(grant.accessToken)).toMatchObject({
+        iss: 'https://broker.example',
+        sub: 'reports-svc',
+        aud: 'https://reports.internal',
+        client_id: 'reports-svc',
+        scope: grant.scope,
+        tenant: 'acme',
+        iat: clock.now,
+        exp: clock.now + 1000,
+      });
+      const parsed = parseToken(grant.accessToken)!;
+      const found = await store.findToken(parsed.selector);
+      expect(found?.kind === 'access' && found.record.hash).toBe(hashToken(grant.accessToken));
+      clock.advance(10);
+      expect(await issueServiceToken(broker, client, undefined)).toEqual({ ...grant, expiresIn: 990 });
+    });
+
+    it('the audience is the issuer when the client names none', async () => {
+      const { broker } = world;
+      const { audience: _none, ...client } = jwtClient();
+      expect(decodeJwt((await issueServiceToken(broker, client, undefined)).accessToken).aud).toBe('https://broker.example');
+    });
+
+    it('a client switched to JWTs, or to another audience, gets a new token rather than its cached one', async () => {
+      const { broker, clients } = world;
+      const opaque = await issueServiceToken(broker, clients.reports, undefined);
+      const jwt = await issueServiceToken(broker, jwtClient(), undefined);
+      expect(jwt.accessToken).not.toBe(opaque.accessToken);
+      expect(decodeJwt(jwt.accessToken).aud).toBe('https://reports.internal');
+      const moved = await issueServiceToken(broker, { ...jwtClient(), audience: 'https://elsewhere.internal' }, undefined);
+      expect(decodeJwt(moved.accessToken).aud).toBe('https://elsewhere.internal');
+      const back = await issueServiceToken(broker, clients.reports, undefined);
+      expect(back.accessToken).toMatch(/^[A-Za-z0-9_-]{64}$/);
+    });
+
+    it('the warm-up keeps a warmup client’s JWT fresh too', async () => {
+      const { broker, clients, store } = world;
+      const client = { ...clients.orders, accessTokenFormat: 'jwt' as const };
+      await store.putServiceClient(client);
+      expect(await warmUp(broker, 300)).toEqual({ refreshed: ['orders-svc'], stillFresh: [], failed: [] });
+      const warmed = await issueServiceToken(broker, client, undefined);
+      expect(decodeProtectedHeader(warmed.accessToken).typ).toBe('at+jwt');
+      expect(await warmUp(broker, 300)).toEqual({ refreshed: [], stillFresh: ['orders-svc'], failed: [] });
+    });
+
+    it('no signing key: the mint fails as the key’s outage (503), nothing is stored', async () => {
+      const { broker, store } = world;
+      const client = jwtClient();
+      const keyless = {
+        ...broker,
+        signingKeys: { current: async () => Promise.reject(new ServiceUnavailable('signing keys', new Error('down'))) },
+      };
+      await expect(issueServiceToken(keyless, client, undefined)).rejects.toBeInstanceOf(ServiceUnavailable);
+      expect(await store.getCachedServiceToken('reports-svc', 'order.order_read')).toBeUndefined();
+    });
   });
 });
