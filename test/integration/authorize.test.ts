@@ -15,7 +15,7 @@ import { authorizeQuery, CHALLENGE, openAuthorize, postSignIn, signIn, type Sign
  * `POST /customer/{tenant}/login`.
  */
 
-const CUSTOMERS = ['carol', 'dave', 'erin', 'frank', 'gina'].map((name, i) => ({
+const CUSTOMERS = ['carol', 'dave', 'erin', 'frank', 'gina', 'hank'].map((name, i) => ({
   email: `${name}@example.com`,
   password: `${name}-password`,
   customerNumber: `C-20${i}`,
@@ -316,6 +316,16 @@ describe('the sign-in form: CSRF defence bound to the pending request', () => {
     const again = await signIn(broker.url, form, 'dave@example.com', 'dave-password');
     expectNoRedirect(again);
     expect(again.html).toContain('already used');
+  });
+
+  it('five concurrent sign-ins with one form: exactly one gets the code, the others are told it was used, none 5xx', async () => {
+    const form = await open();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => signIn(broker.url, form, 'hank@example.com', 'hank-password')));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([303, 400, 400, 400, 400]);
+    for (const lost of answers.filter((a) => a.status === 400)) expect(lost.html).toContain('already used');
+    const issued = broker.logLines.filter((l) => l.includes('"authorization_code_issued"') && l.includes('C-205'));
+    expect(issued).toHaveLength(1);
   });
 
   it('a repeated field, another content type or an over-long body: a 4xx page, never a 500', async () => {
