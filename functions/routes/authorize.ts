@@ -138,7 +138,9 @@ async function asPage(deps: Pick<AuthorizeDeps, 'log'>, answer: () => Promise<Ht
     return await answer();
   } catch (error) {
     if (error instanceof ServiceUnavailable) {
-      deps.log.warn('dependency unavailable', { error: { name: error.name, message: error.message } });
+      // As the Lambda adapter logs it: the cause says which call failed (the logger scrubs tokens).
+      const cause = error.cause instanceof Error ? { name: error.cause.name, message: error.cause.message } : undefined;
+      deps.log.warn('dependency unavailable', { error: { name: error.name, message: error.message, cause } });
       const response = page(503, errorPage('Please try again', 'The sign-in service is temporarily unavailable. Try again shortly.'));
       response.headers!['Retry-After'] = String(error.retryAfter);
       return response;

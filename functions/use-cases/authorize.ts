@@ -185,7 +185,11 @@ const MIN_PASSWORD = 6;
  * shared with customer login (credentials.ts: one account counter for both); then one
  * conditional write turns the request into a 60-second code (RFC 6749 section 4.1.2).
  *
- * Round trips: the record; the customer ∥ the attempt reservation; the code ∥ the cleared counter.
+ * Round trips: the record; the customer ∥ the attempt reservation; the code; the cleared counter.
+ * The counter is cleared after the code, not beside it: the posts of one form that lose the
+ * code's conditional write (a double submit, two tabs) must not delete the counter, since a
+ * deletion under a concurrent reservation makes the store's reservation retry (DynamoDB adapter),
+ * and five concurrent deletions made it give up with a 503 (test/integration/authorize.test.ts).
  */
 export async function signIn(deps: AuthorizeDeps, input: SignInInput, issuer: string): Promise<SignInOutcome> {
   const request = parseToken(input.requestToken);
@@ -230,25 +234,25 @@ export async function signIn(deps: AuthorizeDeps, input: SignInInput, issuer: st
   // The code names the record it was issued under: its selector is the record's (domain/tokens.ts).
   const code = mintToken(auth.selector);
   const issuedAt = deps.clock();
-  const [issued] = await Promise.all([
-    deps.authorizations.issueCode(
-      auth.selector,
-      { ...presented, now: issuedAt },
-      {
-        codeHash: code.hash,
-        customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
-        issuedAt,
-        expiresAt: issuedAt + CODE_SECONDS,
-      },
-    ),
-    deps.customers.clearLoginAttempts(auth.tenant, email),
-  ]);
+  const issued = await deps.authorizations.issueCode(
+    auth.selector,
+    { ...presented, now: issuedAt },
+    {
+      codeHash: code.hash,
+      customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
+      issuedAt,
+      expiresAt: issuedAt + CODE_SECONDS,
+    },
+  );
   if (!issued) {
     // Another tab of this browser signed in with the same request first, or it expired meanwhile.
     const reason = issueRefusal(await deps.authorizations.findAuthorization(auth.selector), presented, deps.clock()) ?? 'pending';
     audit(deps.log, 'authorization_refused', { ...who, error: `sign_in_${reason}` });
     return { kind: 'restart', reason };
   }
+  // Only the sign-in that got the code clears the counter: concurrent posts of one form would
+  // otherwise delete it under each other's reservations (see the round trips above).
+  await deps.customers.clearLoginAttempts(auth.tenant, email);
   audit(deps.log, 'authorization_code_issued', {
     tenant: auth.tenant,
     clientId: auth.clientId,

@@ -138,7 +138,7 @@ describe('the sign-in page and its code', () => {
     expect(nativeSignIn.headers.get('location')).toMatch(/^com\.acme\.shop:\/callback\?code=/);
   });
 
-  it('round trips: the request is one write; a sign-in reads the request, then customer ∥ attempt, then code ∥ cleared counter', async () => {
+  it('round trips: the request is one write; a sign-in reads the request, then customer ∥ attempt, then the code, then the cleared counter', async () => {
     await open(); // the app client and tenant are now cached, as in a warm function
     calls = [];
     const form = await open();
