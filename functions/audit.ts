@@ -18,7 +18,9 @@ export type AuditEvent =
   | 'token_revoked'
   | 'client_tokens_revoked'
   | 'secret_rotated'
-  | 'customer_sessions_ended';
+  | 'customer_sessions_ended'
+  | 'authorization_refused'
+  | 'authorization_code_issued';
 
 export interface RequestContext {
   requestId: string;

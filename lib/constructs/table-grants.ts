@@ -1,4 +1,6 @@
 import {
+  APP_CLIENT_PK,
+  AUTHORIZATION_PREFIX,
   CACHE_PREFIX,
   CLIENT_PK,
   CUSTOMER_PREFIX,
@@ -31,6 +33,7 @@ const CACHED_TOKENS = anyIn(CACHE_PREFIX);
 const CUSTOMERS = anyIn(CUSTOMER_PREFIX);
 const LOGIN_ATTEMPTS = anyIn(LOCK_PREFIX);
 const CUSTOMER_SESSIONS = anyIn(CUSTOMER_SESSIONS_PREFIX);
+const AUTHORIZATIONS = anyIn(AUTHORIZATION_PREFIX);
 
 export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPattern[]>>>;
 
@@ -46,7 +49,8 @@ export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPatter
  * What this denies, on purpose: only the seed CLI (operator credentials) writes `TENANT`, `CLIENT`,
  * `CUST#` (password hashes) and `JWKS` (the published signing keys); discovery reads nothing but
  * `JWKS`; the storefront never reads service clients or cached service tokens; oauth and warm-up
- * never see customers, login counters or the JWKS.
+ * never see customers, login counters or the JWKS; authorize (the sign-in page) touches no token
+ * record, only app clients, customers, their attempt counters and the authorization records.
  */
 export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
   oauth: {
@@ -66,6 +70,18 @@ export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
     PutItem: [TOKENS, CUSTOMER_SESSIONS],
     // Refresh, logout, revocation; the login attempt counter.
     UpdateItem: [TOKENS, LOGIN_ATTEMPTS],
+    DeleteItem: [LOGIN_ATTEMPTS],
+  },
+  authorize: {
+    // The app client and its tenant (cached); the pending request, read before any attempt is spent.
+    GetItem: [TENANT_PK, APP_CLIENT_PK, AUTHORIZATIONS],
+    // The customer (a one-key batch read, as login's re-read), and the attempt counter when a
+    // reservation is refused (how long to wait). One key per batch, so one statement covers both.
+    BatchGetItem: [CUSTOMERS, LOGIN_ATTEMPTS],
+    // A new pending request.
+    PutItem: [AUTHORIZATIONS],
+    // The code's conditional write; the login attempt counter shared with the storefront login.
+    UpdateItem: [AUTHORIZATIONS, LOGIN_ATTEMPTS],
     DeleteItem: [LOGIN_ATTEMPTS],
   },
   discovery: {
