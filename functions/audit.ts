@@ -19,7 +19,9 @@ export type AuditEvent =
   | 'client_tokens_revoked'
   | 'secret_rotated'
   | 'customer_sessions_ended'
-  | 'code_replayed';
+  | 'code_replayed'
+  | 'authorization_refused'
+  | 'authorization_code_issued';
 
 export interface RequestContext {
   requestId: string;

@@ -14,7 +14,7 @@ import { liveKeys, signingKeyAt, type PrivateSigningKey } from './domain/signing
 import type { Logger } from './log.js';
 import type { AuthorizationStore, Clock, CustomerStore, DirectoryStore, PublicKeyStore, SessionStore, TokenStore } from './ports.js';
 import type { ClientSecretsWriter, SeedTarget, SigningKeyWriter } from './seed/apply.js';
-import type { Deps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
+import type { AuthorizeDeps, Deps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
 
 /**
  * The one place that assembles the broker: from its sources (the table, the key material) and
@@ -217,4 +217,20 @@ export function buildStorefrontDeps(sources: Sources<With<'signingKeys'>>, setti
 /** The discovery function: the published public keys, from the table; no key material at all. */
 export function buildDiscoveryDeps(table: TableSource, settings: Settings): Pick<Deps, 'liveKeys' | 'clock' | 'log'> {
   return { liveKeys: liveKeysPart(sessionStoresOf(table), settings), clock: settings.clock, log: settings.log };
+}
+
+/**
+ * The authorize function (the sign-in page): app clients and tenants (cached), customers and
+ * their attempt counters, the authorization records; no key material at all (a code is a random
+ * token whose hash is stored, signed by nobody).
+ */
+export function buildAuthorizeDeps(table: TableSource, settings: Settings): AuthorizeDeps {
+  return {
+    directory: directoryPart(tokenStoresOf(table), settings),
+    customers: sessionStoresOf(table),
+    authorizations: authorizationStoreOf(table),
+    ...passwordHashingPart(settings),
+    clock: settings.clock,
+    log: settings.log,
+  };
 }

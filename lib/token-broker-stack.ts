@@ -16,15 +16,16 @@ export interface TokenBrokerStackProps extends StackProps {
   /** Browser origins allowed to call the storefront paths. @default ['*'] */
   readonly corsOrigins?: string[];
   /**
-   * Customer login's own throttle (`POST /customer/{tenant}/login`), below the stage's: each
-   * login costs ~1.4 s of Lambda. @default 50 requests per second
+   * Customer login's own throttle (`POST /customer/{tenant}/login`, and the sign-in page's
+   * `POST /oauth/authorize`, each route with its own bucket), below the stage's: each login
+   * costs ~1.4 s of Lambda. @default 50 requests per second
    */
   readonly loginRateLimit?: number;
   /** Customer login's burst bucket. @default 50 */
   readonly loginBurstLimit?: number;
   /**
    * Reserved concurrency per function; a function left out keeps its default
-   * (`DEFAULT_RESERVED_CONCURRENCY`: oauth 200, storefront 200, discovery 20, fallback 10, warmup 2).
+   * (`DEFAULT_RESERVED_CONCURRENCY`: oauth 200, storefront 200, authorize 100, discovery 20, fallback 10, warmup 2).
    */
   readonly reservedConcurrency?: Partial<Record<BrokerFunctionName, number>>;
   /**
@@ -64,8 +65,10 @@ export class TokenBrokerStack extends Stack {
     // after the API exists: the variable references the HttpApi resource only, while the API's
     // integrations reference the functions, so no dependency cycle arises.
     const issuer = props.issuer ?? this.api.api.apiEndpoint;
-    // The warm-up signs JWT access tokens too (contract section 9), so it needs the `iss` as well.
-    for (const name of ['oauth', 'discovery', 'storefront', 'warmup'] as const) this.functions[name].addEnvironment('ISSUER', issuer);
+    // The warm-up signs JWT access tokens too (contract section 9), so it needs the `iss` as well;
+    // the sign-in page names it in its form and in every redirect (RFC 9207).
+    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize'] as const)
+      this.functions[name].addEnvironment('ISSUER', issuer);
     this.warmup = new WarmupSchedule(this, 'Warmup', { handler: this.functions.warmup });
 
     // The seed CLI finds the deployed resources by these output keys: keep them stable.

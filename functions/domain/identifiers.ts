@@ -34,6 +34,19 @@ export const MAX_LENGTH = {
    */
   token: 64,
   /**
+   * The client's opaque `state` (RFC 6749 section 4.1.1), stored with the pending request and
+   * echoed in the redirect: room for a signed or random value, not for a payload.
+   */
+  state: 1024,
+  /** RFC 7636 section 4.2: an S256 challenge is exactly 43 characters; a verifier at most 128. */
+  codeChallenge: 128,
+  /** RFC 7636 section 4.1: 43 to 128 characters. */
+  codeVerifier: 128,
+  /** A `response_type` or `code_challenge_method`: short registered names (RFC 6749 section 3.1.1, RFC 7636 section 4.3). */
+  parameterName: 64,
+  /** A password as typed: longer than any a person types, short enough to bound scrypt's input. */
+  password: 1024,
+  /**
    * A JWT access token (RFC 9068, domain/access-token-jwt.ts), longer than any the broker signs:
    * every claim is bounded here (a whole scope plus ` tenant=…`, ids, a legal entity, the issuer
    * and the audience), which keeps the largest possible token near 3,000 characters

@@ -65,6 +65,8 @@ function toRequest(event: APIGatewayProxyEventV2): HttpRequest {
     const value = eventHeaders[name];
     if (value !== undefined) headers[name.toLowerCase()] = value;
   }
+  // Payload 2.0 moves the Cookie header into its own list (only the sign-in page reads it).
+  if (event.cookies) headers.cookie = event.cookies.join('; ');
   const query = new Map<string, string[]>();
   if (event.rawQueryString) {
     for (const [name, value] of new URLSearchParams(event.rawQueryString)) {
@@ -89,9 +91,24 @@ function toRequest(event: APIGatewayProxyEventV2): HttpRequest {
 function toResult(response: HttpResponse): APIGatewayProxyStructuredResultV2 {
   // Object.assign, not a spread merge: V8 merges two spreads and a later key ~15 times slower.
   const headers: Record<string, string> = Object.assign({}, NO_STORE, response.headers);
-  if (response.body === undefined) return { statusCode: response.status, headers };
+  if (response.body === undefined) {
+    if (response.text === undefined && response.cookies === undefined) return { statusCode: response.status, headers };
+    return pageResult(response, headers);
+  }
   headers['Content-Type'] = 'application/json';
   return { statusCode: response.status, headers, body: JSON.stringify(response.body) };
+}
+
+/** A page (HTML) or a redirect with cookies: off the JSON routes' path, which never sets `text` or `cookies`. */
+function pageResult(response: HttpResponse, headers: Record<string, string>): APIGatewayProxyStructuredResultV2 {
+  const result: APIGatewayProxyStructuredResultV2 = { statusCode: response.status, headers };
+  if (response.text) {
+    headers['Content-Type'] = response.text.contentType;
+    result.body = response.text.content;
+  }
+  // Payload 2.0 sends cookies in their own list: a header map can hold one Set-Cookie only.
+  if (response.cookies) result.cookies = response.cookies;
+  return result;
 }
 
 /** An unexpected error's name and stack frames, for the log only. */

@@ -5,7 +5,7 @@ import type { WireShape } from './errors.js';
  * these to API Gateway and the local server dispatches by them, so both see the same map.
  */
 
-export type FunctionName = 'oauth' | 'discovery' | 'storefront';
+export type FunctionName = 'oauth' | 'discovery' | 'storefront' | 'authorize';
 
 export interface RouteSpec {
   method: 'GET' | 'POST';
@@ -18,6 +18,10 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/oauth/token', fn: 'oauth' },
   { method: 'POST', path: '/oauth/introspect', fn: 'oauth' },
   { method: 'POST', path: '/oauth/revoke', fn: 'oauth' },
+  // The authorization endpoint and the broker's own sign-in page (contract section 8): HTML, and
+  // a function of its own, so its scrypt-bound sign-ins cannot take /oauth/token's concurrency.
+  { method: 'GET', path: '/oauth/authorize', fn: 'authorize' },
+  { method: 'POST', path: '/oauth/authorize', fn: 'authorize' },
   { method: 'GET', path: '/.well-known/oauth-authorization-server', fn: 'discovery' },
   { method: 'GET', path: '/.well-known/jwks.json', fn: 'discovery' },
   { method: 'GET', path: '/customerlogin/auth/anonymous/login', fn: 'storefront' },

@@ -17,8 +17,12 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   headers?: Record<string, string>;
-  /** Serialised as JSON; omitted for 204. */
+  /** Serialised as JSON; omitted for 204 and for a `text` answer. */
   body?: unknown;
+  /** A body that is not JSON (the sign-in page's HTML), sent as it is with its own Content-Type. */
+  text?: { contentType: string; content: string };
+  /** `Set-Cookie` values, one per cookie (API Gateway's payload 2.0 `cookies`). */
+  cookies?: string[];
 }
 
 export type RouteHandler = (request: HttpRequest) => Promise<HttpResponse>;

@@ -4,6 +4,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { MemoryStore } from '../adapters/memory-store.js';
+import { authorizeRoutes } from '../routes/authorize.js';
 import { discoveryRoutes } from '../routes/discovery.js';
 import { oauthRoutes } from '../routes/oauth.js';
 import { storefrontRoutes } from '../routes/storefront.js';
@@ -127,6 +128,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   functions.oauth = lambdaHttpHandler(oauthRoutes(deps), log);
   functions.discovery = lambdaHttpHandler(discoveryRoutes({ issuer, publicKeys: deps.liveKeys }), log);
   functions.storefront = lambdaHttpHandler(storefrontRoutes(deps, { issuer }), log);
+  functions.authorize = lambdaHttpHandler(authorizeRoutes(deps, { issuer }), log);
 
   const runWarmUp = () =>
     warmUp(deps, warmupIntervalSeconds)

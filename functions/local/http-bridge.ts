@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { LambdaHttpHandler } from '../http/lambda-adapter.js';
 import type { Logger } from '../log.js';
 import { MAX_BODY_BYTES } from '../http/params.js';
@@ -86,7 +86,10 @@ export function createHttpBridge(
       const result = handler ? await handler(event) : STARTING;
       const status = result.statusCode ?? 200;
       const responseBody = result.body ?? '';
-      const responseHeaders: Record<string, string | number> = { ...(result.headers as Record<string, string>) };
+      const responseHeaders: Record<string, string | number | string[]> = { ...(result.headers as Record<string, string>) };
+      // As API Gateway does with payload 2.0's `cookies`: one Set-Cookie header each.
+      const { cookies } = result as APIGatewayProxyStructuredResultV2;
+      if (cookies && cookies.length > 0) responseHeaders['Set-Cookie'] = cookies;
       // As API Gateway does; without it node:http would frame the body as chunks (RFC 9112 section 6.3).
       if (status !== 204 && status !== 304) responseHeaders['Content-Length'] = Buffer.byteLength(responseBody);
       // The rest of an oversized body was never read: close rather than drain it.
@@ -152,6 +155,13 @@ function gatewayHeaders(raw: string[]): Record<string, string> {
   }
   headers['x-forwarded-proto'] ??= 'http';
   return headers;
+}
+
+/** As API Gateway's payload 2.0 does: the Cookie header leaves the header map for `cookies`. */
+function gatewayCookies(headers: Record<string, string>): { cookies: string[] } {
+  const cookies = headers.cookie!.split(/;\s*/).filter((pair) => pair !== '');
+  delete headers.cookie;
+  return { cookies };
 }
 
 /** requestContext.time, formatted once per second rather than once per request. */
@@ -222,6 +232,7 @@ function toEvent(
     rawPath: url.path,
     rawQueryString: url.query,
     headers,
+    ...(headers.cookie === undefined ? {} : gatewayCookies(headers)),
     ...(pathParameters && Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
     requestContext: {
       accountId: 'local',

@@ -1,11 +1,11 @@
 import { audit } from '../audit.js';
-import { InvalidCredentials, InvalidToken, LoginThrottled } from '../domain/errors.js';
-import { attemptLimits, FAILURE_WINDOW_SECONDS, LOCK_AFTER, refusal, slowDownAfterFailure } from '../domain/login-throttle.js';
-import { decoyHash, verifyPassword } from '../domain/passwords.js';
+import { InvalidCredentials, InvalidToken } from '../domain/errors.js';
+import { attemptLimits } from '../domain/login-throttle.js';
 import { checkAccessToken, startFamily } from '../domain/refresh-family.js';
 import { signSaasToken } from '../domain/signing-keys.js';
 import { lifetimesOf, revokedWithStorefrontClient } from '../domain/tenant.js';
 import { parseToken } from '../domain/tokens.js';
+import { checkCredentials } from './credentials.js';
 import type { StorefrontDeps } from './deps.js';
 import { firstPair, type SessionTokens } from './sessions.js';
 
@@ -45,7 +45,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
   if (!parsed || !tenant) throw new InvalidToken();
   const now = deps.clock();
 
-  const [{ session, customer }, reservation] = await Promise.all([
+  const [{ session, customer: found }, reservation] = await Promise.all([
     deps.customers.loadLogin(parsed.selector, tenant.tenant, input.email),
     deps.customers.reserveLoginAttempt(tenant.tenant, input.email, attemptLimits(now)),
   ]);
@@ -54,24 +54,8 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
   if (revokedWithStorefrontClient(tenant, session!.clientId, session!.issuedAt)) throw new InvalidToken();
   const who = { tenant: tenant.tenant, clientId: session!.clientId, email: input.email };
 
-  if (!reservation.reserved) {
-    const { reason, retryAfter } = refusal(reservation.counter, now);
-    audit(deps.log, 'login_locked', { ...who, reason, retryAfter, attempts: reservation.counter.attempts });
-    throw new LoginThrottled(retryAfter);
-  }
-
-  const passwordOk = await verifyPassword(input.password, customer?.passwordHash ?? (await decoyHash(deps.passwordHashing)));
-  if (!customer || !passwordOk) {
-    const notBefore = slowDownAfterFailure(reservation.attempt, deps.clock());
-    if (notBefore !== undefined) await deps.customers.slowLoginAttempts(tenant.tenant, input.email, notBefore);
-    audit(deps.log, 'login_failed', { ...who, attempt: reservation.attempt });
-    // The failure that uses up the window's last attempt locks the account: say so when it
-    // happens, not only when the next attempt is refused.
-    if (reservation.attempt >= LOCK_AFTER) {
-      audit(deps.log, 'login_locked', { ...who, reason: 'locked', retryAfter: FAILURE_WINDOW_SECONDS, attempts: reservation.attempt });
-    }
-    throw new InvalidCredentials();
-  }
+  // The attempt counter, the password and the audit events: shared with the sign-in page.
+  const customer = await checkCredentials(deps, who, reservation, found, input.password, now);
 
   // The new family's absolute end is counted from this login; no token of it outlives the end.
   const started = startFamily(

@@ -68,3 +68,6 @@ export type OAuthDeps = ServiceTokenDeps & Pick<Deps, 'secrets' | 'sessions' | '
 
 /** The storefront routes: refresh families and customers, signed with the signing key. */
 export type StorefrontDeps = Pick<Deps, 'directory' | 'sessions' | 'customers' | 'signingKeys' | 'passwordHashing' | 'clock' | 'log'>;
+
+/** The authorize function: app clients, customers' credentials and the authorization records; no key material. */
+export type AuthorizeDeps = Pick<Deps, 'directory' | 'customers' | 'authorizations' | 'passwordHashing' | 'clock' | 'log'>;

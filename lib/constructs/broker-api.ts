@@ -35,6 +35,10 @@ export interface BrokerApiProps {
 
 /** The route that costs ~1.4 s of Lambda per request (scrypt), throttled below the stage. */
 export const LOGIN_ROUTE_KEY = 'POST /customer/{tenant}/login';
+/** The sign-in page's form runs the same scrypt check (contract section 8): the same throttle. */
+export const SIGN_IN_ROUTE_KEY = 'POST /oauth/authorize';
+/** The routes throttled as logins, each with its own bucket of the login throttle's size. */
+export const LOGIN_THROTTLED_ROUTE_KEYS = [LOGIN_ROUTE_KEY, SIGN_IN_ROUTE_KEY] as const;
 /** Login throttle defaults; why these numbers: README, "Deploy". */
 export const DEFAULT_LOGIN_THROTTLE = { rateLimit: 50, burstLimit: 50 } as const;
 
@@ -91,7 +95,7 @@ export class BrokerApi extends Construct {
       return integrations.get(fn)!;
     };
 
-    let loginRoute: HttpRoute | undefined;
+    const loginRoutes = new Map<string, HttpRoute>();
     for (const route of ROUTES) {
       // Construct ids may not contain '/'; the id stays stable as long as the route key does.
       const httpRoute = new HttpRoute(this, routeKey(route).replace(/[^A-Za-z0-9]/g, ''), {
@@ -100,7 +104,7 @@ export class BrokerApi extends Construct {
         integration: integrationFor(props.routeHandlers[route.fn], route.fn),
       });
       this.routes.push(httpRoute);
-      if (routeKey(route) === LOGIN_ROUTE_KEY) loginRoute = httpRoute;
+      if ((LOGIN_THROTTLED_ROUTE_KEYS as readonly string[]).includes(routeKey(route))) loginRoutes.set(routeKey(route), httpRoute);
     }
     this.routes.push(
       new HttpRoute(this, 'DefaultRoute', {
@@ -114,7 +118,7 @@ export class BrokerApi extends Construct {
       Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: NO_AUTHORIZER_REASON });
     }
 
-    if (!loginRoute) throw new Error(`the route table has no ${LOGIN_ROUTE_KEY}`);
+    for (const key of LOGIN_THROTTLED_ROUTE_KEYS) if (!loginRoutes.has(key)) throw new Error(`the route table has no ${key}`);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.stage = new HttpStage(this, 'DefaultStage', {
@@ -129,12 +133,13 @@ export class BrokerApi extends Construct {
     });
     // Route settings override the stage's default throttle for one route key. CloudFormation
     // refuses settings for a route that does not exist yet, hence the explicit dependency.
-    (this.stage.node.defaultChild as CfnStage).routeSettings = {
-      [LOGIN_ROUTE_KEY]: {
-        ThrottlingRateLimit: props.loginRateLimit ?? DEFAULT_LOGIN_THROTTLE.rateLimit,
-        ThrottlingBurstLimit: props.loginBurstLimit ?? DEFAULT_LOGIN_THROTTLE.burstLimit,
-      },
+    const loginThrottle = {
+      ThrottlingRateLimit: props.loginRateLimit ?? DEFAULT_LOGIN_THROTTLE.rateLimit,
+      ThrottlingBurstLimit: props.loginBurstLimit ?? DEFAULT_LOGIN_THROTTLE.burstLimit,
     };
-    this.stage.node.addDependency(loginRoute);
+    (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+      LOGIN_THROTTLED_ROUTE_KEYS.map((key) => [key, { ...loginThrottle }]),
+    );
+    for (const route of loginRoutes.values()) this.stage.node.addDependency(route);
   }
 }

@@ -53,6 +53,11 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
     description: 'token-broker: storefront paths (anonymous and customer tokens)',
     secrets: ['signingKeys'],
   },
+  authorize: {
+    entry: 'authorize.ts',
+    description: 'token-broker: GET/POST /oauth/authorize (authorization request and sign-in page)',
+    // A code is a random token stored as a hash: nothing to sign, no secret to read.
+  },
   fallback: {
     entry: 'fallback.ts',
     description: 'token-broker: $default route, JSON 404/405',
@@ -83,6 +88,8 @@ const projectFile = (relative: string) => fileURLToPath(new URL(`../../${relativ
 export const DEFAULT_RESERVED_CONCURRENCY: Readonly<Record<BrokerFunctionName, number>> = {
   oauth: 200,
   storefront: 200,
+  // Room for the sign-in throttle (50 per second) at ~1.4 s of scrypt each: about 70 at once.
+  authorize: 100,
   discovery: 20,
   fallback: 10,
   warmup: 2,

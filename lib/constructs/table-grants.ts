@@ -50,7 +50,8 @@ export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPatter
  * `CUST#` (password hashes) and `JWKS` (the published signing keys); discovery reads nothing but
  * `JWKS`; the storefront never reads service clients or cached service tokens; oauth and warm-up
  * never see customers, login counters or the JWKS (a code carries the customer it speaks for, so
- * its redemption reads no customer).
+ * its redemption reads no customer); authorize (the sign-in page) touches no token
+ * record, only app clients, customers, their attempt counters and the authorization records.
  */
 export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
   oauth: {
@@ -72,6 +73,18 @@ export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
     PutItem: [TOKENS, CUSTOMER_SESSIONS],
     // Refresh, logout, revocation; the login attempt counter.
     UpdateItem: [TOKENS, LOGIN_ATTEMPTS],
+    DeleteItem: [LOGIN_ATTEMPTS],
+  },
+  authorize: {
+    // The app client and its tenant (cached); the pending request, read before any attempt is spent.
+    GetItem: [TENANT_PK, APP_CLIENT_PK, AUTHORIZATIONS],
+    // The customer (a one-key batch read, as login's re-read), and the attempt counter when a
+    // reservation is refused (how long to wait). One key per batch, so one statement covers both.
+    BatchGetItem: [CUSTOMERS, LOGIN_ATTEMPTS],
+    // A new pending request.
+    PutItem: [AUTHORIZATIONS],
+    // The code's conditional write; the login attempt counter shared with the storefront login.
+    UpdateItem: [AUTHORIZATIONS, LOGIN_ATTEMPTS],
     DeleteItem: [LOGIN_ATTEMPTS],
   },
   discovery: {

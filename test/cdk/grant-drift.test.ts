@@ -14,7 +14,7 @@ import { TokenBrokerStack } from '../../lib/token-broker-stack.js';
 import { httpEvent } from '../support/lambda-event.js';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
-import { APP_CLIENTS, APP_SECRETS, codeThroughStore, grantSeed } from '../support/authorization.js';
+import { APP_CLIENTS, APP_SECRETS, codeThroughSignIn, grantSeed } from '../support/authorization.js';
 
 /**
  * Grant drift: every function's real Lambda entry, cold-started with the environment the
@@ -143,7 +143,7 @@ describe('every call a function makes is allowed by its own role', () => {
     const codes = await Promise.all(
       [APP_CLIENTS.mobile, APP_CLIENTS.mobile, APP_CLIENTS.partner].map(async (client) => {
         const redirectUri = client.redirectUris[0]!;
-        const callback = await codeThroughStore(broker, { client, redirectUri, codeChallenge: challenge });
+        const callback = await codeThroughSignIn(broker, { client, redirectUri, codeChallenge: challenge });
         return { client, redirectUri, code: callback.searchParams.get('code')! };
       }),
     );
@@ -222,6 +222,58 @@ describe('every call a function makes is allowed by its own role', () => {
     );
   });
 
+  it('authorize: the request, a wrong and a right sign-in, a refused attempt, a stale form', async () => {
+    await broker.deps.directory.putAppClient({
+      clientId: 'drift-app',
+      tenant: 'acme',
+      type: 'public',
+      redirectUris: ['https://app.example/cb'],
+      scopes: ['customer.customer_read_own'],
+      accessTokenFormat: 'opaque',
+    });
+    const calls = await run('authorize', async (handler) => {
+      const start = async () => {
+        const query = new URLSearchParams({
+          response_type: 'code',
+          client_id: 'drift-app',
+          redirect_uri: 'https://app.example/cb',
+          state: 'xyz',
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGrSFuw9cM',
+          code_challenge_method: 'S256',
+        });
+        const page = await handler(httpEvent('GET', `/oauth/authorize?${query}`));
+        expect(page.statusCode, String(page.body)).toBe(200);
+        const csrf = /^tb_csrf=([^;]+)/.exec(page.cookies![0]!)![1]!;
+        const request = /name="request" value="([^"]+)"/.exec(String(page.body))![1]!;
+        return { csrf, request };
+      };
+      const post = (form: { csrf: string; request: string }, password: string) =>
+        handler({
+          ...httpEvent('POST', '/oauth/authorize', {
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ request: form.request, email: 'ann@example.com', password }).toString(),
+          }),
+          cookies: [`tb_csrf=${form.csrf}`],
+        });
+      const first = await start();
+      expect((await post(first, 'wrong-password')).statusCode).toBe(200);
+      const signedIn = await post(first, 'correct-horse');
+      expect(signedIn.statusCode).toBe(303);
+      expect((await post(first, 'correct-horse')).statusCode).toBe(400);
+      // Three failures slow the account; the fourth attempt at once is refused and reads the counter.
+      const second = await start();
+      for (let i = 0; i < 3; i++) expect((await post(second, 'wrong-password')).statusCode).toBe(200);
+      expect((await post(second, 'wrong-password')).statusCode).toBe(429);
+    });
+    expect(actionsOf(calls)).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+  });
+
   it('discovery: metadata and JWKS', async () => {
     const calls = await run('discovery', async (handler) => {
       expect(await json(handler(httpEvent('GET', '/.well-known/oauth-authorization-server')), 200)).toMatchObject({ issuer: ISSUER });
@@ -272,8 +324,16 @@ describe('the checker reads the policy as IAM would', () => {
     ['storefront', 'GetItem', ['CLIENT'], 'read service clients'],
     ['storefront', 'BatchGetItem', ['T#abc', 'CACHE#orders-svc'], 'read cached service tokens in a batch'],
     ['fallback', 'GetItem', ['TENANT'], 'read anything'],
+    ['authorize', 'GetItem', ['CLIENT'], 'read service clients'],
+    ['authorize', 'PutItem', ['CUST#acme#ann@example.com'], "overwrite a customer's password hash"],
+    ['authorize', 'PutItem', ['T#abc'], 'mint tokens'],
+    ['authorize', 'UpdateItem', ['T#abc'], 'revoke or rotate tokens'],
   ] as [BrokerFunctionName, string, string[], string][])('%s: %s %j is refused (it may not %s)', (name, action, keys) => {
     expect(violations(name, [get(action, ...keys)])).toHaveLength(1);
+  });
+
+  it.each(['clientSecrets', 'keys', 'signingKeys'] as const)('authorize may not read the %s secret', (secret) => {
+    expect(violations('authorize', [secretCall({ SecretId: secretId(stack.secrets[secret]) })])).toHaveLength(1);
   });
 
   it('warmup may not read the client secrets', () => {
@@ -302,6 +362,7 @@ const ENTRIES: Record<BrokerFunctionName, () => Promise<any>> = {
   discovery: () => import('../../functions/entry-points/discovery.js'),
   warmup: () => import('../../functions/entry-points/warmup.js'),
   fallback: () => import('../../functions/entry-points/fallback.js'),
+  authorize: () => import('../../functions/entry-points/authorize.js'),
 };
 
 /**

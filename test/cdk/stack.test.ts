@@ -117,6 +117,8 @@ describe('functions', () => {
       SIGNING_KEYS_SECRET_ID: signingKeys(),
       ISSUER: issuer(),
     }),
+    // No secret at all: the sign-in page signs nothing and authenticates no client.
+    authorize: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table(), ISSUER: issuer() }),
     fallback: () => ({ NODE_OPTIONS: '--enable-source-maps' }),
   };
   /**
@@ -137,6 +139,13 @@ describe('functions', () => {
       'dynamodb:UpdateItem': ['T#*', 'LOCK#*'],
       'dynamodb:DeleteItem': ['LOCK#*'],
     },
+    authorize: {
+      'dynamodb:GetItem': ['TENANT', 'APPCLIENT', 'AUTHZ#*'],
+      'dynamodb:BatchGetItem': ['CUST#*', 'LOCK#*'],
+      'dynamodb:PutItem': ['AUTHZ#*'],
+      'dynamodb:UpdateItem': ['AUTHZ#*', 'LOCK#*'],
+      'dynamodb:DeleteItem': ['LOCK#*'],
+    },
     discovery: { 'dynamodb:GetItem': ['JWKS'] },
     warmup: {
       'dynamodb:Query': ['CLIENT'],
@@ -147,7 +156,7 @@ describe('functions', () => {
   };
   const names = Object.keys(expectedEnv) as BrokerFunctionName[];
 
-  it('deploys exactly the five functions', () => {
+  it('deploys exactly the six functions', () => {
     template.resourceCountIs('AWS::Lambda::Function', names.length);
     expect(Object.keys(stack.functions).sort()).toEqual([...names].sort());
   });
@@ -233,9 +242,9 @@ describe('functions', () => {
     expect(resources).not.toContainEqual(signingKeys());
   });
 
-  it('each function has its reserved concurrency: oauth 200, storefront 200, discovery 20, fallback 10, warmup 2', () => {
+  it('each function has its reserved concurrency: oauth 200, storefront 200, authorize 100, discovery 20, fallback 10, warmup 2', () => {
     const reserved = Object.fromEntries(names.map((name) => [name, functionResource(name).Properties.ReservedConcurrentExecutions]));
-    expect(reserved).toEqual({ oauth: 200, storefront: 200, discovery: 20, fallback: 10, warmup: 2 });
+    expect(reserved).toEqual({ oauth: 200, storefront: 200, authorize: 100, discovery: 20, fallback: 10, warmup: 2 });
     // The account keeps at least 100 unreserved out of its default 1000.
     expect(Object.values(reserved).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(900);
   });
@@ -245,20 +254,20 @@ describe('functions', () => {
     const reserved = Object.fromEntries(
       names.map((name) => [name, resourceOf(other, other.functions[name]).Properties.ReservedConcurrentExecutions]),
     );
-    expect(reserved).toEqual({ oauth: 500, storefront: 40, discovery: 20, fallback: 10, warmup: 2 });
+    expect(reserved).toEqual({ oauth: 500, storefront: 40, authorize: 100, discovery: 20, fallback: 10, warmup: 2 });
   });
 
   it('ISSUER comes from the issuer stack prop when given', () => {
     const other = unbundledStack({ issuer: 'https://auth.example.com' });
-    for (const name of ['oauth', 'discovery', 'storefront', 'warmup'] as const) {
+    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize'] as const) {
       expect(resourceOf(other, other.functions[name]).Properties.Environment.Variables.ISSUER, name).toBe('https://auth.example.com');
     }
     expect(resourceOf(other, other.functions.fallback).Properties.Environment.Variables.ISSUER).toBeUndefined();
   });
 
-  it('discovery: holds no secret at all', () => {
+  it.each(['discovery', 'authorize'] as const)('%s: holds no secret at all', (name) => {
     expect(
-      statementsOf('discovery')
+      statementsOf(name)
         .flatMap(actions)
         .filter((a) => a.startsWith('secretsmanager:')),
     ).toEqual([]);
@@ -329,22 +338,26 @@ describe('HTTP API', () => {
     });
   });
 
-  it('throttles customer login on its own, below the stage: 50 per second, burst 50', () => {
+  it('throttles customer login and the sign-in form on their own, below the stage: 50 per second, burst 50', () => {
     const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
     expect(stage.Properties.RouteSettings).toEqual({
       'POST /customer/{tenant}/login': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 50 },
+      'POST /oauth/authorize': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 50 },
     });
     // CloudFormation refuses route settings for a route it has not created yet.
-    const loginRoute = Object.entries(template.findResources('AWS::ApiGatewayV2::Route')).find(
-      ([, r]) => r.Properties.RouteKey === 'POST /customer/{tenant}/login',
-    )![0];
-    expect(stage.DependsOn).toContain(loginRoute);
+    for (const key of ['POST /customer/{tenant}/login', 'POST /oauth/authorize']) {
+      const route = Object.entries(template.findResources('AWS::ApiGatewayV2::Route')).find(([, r]) => r.Properties.RouteKey === key)![0];
+      expect(stage.DependsOn, key).toContain(route);
+    }
   });
 
   it('takes the login throttle from stack props', () => {
     const other = unbundledStack({ loginRateLimit: 7, loginBurstLimit: 9 });
     Template.fromStack(other).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      RouteSettings: { 'POST /customer/{tenant}/login': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 } },
+      RouteSettings: {
+        'POST /customer/{tenant}/login': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 },
+        'POST /oauth/authorize': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 },
+      },
     });
   });
 

@@ -4,7 +4,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppClient } from '../../functions/domain/tenant.js';
 import { LocalSecretsFile } from '../../functions/local/secrets-file.js';
-import { ANN, APP_CLIENTS, APP_SECRETS, codeThroughStore, grantSeed, putStaleMobileSecret } from '../support/authorization.js';
+import { ANN, APP_CLIENTS, APP_SECRETS, codeThroughSignIn, grantSeed, putStaleMobileSecret } from '../support/authorization.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
 import { selectorOf } from '../support/storefront.js';
@@ -47,7 +47,7 @@ async function signIn(app: AppClient, options: { redirectUri?: string; scopes?: 
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const redirectUri = options.redirectUri ?? app.redirectUris[0]!;
-  const callback = await codeThroughStore(broker, {
+  const callback = await codeThroughSignIn(broker, {
     client: app,
     redirectUri,
     codeChallenge: await oauth.calculatePKCECodeChallenge(verifier),

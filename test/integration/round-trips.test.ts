@@ -1,7 +1,7 @@
 import type { InitializeMiddleware } from '@smithy/types';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_CLIENTS, codeThroughStore, grantSeed } from '../support/authorization.js';
+import { APP_CLIENTS, codeThroughSignIn, grantSeed } from '../support/authorization.js';
 import { postForm, basic, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
@@ -39,7 +39,7 @@ beforeAll(async () => {
 async function redeemCode(app = APP_CLIENTS.mobile): Promise<Record<string, any>> {
   const verifier = oauth.generateRandomCodeVerifier();
   const redirectUri = app.redirectUris[0]!;
-  const callback = await codeThroughStore(broker, {
+  const callback = await codeThroughSignIn(broker, {
     client: app,
     redirectUri,
     codeChallenge: await oauth.calculatePKCECodeChallenge(verifier),

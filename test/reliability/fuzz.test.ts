@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchRoute, ROUTES } from '../../functions/http/route-table.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { FULL, Histogram, rawRequest, size, type RawAnswer } from '../support/reliability-util.js';
-import { TEST_SECRETS } from '../support/seed.js';
+import { TEST_SECRETS, testSeed } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
+import { authorizeQuery, CHALLENGE, openAuthorize, withShopApp } from '../support/authorize.js';
 
 /**
  * Issue 4, fuzzing: property-based requests (fast-check) against local mode over HTTP, sent raw
@@ -53,7 +54,7 @@ function remember(...tokens: unknown[]): void {
 }
 
 beforeAll(async () => {
-  broker = await startTestBroker();
+  broker = await startTestBroker(withShopApp(testSeed()));
   const storefront = new Storefront(broker.url);
   // Real tokens of every kind, for the Bearer header, query and body values.
   for (const [id, secret] of [
@@ -74,7 +75,15 @@ beforeAll(async () => {
   remember(globex.access_token, globex.refresh_token);
   const { login } = await storefront.customer();
   remember(login.access_token, login.saas_token, login.refresh_token);
+  // Pending authorization requests: the sign-in form's request token with its CSRF cookie.
+  for (let i = 0; i < 3; i++) {
+    const { request, csrf } = await openAuthorize(broker.url, authorizeQuery());
+    forms.push({ request, csrf });
+  }
 });
+
+/** Sign-in forms of live authorization requests (contract section 8). */
+const forms: { request: string; csrf: string }[] = [];
 
 afterAll(() => broker.stop());
 
@@ -234,7 +243,7 @@ const tokenValue = fc.oneof(
   { weight: 1, arbitrary: printable },
 );
 const clientId = fc.oneof(
-  fc.constantFrom('orders-svc', 'reports-svc', 'globex-svc', 'storefront-web', 'globex-web', 'nobody', ''),
+  fc.constantFrom('orders-svc', 'reports-svc', 'globex-svc', 'storefront-web', 'globex-web', 'shop-app', 'nobody', ''),
   printable,
 );
 const secret = fc.oneof(
@@ -317,6 +326,12 @@ const PARAM_NAMES = [
   'token_type_hint',
   'email',
   'password',
+  'response_type',
+  'redirect_uri',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+  'request',
 ] as const;
 const paramName = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...PARAM_NAMES) }, { weight: 1, arbitrary: printable });
 const paramValue = fc.oneof(
@@ -428,6 +443,18 @@ const plausible: Record<(typeof PARAM_NAMES)[number], fc.Arbitrary<string>> = {
   token_type_hint: fc.constantFrom('access_token', 'refresh_token', 'nonsense'),
   email,
   password,
+  response_type: mostly(fc.constant('code'), fc.constantFrom('token', 'code id_token', '')),
+  redirect_uri: mostly(
+    fc.constantFrom('http://127.0.0.1:4567/callback', 'com.acme.shop:/callback', 'https://shop.example/cb?from=app'),
+    fc.oneof(fc.constantFrom('https://evil.example/', 'http://localhost/callback', 'http://127.0.0.1/callback/../x'), printable),
+  ),
+  state: fc.oneof(printable, fc.constantFrom('"><script>alert(1)</script>', 'x'.repeat(1025))),
+  code_challenge: mostly(fc.constant(CHALLENGE), printable),
+  code_challenge_method: mostly(fc.constant('S256'), fc.constantFrom('plain', 's256', '')),
+  request: mostly(
+    fc.nat(2).map((i) => forms[i]?.request ?? ''),
+    tokenValue,
+  ),
 };
 /**
  * What each route reads. `core` parameters are there most of the time, `optional` ones now and
@@ -449,6 +476,11 @@ const ROUTE_PARAMS: Record<string, { core: Param[]; optional: Param[] }> = {
   '/customer/{tenant}/refreshauthtoken': { core: ['refreshToken'], optional: ['legalEntityId'] },
   '/customer/{tenant}/validateauthtoken': { core: [], optional: [] },
   '/customer/{tenant}/logout': { core: ['accessToken'], optional: [] },
+  // GET reads the request's parameters, POST the form's: one path, both sets.
+  '/oauth/authorize': {
+    core: ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'request', 'email', 'password'],
+    optional: ['scope', 'state'],
+  },
 };
 
 const SERVICE_CLIENTS = [
@@ -505,7 +537,17 @@ const routeDriven = fc.constantFrom(...ROUTES).chain((route) => {
       basicAuth: fc.boolean(),
       json: fc.boolean(),
       bearer: fc.option(liveToken, { freq: 4 }),
+      /** The sign-in form's CSRF cookie: mostly a live request's, sometimes anything. */
+      csrf: fc.option(
+        mostly(
+          fc.nat(2).map((i) => forms[i]?.csrf ?? ''),
+          printable,
+        ),
+        { freq: 4 },
+      ),
       headers,
+      /** Half the time, the authorization request of the app client, or a live form with its own cookie. */
+      form: fc.option(fc.nat(2), { freq: 2 }),
       otherBody: rarely(body, 5),
       otherQuery: rarely(query, 6),
     })
@@ -517,6 +559,17 @@ const routeDriven = fc.constantFrom(...ROUTES).chain((route) => {
         else params.push(['client_id', r.credentials[0]], ['client_secret', r.credentials[1]]);
       } else if (!isOAuth && r.bearer !== null) {
         headersOut.authorization = `Bearer ${r.bearer}`;
+      }
+      if (route.path === '/oauth/authorize' && r.form !== null) {
+        // Past the client check (GET) or the CSRF check (POST), into the use case's later steps.
+        const live = forms[r.form]!;
+        const replaced = new Set(route.method === 'GET' ? ['client_id'] : ['request']);
+        const kept = params.filter(([name]) => !replaced.has(name) && name !== 'client_secret');
+        params.length = 0;
+        params.push(...kept, route.method === 'GET' ? ['client_id', 'shop-app'] : ['request', live.request]);
+        headersOut.cookie = `tb_csrf=${live.csrf}`;
+      } else if (route.path === '/oauth/authorize' && r.csrf !== null) {
+        headersOut.cookie = `tb_csrf=${r.csrf}`;
       }
       let queryOut = r.otherQuery ?? '';
       let bodyOut: string | undefined = r.otherBody ?? undefined;
@@ -592,6 +645,8 @@ function violation(request: FuzzRequest, answer: RawAnswer): string | undefined 
   if (request.method === 'HEAD' || answer.status === 204) {
     return answer.text === '' ? undefined : 'a body on a 204 or HEAD answer';
   }
+  const page = servedPath(request.path + request.query) === '/oauth/authorize' && ['GET', 'POST'].includes(request.method);
+  if (page) return pageProblem(answer);
   if (answer.headers['content-type'] !== 'application/json') return `content-type ${answer.headers['content-type']}`;
   let parsed: unknown;
   try {
@@ -622,6 +677,25 @@ function violation(request: FuzzRequest, answer: RawAnswer): string | undefined 
   for (const detail of parsed.details) {
     if (!isObject(detail) || keysOf(detail) !== 'field,message,type') return 'malformed details entry';
   }
+  return undefined;
+}
+
+/**
+ * The authorization endpoint answers people (contract section 8): a redirect, or the broker's
+ * own HTML page with its security headers and nothing a request put there unescaped.
+ */
+function pageProblem(answer: RawAnswer): string | undefined {
+  if (answer.status === 303) {
+    const location = answer.headers.location;
+    if (typeof location !== 'string' || !URL.canParse(location)) return `303 without a usable Location: ${String(location)}`;
+    return answer.text === '' ? undefined : 'a body on a redirect';
+  }
+  if (![200, 400, 413, 429].includes(answer.status)) return `page status ${answer.status}`;
+  if (answer.headers['content-type'] !== 'text/html; charset=utf-8') return `page content-type ${answer.headers['content-type']}`;
+  if (!answer.text.startsWith('<!doctype html>')) return 'page is not an HTML document';
+  if (/<script/i.test(answer.text)) return 'a script element in the page';
+  const csp = String(answer.headers['content-security-policy']);
+  if (!csp.includes("frame-ancestors 'none'") || csp.includes('unsafe-inline')) return `page CSP ${csp}`;
   return undefined;
 }
 

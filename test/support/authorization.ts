@@ -1,9 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { CODE_SECONDS, PENDING_AUTHORIZATION_SECONDS } from '../../functions/domain/authorization.js';
 import type { AppClient } from '../../functions/domain/tenant.js';
-import { hashToken, mintToken } from '../../functions/domain/tokens.js';
 import type { LocalBroker } from '../../functions/local/broker.js';
-import type { Clock } from '../../functions/ports.js';
 import { testSeed } from './seed.js';
 
 /** App clients for the grant tests, in the test seed's tenants, and a way to get a code. */
@@ -111,49 +107,6 @@ export interface CodeRequest {
   state?: string;
   /** The granted scopes; the client's when absent. */
   scopes?: string[];
-}
-
-/**
- * TEMPORARY, until helper P's sign-in page (`GET` and `POST /oauth/authorize`) is on main: the
- * authorization the sign-in page would create and turn into a code, written through the broker's
- * own AuthorizationStore, and the redirect the page would answer with (RFC 9207 `iss`).
- * Returns the callback URL the browser would be sent to.
- */
-export async function codeThroughStore(
-  broker: Pick<LocalBroker, 'deps' | 'issuer'> & { clock: { read: Clock } },
-  request: CodeRequest,
-  customer = ANN,
-): Promise<URL> {
-  const authorizations = broker.deps.authorizations;
-  const now = broker.clock.read();
-  const requestToken = mintToken();
-  const csrfHash = hashToken(randomBytes(32).toString('base64url'));
-  const selector = requestToken.selector;
-  await authorizations.createAuthorization({
-    selector,
-    requestHash: requestToken.hash,
-    csrfHash,
-    tenant: request.client.tenant,
-    clientId: request.client.clientId,
-    redirectUri: request.redirectUri,
-    ...(request.state !== undefined ? { state: request.state } : {}),
-    codeChallenge: request.codeChallenge,
-    scopes: request.scopes ?? request.client.scopes,
-    createdAt: now,
-    expiresAt: now + PENDING_AUTHORIZATION_SECONDS,
-  });
-  const code = mintToken(selector);
-  const issued = await authorizations.issueCode(
-    selector,
-    { requestHash: requestToken.hash, csrfHash, now },
-    { codeHash: code.hash, customer, issuedAt: now, expiresAt: now + CODE_SECONDS },
-  );
-  if (!issued) throw new Error('the store refused to issue the code');
-  const callback = new URL(request.redirectUri);
-  callback.searchParams.set('code', code.token);
-  if (request.state !== undefined) callback.searchParams.set('state', request.state);
-  callback.searchParams.set('iss', broker.issuer);
-  return callback;
 }
 
 /**
