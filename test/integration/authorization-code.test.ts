@@ -435,6 +435,14 @@ describe('client registration and authentication at the token endpoint', () => {
     expect(response.status).toBe(401);
   });
 
+  it('a grant’s access token is no storefront customer token (validateauthtoken refuses it)', async () => {
+    const tokens = await redeem(await signIn(mobile));
+    const response = await fetch(`${broker.url}/customer/acme/validateauthtoken`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    expect(response.status).toBe(401);
+  });
+
   it('a grant is inactive to another tenant’s service client', async () => {
     const tokens = await redeem(await signIn(mobile));
     expect(await introspect(tokens.access_token, ['globex-svc', TEST_SECRETS.globex])).toEqual({ active: false });
