@@ -1,8 +1,7 @@
 import { scopeString } from '../domain/scopes.js';
-import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf, subjectOf } from '../domain/refresh-family.js';
+import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf, subjectOf, type RefreshFamily } from '../domain/refresh-family.js';
 import { lifetimesOf, revokedWithClient, revokedWithStorefrontClient, type ServiceClient, type Tenant } from '../domain/tenant.js';
 import { parseToken, sameHash } from '../domain/tokens.js';
-import type { RefreshFamily } from '../domain/refresh-family.js';
 import type { AccessTokenRecord } from '../ports.js';
 import type { Deps } from './deps.js';
 
@@ -16,8 +15,8 @@ const INACTIVE: Introspection = { active: false };
 
 /**
  * Introspection for downstream services (contract section 4): a live access token of any kind
- * (service, anonymous, customer, an app's grant) of the caller's own tenant is described; anything else, a token
- * of another tenant included, is inactive. So is a token whose client or tenant the directory no
+ * (service, anonymous, customer, an app's grant) of the caller's own tenant is described;
+ * anything else, a token of another tenant included, is inactive. So is a token whose client or tenant the directory no
  * longer has, or issued before its client's tokens were revoked. One GetItem, whatever the kind,
  * plus directory reads that the 60 s directory cache answers from memory.
  */
