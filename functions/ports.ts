@@ -191,9 +191,10 @@ export interface CustomerStore {
   /**
    * Reserves one login attempt for the account (or unknown email: both alike) before its password
    * is checked, atomically, per domain/login-throttle.ts: one conditional write adds an attempt
-   * while the counter allows one (`attempts < lockAfter`, window not over, `notBefore` passed);
-   * a missing or expired counter is started again at 1 by a conditional write only one
-   * concurrent caller wins. Every reservation gets a unique attempt number. Refused: the counter
+   * while the counter allows one (`attempts < lockAfter`, window not over, `notBefore` passed),
+   * creating a missing counter in the same write; an expired counter is started again at 1 by a
+   * conditional write only one concurrent caller wins. Every reservation gets a unique attempt
+   * number, and concurrent successes clearing the counter never make a reservation fail. Refused: the counter
    * as it stands, which refuses (domain `refusesAttempt`).
    */
   reserveLoginAttempt(tenant: string, email: string, limits: AttemptLimits): Promise<AttemptReservation>;

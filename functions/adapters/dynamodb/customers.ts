@@ -62,39 +62,28 @@ export class DynamoCustomers
   }
 
   /**
-   * Restart first, because the common case is an account without a counter (a success deletes
-   * it): one round trip. With a live window the restart's condition fails and the attempt is
-   * added, or refused; a refusal reads the counter (through BatchGetItem, the storefront's read
-   * grant) to say how long to wait. A counter that vanished or expired in between (a concurrent
-   * success, the window's end) is tried again.
+   * Add first, creating a missing counter in the same write: the common cases (an account without
+   * a counter, since a success deletes it, and a live window) are one round trip, and a counter a
+   * concurrent success deletes meanwhile cannot fail it. Only an expired window fails that write
+   * and is restarted at 1 by a conditional write one concurrent caller wins; a refusal reads the
+   * counter (through BatchGetItem, the storefront's read grant) to say how long to wait. A counter
+   * that changed in between is tried again.
    */
   async reserveLoginAttempt(tenant: string, email: string, limits: AttemptLimits): Promise<AttemptReservation> {
     const key = lockKey(tenant, email);
     for (let round = 0; round < 3; round++) {
-      const restarted = await this.table.conditional(() =>
-        this.table.client.send(
-          new UpdateItemCommand({
-            TableName: this.table.tableName,
-            Key: key,
-            UpdateExpression: 'SET attempts = :one, windowEnd = :windowEnd, #ttl = :windowEnd REMOVE notBefore, failures, lastFailureAt',
-            ConditionExpression: 'attribute_not_exists(attempts) OR windowEnd <= :now',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: { ':one': n(1), ':now': n(limits.now), ':windowEnd': n(limits.windowEnd) },
-          }),
-        ),
-      );
-      if (restarted) return { reserved: true, attempt: 1 };
-
       let added: Item | undefined;
       const reserved = await this.table.conditional(async () => {
         const result = await this.table.client.send(
           new UpdateItemCommand({
             TableName: this.table.tableName,
             Key: key,
-            UpdateExpression: 'ADD attempts :one SET windowEnd = :windowEnd, #ttl = :windowEnd',
-            ConditionExpression: 'windowEnd > :now AND attempts < :lockAfter AND (attribute_not_exists(notBefore) OR notBefore <= :now)',
+            UpdateExpression: 'SET attempts = if_not_exists(attempts, :zero) + :one, windowEnd = :windowEnd, #ttl = :windowEnd',
+            ConditionExpression:
+              'attribute_not_exists(attempts) OR (windowEnd > :now AND attempts < :lockAfter AND (attribute_not_exists(notBefore) OR notBefore <= :now))',
             ExpressionAttributeNames: { '#ttl': 'ttl' },
             ExpressionAttributeValues: {
+              ':zero': n(0),
               ':one': n(1),
               ':now': n(limits.now),
               ':windowEnd': n(limits.windowEnd),
@@ -106,6 +95,20 @@ export class DynamoCustomers
         added = result.Attributes;
       });
       if (reserved && added) return { reserved: true, attempt: num(added, 'attempts') };
+
+      const restarted = await this.table.conditional(() =>
+        this.table.client.send(
+          new UpdateItemCommand({
+            TableName: this.table.tableName,
+            Key: key,
+            UpdateExpression: 'SET attempts = :one, windowEnd = :windowEnd, #ttl = :windowEnd REMOVE notBefore, failures, lastFailureAt',
+            ConditionExpression: 'windowEnd <= :now',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: { ':one': n(1), ':now': n(limits.now), ':windowEnd': n(limits.windowEnd) },
+          }),
+        ),
+      );
+      if (restarted) return { reserved: true, attempt: 1 };
 
       const [item] = await this.table.getMany([key]);
       const counter = item && fromAttemptsItem(item);
