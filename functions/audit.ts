@@ -19,6 +19,7 @@ export type AuditEvent =
   | 'client_tokens_revoked'
   | 'secret_rotated'
   | 'customer_sessions_ended'
+  | 'code_replayed'
   | 'authorization_refused'
   | 'authorization_code_issued';
 

@@ -145,9 +145,10 @@ export interface SessionStore {
   ): Promise<RefreshFamily | undefined>;
   /**
    * Ends the family. With `matching`, only if the family is still live, that hash is one of its
-   * tokens (access, previous access, refresh) and the tenant matches; returns whether it did.
+   * tokens (access, previous access, refresh) and the tenant matches (and, when `clientId` is
+   * given, the family was issued to that client: RFC 7009 section 2.1); returns whether it did.
    */
-  revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }): Promise<boolean>;
+  revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string; clientId?: string }): Promise<boolean>;
   /**
    * Replaces the legal entities a customer family's customer holds (the seed, after a change).
    * False when no customer family has that selector.

@@ -195,6 +195,8 @@ export function buildOAuthDeps(
     ...buildServiceTokenDeps(sources, settings, issuer),
     sessions: sessionStoresOf(sources.table),
     secrets: secretsPart(sources.keys.name, sources.keys.clientSecrets, settings),
+    // The authorization_code grant redeems the codes the sign-in page issued.
+    authorizations: authorizationStoreOf(sources.table),
   };
 }
 

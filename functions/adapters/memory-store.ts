@@ -184,6 +184,8 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
       kind: expected.kind,
       clientId: expected.clientId,
       legalEntityId: next.legalEntityId,
+      // A narrower scope travels with the access token it is written for.
+      scopes: next.access.scopes,
     };
     if (!family || !mayRotate(family, presented, expected.now)) return { outcome: 'conflict' };
     const rotated = applyRotation(family, next, this.remember(selector, next.consumedSlot, next.rotation.consumedHash));
@@ -204,12 +206,13 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     return copy(renewed);
   }
 
-  async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }) {
+  async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string; clientId?: string }) {
     const family = this.sessions.get(selector);
     if (!family) return false;
     if (matching) {
       const tokens = [family.access, family.previousAccess, family.refresh].filter((t) => t !== undefined);
       if (family.revokedAt !== undefined || family.tenant !== matching.tenant) return false;
+      if (matching.clientId !== undefined && family.clientId !== matching.clientId) return false;
       if (!tokens.some((t) => sameHash(t.hash, matching.hash))) return false;
     }
     family.revokedAt ??= now;

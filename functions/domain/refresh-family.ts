@@ -56,6 +56,12 @@ export interface CustomerIdentity {
 export interface TokenSlot {
   hash: string;
   expiresAt: number;
+  /**
+   * A grant family's access token issued for fewer scopes than the family holds (a refresh with
+   * a narrower `scope`, RFC 6749 section 6); absent: the family's own `scopes`. Introspection
+   * reports the token's scope from here.
+   */
+  scopes?: string[];
 }
 
 export interface Rotation {
@@ -81,6 +87,11 @@ export interface RefreshFamily {
   issuedAt: number;
   context: SessionContext;
   customer?: CustomerIdentity;
+  /**
+   * The `grant` kind: the scopes the authorization granted (without `tenant=T`). A refresh may
+   * ask for fewer of them, never for more (the rotation's `scope` clause).
+   */
+  scopes?: string[];
   access: TokenSlot;
   previousAccess?: TokenSlot;
   refresh: TokenSlot;
@@ -116,6 +127,8 @@ export interface Successor {
   refreshToken: string;
   refreshExpiresAt: number;
   legalEntityId?: string;
+  /** The access token's scopes when the refresh narrowed them (a grant family); else the family's. */
+  scopes?: string[];
 }
 
 // --- starting a family ------------------------------------------------------------------------
@@ -133,7 +146,7 @@ export interface StartedFamily {
  * The refresh token is of generation 0.
  */
 export function startFamily(
-  start: Pick<RefreshFamily, 'kind' | 'tenant' | 'clientId' | 'sessionId' | 'context' | 'customer'>,
+  start: Pick<RefreshFamily, 'kind' | 'tenant' | 'clientId' | 'sessionId' | 'context' | 'customer' | 'scopes'>,
   lifetimes: FamilyLifetimes,
   now: number,
 ): StartedFamily {
@@ -155,7 +168,23 @@ export function startFamily(
     endsAt,
   };
   if (start.customer) family.customer = start.customer;
+  if (start.scopes) family.scopes = [...start.scopes];
   return { family, accessToken: access.token, refreshToken: refresh.token };
+}
+
+/** An access token minted elsewhere under the family's selector (an RFC 9068 JWT whose `jti` names it). */
+export interface MintedAccess {
+  token: string;
+  hash: string;
+}
+
+/**
+ * The started family with `access` as its first access token instead of the opaque one
+ * `startFamily` minted: only its hash is stored, where the opaque token's would be, so every
+ * lookup by selector (introspection, revocation) finds it alike.
+ */
+export function withFirstAccess(started: StartedFamily, access: MintedAccess): StartedFamily {
+  return { ...started, family: { ...started.family, access: { ...started.family.access, hash: access.hash } }, accessToken: access.token };
 }
 
 // --- using a family's tokens ------------------------------------------------------------------
@@ -209,6 +238,8 @@ export interface PresentedRefresh {
   clientId?: string;
   /** B2B: the legal entity the customer switches to; the customer must hold it. */
   legalEntityId?: string;
+  /** A grant family: the narrower scope the refresh asks for (RFC 6749 section 6); each must be the family's. */
+  scopes?: string[];
 }
 
 /**
@@ -226,16 +257,24 @@ export const ROTATION_CLAUSES = {
   unexpired: 'the current refresh token’s own expiry is still ahead',
   client: 'the family belongs to the presenting client (only when the request names one)',
   legalEntity: 'the customer holds the legal entity the refresh switches to (only when it names one)',
+  scope: 'every scope the refresh asks for was granted to the family (only when it asks for a scope)',
 } as const;
 
 export type RotationClause = keyof typeof ROTATION_CLAUSES;
 
 /** The clauses that apply to this refresh, in the order a refusal is reported. */
-export function rotationClauses(presented: Pick<PresentedRefresh, 'clientId' | 'legalEntityId'>): RotationClause[] {
+export function rotationClauses(presented: Pick<PresentedRefresh, 'clientId' | 'legalEntityId' | 'scopes'>): RotationClause[] {
   const clauses: RotationClause[] = ['exists', 'kind', 'tenant', 'live', 'beforeEnd', 'current', 'unexpired'];
   if (presented.clientId !== undefined) clauses.push('client');
   if (presented.legalEntityId !== undefined) clauses.push('legalEntity');
+  // No scope asked for is the family's whole scope (RFC 6749 section 6), which needs no clause.
+  if (presented.scopes !== undefined && presented.scopes.length > 0) clauses.push('scope');
   return clauses;
+}
+
+/** Whether the family was granted every one of `scopes`. */
+export function scopesGranted(family: Pick<RefreshFamily, 'scopes'>, scopes: readonly string[]): boolean {
+  return scopes.every((scope) => family.scopes?.includes(scope) ?? false);
 }
 
 const ROTATION_HOLDS: Record<RotationClause, (family: RefreshFamily, presented: PresentedRefresh, now: number) => boolean> = {
@@ -248,6 +287,7 @@ const ROTATION_HOLDS: Record<RotationClause, (family: RefreshFamily, presented: 
   unexpired: (family, _presented, now) => family.refresh.expiresAt > now,
   client: (family, presented) => family.clientId === presented.clientId,
   legalEntity: (family, presented) => family.customer?.legalEntities.includes(presented.legalEntityId!) ?? false,
+  scope: (family, presented) => scopesGranted(family, presented.scopes!),
 };
 
 /** The first clause of the rotation rule this refresh fails, or undefined when it may rotate. */
@@ -276,6 +316,17 @@ export interface RotationWrite {
   legacyEndsAt?: number;
 }
 
+/** What a grant family's rotation may be asked for beyond the plain refresh. */
+export interface RotationOptions {
+  /**
+   * A grant family: the narrower scope asked for; the new access token carries it (`access.scopes`),
+   * and the rotation's `scope` clause requires the family to hold every one of them.
+   */
+  scopes?: string[];
+  /** An access token minted by the caller under the presented token's selector (a JWT), instead of an opaque one. */
+  access?: MintedAccess;
+}
+
 /**
  * The successor of the presented refresh token and the write that installs it. The new tokens
  * are minted before the write (it does not read the family), so their expiries may lie beyond
@@ -286,8 +337,10 @@ export function planRotation(
   lifetimes: FamilyLifetimes,
   now: number,
   legalEntityId?: string,
+  options: RotationOptions = {},
 ): { successor: Successor; write: RotationWrite } {
-  const access = mintToken(presented.selector);
+  const { scopes } = options;
+  const access = options.access ?? mintToken(presented.selector);
   const refresh = mintToken(presented.selector, presented.generation + 1);
   const successor: Successor = {
     accessToken: access.token,
@@ -296,8 +349,11 @@ export function planRotation(
     refreshExpiresAt: now + lifetimes.refresh,
   };
   if (legalEntityId !== undefined) successor.legalEntityId = legalEntityId;
+  if (scopes !== undefined) successor.scopes = [...scopes];
+  const slot: TokenSlot = { hash: access.hash, expiresAt: successor.accessExpiresAt };
+  if (scopes !== undefined) slot.scopes = [...scopes];
   const write: RotationWrite = {
-    access: { hash: access.hash, expiresAt: successor.accessExpiresAt },
+    access: slot,
     refresh: { hash: refresh.hash, expiresAt: successor.refreshExpiresAt },
     rotation: {
       consumedHash: presented.hash,
@@ -389,6 +445,8 @@ export type FailedRotation =
   | { verdict: 'revoked' }
   /** The current token, fine but for a legal entity the customer does not hold (contract section 2: 403). */
   | { verdict: 'legal-entity-not-assigned' }
+  /** The current token, fine but for a scope the family was not granted (RFC 6749 section 6: invalid_scope). */
+  | { verdict: 'scope-not-granted' }
   /** Unknown (a forgery included), another tenant's, client's or kind's, an access token. */
   | { verdict: 'invalid' };
 
@@ -419,6 +477,7 @@ export function classifyFailedRotation(
     if (legalEntityId !== undefined && !family.customer?.legalEntities.includes(legalEntityId)) {
       return { verdict: 'legal-entity-not-assigned' };
     }
+    if (presented.scopes !== undefined && !scopesGranted(family, presented.scopes)) return { verdict: 'scope-not-granted' };
     return { verdict: 'invalid' };
   }
   // An access token presented as a refresh token is a client error, not a stolen refresh token.

@@ -1,5 +1,5 @@
 import { InvalidClient, InvalidRequest } from '../domain/errors.js';
-import type { ClientCredentials } from '../use-cases/authenticate-client.js';
+import type { ClientCredentials, PresentedClient } from '../use-cases/authenticate-client.js';
 import { bounded, type Params } from './params.js';
 import type { HttpRequest } from './types.js';
 
@@ -13,6 +13,19 @@ export function clientCredentials(request: HttpRequest, params: Params): ClientC
   bounded('clientId', 'client_id', credentials.clientId);
   bounded('clientSecret', 'client_secret', credentials.clientSecret);
   return credentials;
+}
+
+/**
+ * The client at the token endpoint and at revocation: as `clientCredentials`, or a public app
+ * client that names itself by `client_id` in the body alone (RFC 6749 section 2.3 and 3.2.1,
+ * auth method `none`; RFC 7636 makes PKCE its proof). Whether that client may go without a
+ * secret is the directory's to say (use-cases/authenticate-client.ts).
+ */
+export function presentedClient(request: HttpRequest, params: Params): PresentedClient {
+  const basic = request.headers.authorization !== undefined && /^basic(\s|$)/i.test(request.headers.authorization);
+  if (basic || params.client_secret !== undefined || request.query.has('client_secret')) return clientCredentials(request, params);
+  if (params.client_id === undefined) throw new InvalidClient('client authentication required', false);
+  return { clientId: bounded('clientId', 'client_id', params.client_id), usedBasic: false };
 }
 
 function presentedCredentials(request: HttpRequest, params: Params): ClientCredentials {

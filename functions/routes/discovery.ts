@@ -20,7 +20,8 @@ export function discoveryRoutes(options: DiscoveryOptions): RouteHandlers {
   const { issuer } = options;
   return {
     'GET /.well-known/oauth-authorization-server': async () => {
-      // Introspection and revocation are for service clients: a secret always.
+      // Introspection is for service clients: a secret always. Revocation also takes a public app
+      // client by its client_id alone, revoking its own grants' tokens (RFC 7009 section 2.1).
       const secretMethods = ['client_secret_basic', 'client_secret_post'];
       return {
         status: 200,
@@ -40,7 +41,7 @@ export function discoveryRoutes(options: DiscoveryOptions): RouteHandlers {
           // `none`: a public app client, which PKCE proves (contract section 5).
           token_endpoint_auth_methods_supported: [...secretMethods, 'none'],
           introspection_endpoint_auth_methods_supported: secretMethods,
-          revocation_endpoint_auth_methods_supported: secretMethods,
+          revocation_endpoint_auth_methods_supported: [...secretMethods, 'none'],
           // RFC 9207: every authorization response carries `iss`.
           authorization_response_iss_parameter_supported: true,
         },

@@ -60,8 +60,11 @@ export type ServiceTokenDeps = Pick<
   'directory' | 'tokens' | 'keys' | 'signingKeys' | 'issuer' | 'unseal' | 'clock' | 'log' | 'serviceTokenReuseShare'
 >;
 
-/** The oauth routes: service tokens, client authentication, introspection and revocation. */
-export type OAuthDeps = ServiceTokenDeps & Pick<Deps, 'secrets' | 'sessions'>;
+/**
+ * The oauth routes: service tokens, client authentication, the authorization_code and
+ * refresh_token grants (the authorization records), introspection and revocation.
+ */
+export type OAuthDeps = ServiceTokenDeps & Pick<Deps, 'secrets' | 'sessions' | 'authorizations'>;
 
 /** The storefront routes: refresh families and customers, signed with the signing key. */
 export type StorefrontDeps = Pick<Deps, 'directory' | 'sessions' | 'customers' | 'signingKeys' | 'passwordHashing' | 'clock' | 'log'>;

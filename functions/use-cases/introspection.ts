@@ -1,6 +1,6 @@
 import { scopeString } from '../domain/scopes.js';
-import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf, subjectOf } from '../domain/refresh-family.js';
-import { lifetimesOf, revokedWithClient, revokedWithStorefrontClient, type ServiceClient } from '../domain/tenant.js';
+import { accessSlot, checkAccessToken, effectiveExpiry, legalEntityOf, subjectOf, type RefreshFamily } from '../domain/refresh-family.js';
+import { lifetimesOf, revokedWithClient, revokedWithStorefrontClient, type ServiceClient, type Tenant } from '../domain/tenant.js';
 import { parseToken, sameHash } from '../domain/tokens.js';
 import type { AccessTokenRecord } from '../ports.js';
 import type { Deps } from './deps.js';
@@ -15,8 +15,8 @@ const INACTIVE: Introspection = { active: false };
 
 /**
  * Introspection for downstream services (contract section 4): a live access token of any kind
- * (service, anonymous, customer) of the caller's own tenant is described; anything else, a token
- * of another tenant included, is inactive. So is a token whose client or tenant the directory no
+ * (service, anonymous, customer, an app's grant) of the caller's own tenant is described;
+ * anything else, a token of another tenant included, is inactive. So is a token whose client or tenant the directory no
  * longer has, or issued before its client's tokens were revoked. One GetItem, whatever the kind,
  * plus directory reads that the 60 s directory cache answers from memory.
  */
@@ -45,14 +45,13 @@ export async function introspect(deps: IntrospectionDeps, caller: ServiceClient,
     const family = found.family;
     if (checkAccessToken(family, parsed.hash, caller.tenant, now) !== 'valid') return INACTIVE;
     const slot = accessSlot(family, parsed.hash)!;
-    const tenant = await deps.directory.getTenant(family.tenant);
-    // A removed tenant, a storefront client it no longer lists, or one whose tokens were revoked.
-    if (!tenant?.storefrontClients.includes(family.clientId)) return INACTIVE;
-    if (revokedWithStorefrontClient(tenant, family.clientId, family.issuedAt)) return INACTIVE;
+    const tenant = await liveClientTenant(deps, family);
+    if (!tenant) return INACTIVE;
     const lifetime = lifetimesOf(tenant.settings, family.kind).access;
     const claims: Introspection = {
       active: true,
-      scope: scopeString([], family.tenant),
+      // A grant's access token: its own scope (a refresh may have narrowed it), else the grant's.
+      scope: scopeString(slot.scopes ?? family.scopes ?? [], family.tenant),
       client_id: family.clientId,
       token_type: 'Bearer',
       exp: effectiveExpiry(family, slot),
@@ -66,6 +65,23 @@ export async function introspect(deps: IntrospectionDeps, caller: ServiceClient,
     return claims;
   }
   return INACTIVE;
+}
+
+/**
+ * The tenant of a family whose client still stands: for a storefront session, a storefront client
+ * the tenant still lists and whose sessions were not ended with all of its tokens; for a grant, an
+ * app client of that tenant the directory still has, whose tokens were not revoked since.
+ */
+async function liveClientTenant(deps: IntrospectionDeps, family: RefreshFamily): Promise<Tenant | undefined> {
+  if (family.kind === 'grant') {
+    const [tenant, client] = await Promise.all([deps.directory.getTenant(family.tenant), deps.directory.getAppClient(family.clientId)]);
+    if (!tenant || client?.tenant !== family.tenant || revokedWithClient(client, family.issuedAt)) return undefined;
+    return tenant;
+  }
+  const tenant = await deps.directory.getTenant(family.tenant);
+  if (!tenant?.storefrontClients.includes(family.clientId)) return undefined;
+  if (revokedWithStorefrontClient(tenant, family.clientId, family.issuedAt)) return undefined;
+  return tenant;
 }
 
 function isLive(record: AccessTokenRecord, tenant: string, now: number): boolean {

@@ -1,5 +1,5 @@
 import { audit } from '../audit.js';
-import type { ServiceClient } from '../domain/tenant.js';
+import type { AppClient, ServiceClient } from '../domain/tenant.js';
 import { parseToken } from '../domain/tokens.js';
 import type { Deps } from './deps.js';
 
@@ -33,4 +33,18 @@ export async function revoke(deps: RevocationDeps, caller: ServiceClient, token:
   if (!mayRevokeAny) return;
   const revoked = await deps.sessions.revokeSession(parsed.selector, deps.clock(), { hash: parsed.hash, tenant: caller.tenant });
   if (revoked) audit(deps.log, 'token_revoked', { tenant: caller.tenant, clientId: caller.clientId, kind: 'session' });
+}
+
+/**
+ * RFC 7009 section 2.1 for an app client: it revokes the tokens of its own grants, any of them
+ * (access or refresh) ending the whole family; a token of anyone else's is left alive, with the
+ * same 200. The client check is part of the one conditional write.
+ */
+export async function revokeOwnGrant(deps: RevocationDeps, caller: AppClient, token: string): Promise<void> {
+  const parsed = parseToken(token);
+  if (!parsed) return;
+  const matching = { hash: parsed.hash, tenant: caller.tenant, clientId: caller.clientId };
+  if (await deps.sessions.revokeSession(parsed.selector, deps.clock(), matching)) {
+    audit(deps.log, 'token_revoked', { tenant: caller.tenant, clientId: caller.clientId, kind: 'grant' });
+  }
 }

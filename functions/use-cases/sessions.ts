@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { audit } from '../audit.js';
-import { InvalidGrant, InvalidToken, LegalEntityNotAssigned, UnknownStorefrontClient } from '../domain/errors.js';
+import { InvalidGrant, InvalidScope, InvalidToken, LegalEntityNotAssigned, UnknownStorefrontClient } from '../domain/errors.js';
 import { unseal } from '../domain/seal.js';
 import {
   accessSlot,
@@ -13,6 +13,7 @@ import {
   successorContext,
   type FamilyKind,
   type RefreshFamily,
+  type RotationOptions,
   type SessionContext,
   type StartedFamily,
   type Successor,
@@ -63,6 +64,22 @@ export async function anonymousLogin(
 
 export interface RefreshResult extends SessionTokens {
   legalEntityId?: string;
+  /** A grant family: the new access token's scopes (the narrower ones asked for, else the family's). */
+  scopes?: string[];
+}
+
+/** What a refresh presents: the token, where, for which kind, and what it asks for. */
+export interface RefreshInput extends RotationOptions {
+  tenant: string;
+  kind: FamilyKind;
+  refreshToken: string | undefined;
+  clientId?: string;
+  legalEntityId?: string;
+  /**
+   * Whether the family's client had all its tokens revoked (incident response) since the family
+   * started; by default the storefront client's mark on the tenant.
+   */
+  clientRevoked?: (family: RefreshFamily, tenant: Tenant) => boolean;
 }
 
 /**
@@ -74,21 +91,25 @@ export interface RefreshResult extends SessionTokens {
  * InvalidGrant (a legal entity the customer does not hold: LegalEntityNotAssigned).
  */
 export async function refreshSession(
-  deps: StorefrontDeps,
-  input: { tenant: string; kind: FamilyKind; refreshToken: string | undefined; clientId?: string; legalEntityId?: string },
+  deps: Pick<StorefrontDeps, 'directory' | 'sessions' | 'clock' | 'log'>,
+  input: RefreshInput,
 ): Promise<RefreshResult> {
   const parsed = parseToken(input.refreshToken);
   const tenant = parsed && (await deps.directory.getTenant(input.tenant));
   if (!parsed || !tenant) throw new InvalidGrant('unknown refresh token');
   const now = deps.clock();
-  const { successor, write } = planRotation(parsed, lifetimesOf(tenant.settings, input.kind), now, input.legalEntityId);
+  const { successor, write } = planRotation(parsed, lifetimesOf(tenant.settings, input.kind), now, input.legalEntityId, {
+    ...(input.scopes !== undefined ? { scopes: input.scopes } : {}),
+    ...(input.access !== undefined ? { access: input.access } : {}),
+  });
+  const revoked = input.clientRevoked ?? storefrontRevoked;
   const outcome = await deps.sessions.rotateSession(
     parsed.selector,
     { presentedHash: parsed.hash, tenant: tenant.tenant, kind: input.kind, clientId: input.clientId, now },
     write,
   );
   if (outcome.outcome === 'rotated') {
-    await refuseIfClientRevoked(deps, tenant, outcome.family, now, () => new InvalidGrant('storefront client tokens revoked'));
+    await refuseIfClientRevoked(deps, tenant, outcome.family, now, () => new InvalidGrant('client tokens revoked'), revoked);
     return answer(successor, outcome.family, tenant, now);
   }
 
@@ -102,12 +123,15 @@ export async function refreshSession(
       kind: input.kind,
       ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
       ...(input.legalEntityId !== undefined ? { legalEntityId: input.legalEntityId } : {}),
+      ...(input.scopes !== undefined ? { scopes: input.scopes } : {}),
     },
     now,
     tenant.settings.refreshGraceSeconds,
   );
   // The token was fine: the write failed on the legal entity (contract section 2: 403).
   if (verdict.verdict === 'legal-entity-not-assigned') throw new LegalEntityNotAssigned();
+  // RFC 6749 section 6: a scope the grant did not include.
+  if (verdict.verdict === 'scope-not-granted') throw new InvalidScope('scope was not granted to this refresh token');
   if (verdict.verdict === 'retry') {
     const opened = unseal(verdict.sealedSuccessor, parsed.token, successorContext(parsed.selector));
     if (opened) return answer(JSON.parse(opened) as Successor, family!, tenant, now);
@@ -138,6 +162,8 @@ function answer(successor: Successor, family: RefreshFamily, tenant: Tenant, now
   };
   const legalEntityId = successor.legalEntityId ?? legalEntityOf(family.customer);
   if (legalEntityId !== undefined) result.legalEntityId = legalEntityId;
+  const scopes = successor.scopes ?? family.scopes;
+  if (scopes !== undefined) result.scopes = [...scopes];
   return result;
 }
 
@@ -161,7 +187,7 @@ export async function renewAnonymousAccess(
     { hash: access.hash, expiresAt: now + lifetime.access },
   );
   if (!family) throw new InvalidToken();
-  await refuseIfClientRevoked(deps, tenant, family, now, () => new InvalidToken());
+  await refuseIfClientRevoked(deps, tenant, family, now, () => new InvalidToken(), storefrontRevoked);
   return { accessToken: access.token, expiresIn: effectiveExpiry(family, family.access) - now, sessionId: family.sessionId, tenant };
 }
 
@@ -193,10 +219,16 @@ async function refuseIfClientRevoked(
   family: RefreshFamily,
   now: number,
   refusal: () => Error,
+  revoked: (family: RefreshFamily, tenant: Tenant) => boolean,
 ): Promise<void> {
-  if (!revokedWithStorefrontClient(tenant, family.clientId, family.issuedAt)) return;
+  if (!revoked(family, tenant)) return;
   await deps.sessions.revokeSession(family.selector, now);
   throw refusal();
+}
+
+/** A storefront session ended with all of its storefront client's tokens (the tenant's mark). */
+function storefrontRevoked(family: RefreshFamily, tenant: Tenant): boolean {
+  return revokedWithStorefrontClient(tenant, family.clientId, family.issuedAt);
 }
 
 /** Contract section 2: ends the access token and its refresh family; refused if nothing matched. */

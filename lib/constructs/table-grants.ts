@@ -49,16 +49,19 @@ export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPatter
  * What this denies, on purpose: only the seed CLI (operator credentials) writes `TENANT`, `CLIENT`,
  * `CUST#` (password hashes) and `JWKS` (the published signing keys); discovery reads nothing but
  * `JWKS`; the storefront never reads service clients or cached service tokens; oauth and warm-up
- * never see customers, login counters or the JWKS; authorize (the sign-in page) touches no token
+ * never see customers, login counters or the JWKS (a code carries the customer it speaks for, so
+ * its redemption reads no customer); authorize (the sign-in page) touches no token
  * record, only app clients, customers, their attempt counters and the authorization records.
  */
 export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
   oauth: {
-    // Token records and sessions (introspection reaches both), cached tokens, the directory.
-    GetItem: [TOKENS, CACHED_TOKENS, TENANT_PK, CLIENT_PK],
-    PutItem: [TOKENS, CACHED_TOKENS],
-    // Revocation of an access token or a session family.
-    UpdateItem: [TOKENS],
+    // Token records and sessions (introspection reaches both), cached tokens, the directory (app
+    // clients included), the authorization record a code names.
+    GetItem: [TOKENS, CACHED_TOKENS, TENANT_PK, CLIENT_PK, APP_CLIENT_PK, AUTHORIZATIONS],
+    // A code's redemption writes a grant family and its entry in the customer's session index.
+    PutItem: [TOKENS, CACHED_TOKENS, CUSTOMER_SESSIONS],
+    // Revocation of an access token or a session family; a grant family's refresh; a code's redemption.
+    UpdateItem: [TOKENS, AUTHORIZATIONS],
     // A revoked cached token leaves the cache.
     DeleteItem: [CACHED_TOKENS],
   },

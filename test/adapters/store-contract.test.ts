@@ -46,6 +46,14 @@ function dynamoStores(): Stores {
 
 const NOW = 1_900_000_000;
 
+/** A grant family (an app's, after a code's redemption): no context, granted scopes. */
+const GRANT: Partial<RefreshFamily> = {
+  kind: 'grant',
+  context: {},
+  customer: { customerNumber: 'C-1', email: 'a@example.com', legalEntities: [] },
+  scopes: ['order.read', 'profile'],
+};
+
 function newFamily(overrides: Partial<RefreshFamily> = {}) {
   const selector = newSelector();
   const access = mintToken(selector);
@@ -67,11 +75,11 @@ function newFamily(overrides: Partial<RefreshFamily> = {}) {
   return { family, access, refresh };
 }
 
-function rotation(selector: string, consumedHash: string, slot = 0, legalEntityId?: string) {
+function rotation(selector: string, consumedHash: string, slot = 0, legalEntityId?: string, scopes?: string[]) {
   const access = mintToken(selector);
   const refresh = mintToken(selector, slot + 1);
   return {
-    access: { hash: access.hash, expiresAt: NOW + 200 },
+    access: { hash: access.hash, expiresAt: NOW + 200, ...(scopes ? { scopes } : {}) },
     refresh: { hash: refresh.hash, expiresAt: NOW + 2000 },
     rotation: { consumedHash, rotatedAt: NOW, sealedSuccessor: 'sealed' },
     consumedSlot: slot,
@@ -196,7 +204,14 @@ describe.each([
     /** What happened to the family before the refresh. */
     before?: 'revoked' | 'rotated' | 'unknown';
     presented?: 'refresh' | 'access' | 'forged';
-    change?: { tenant?: string; kind?: 'anonymous' | 'customer'; clientId?: string; now?: number; legalEntityId?: string };
+    change?: {
+      tenant?: string;
+      kind?: 'anonymous' | 'customer' | 'grant';
+      clientId?: string;
+      now?: number;
+      legalEntityId?: string;
+      scopes?: string[];
+    };
     refusal: RotationClause | undefined;
     verdict?: FailedRotation['verdict'];
   };
@@ -250,6 +265,49 @@ describe.each([
     { name: 'an access token', presented: 'access', refusal: 'current', verdict: 'invalid' },
     { name: 'a forged token under the selector', presented: 'forged', refusal: 'current', verdict: 'invalid' },
     { name: 'an unknown selector', before: 'unknown', refusal: 'exists', verdict: 'invalid' },
+    // A grant family (contract section 5): a refresh may ask for fewer of its scopes, never more.
+    { name: 'a grant, its whole scope', family: GRANT, change: { kind: 'grant' }, refusal: undefined },
+    { name: 'a grant, a narrower scope', family: GRANT, change: { kind: 'grant', scopes: ['order.read'] }, refusal: undefined },
+    {
+      name: 'a grant, every granted scope named',
+      family: GRANT,
+      change: { kind: 'grant', scopes: ['order.read', 'profile'] },
+      refusal: undefined,
+    },
+    {
+      name: 'a grant, a scope it was not granted',
+      family: GRANT,
+      change: { kind: 'grant', scopes: ['order.manage'] },
+      refusal: 'scope',
+      verdict: 'scope-not-granted',
+    },
+    {
+      name: 'a grant, one granted scope and one not',
+      family: GRANT,
+      change: { kind: 'grant', scopes: ['order.read', 'order.manage'] },
+      refusal: 'scope',
+      verdict: 'scope-not-granted',
+    },
+    {
+      name: 'a grant of no scopes, asked for one',
+      family: { ...GRANT, scopes: [] },
+      change: { kind: 'grant', scopes: ['order.read'] },
+      refusal: 'scope',
+      verdict: 'scope-not-granted',
+    },
+    {
+      name: 'a storefront session, asked for a scope',
+      change: { scopes: ['order.read'] },
+      refusal: 'scope',
+      verdict: 'scope-not-granted',
+    },
+    {
+      name: 'a grant, a narrower scope with another client',
+      family: GRANT,
+      change: { kind: 'grant', clientId: 'other', scopes: ['order.read'] },
+      refusal: 'client',
+      verdict: 'invalid',
+    },
   ];
 
   it.each(rotationCases)('rotation rule: $name', async (c) => {
@@ -262,7 +320,8 @@ describe.each([
       expect((await stores.rotateSession(family.selector, first, rotation(family.selector, refresh.hash))).outcome).toBe('rotated');
     }
     const hash = c.presented === 'access' ? access.hash : c.presented === 'forged' ? mintToken(family.selector).hash : refresh.hash;
-    const expected = { presentedHash: hash, tenant: 'acme', kind: family.kind, now: NOW, ...c.change };
+    const { scopes, ...change } = c.change ?? {};
+    const expected = { presentedHash: hash, tenant: 'acme', kind: family.kind, now: NOW, ...change };
     const legalEntityId = c.change?.legalEntityId;
     const presented = {
       hash,
@@ -270,8 +329,9 @@ describe.each([
       kind: expected.kind,
       ...(expected.clientId ? { clientId: expected.clientId } : {}),
       ...(legalEntityId ? { legalEntityId } : {}),
+      ...(scopes ? { scopes } : {}),
     };
-    const next = rotation(family.selector, hash, c.before === 'rotated' ? 1 : 0, legalEntityId);
+    const next = rotation(family.selector, hash, c.before === 'rotated' ? 1 : 0, legalEntityId, scopes);
     const stored = await stores.findSession(family.selector);
 
     expect(rotationRefusal(stored, presented, expected.now)).toBe(c.refusal);
@@ -363,6 +423,36 @@ describe.each([
     const customer = newFamily();
     await stores.createSession(customer.family);
     expect(await stores.renewAccess(customer.family.selector, { ...expected, presentedHash: customer.access.hash }, first)).toBeUndefined();
+  });
+
+  it('keeps each access token’s scope through rotations: narrowed, then the grant’s whole scope again', async () => {
+    const { family, refresh } = newFamily(GRANT);
+    await stores.createSession(family);
+    expect(await stores.findSession(family.selector)).toEqual(family);
+    const expected = { presentedHash: refresh.hash, tenant: 'acme', kind: 'grant' as const, clientId: 'web', now: NOW };
+    const narrowed = rotation(family.selector, refresh.hash, 0, undefined, ['profile']);
+    const first = await stores.rotateSession(family.selector, expected, narrowed);
+    expect(first.outcome === 'rotated' && first.family.access).toEqual(narrowed.access);
+    // Present the refresh token that rotation installed; this one asks for no scope.
+    const installed = (await stores.findSession(family.selector))!.refresh.hash;
+    const whole = rotation(family.selector, installed, 1);
+    const second = await stores.rotateSession(family.selector, { ...expected, presentedHash: installed }, whole);
+    expect(second.outcome).toBe('rotated');
+    const stored = await stores.findSession(family.selector);
+    expect(stored?.access).toEqual(whole.access);
+    expect(stored?.access.scopes).toBeUndefined();
+    // The token in flight keeps the narrower scope it was issued with.
+    expect(stored?.previousAccess).toEqual(narrowed.access);
+    expect(stored?.scopes).toEqual(['order.read', 'profile']);
+  });
+
+  it('revokes a grant family for its own client only, when asked to check the client (RFC 7009 section 2.1)', async () => {
+    const { family, access } = newFamily(GRANT);
+    await stores.createSession(family);
+    expect(await stores.revokeSession(family.selector, NOW, { hash: access.hash, tenant: 'acme', clientId: 'other' })).toBe(false);
+    expect((await stores.findSession(family.selector))?.revokedAt).toBeUndefined();
+    expect(await stores.revokeSession(family.selector, NOW, { hash: access.hash, tenant: 'acme', clientId: 'web' })).toBe(true);
+    expect((await stores.findSession(family.selector))?.revokedAt).toBe(NOW);
   });
 
   it('revokes a session on a matching token of a live family, once', async () => {

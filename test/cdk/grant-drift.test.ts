@@ -7,12 +7,14 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { mockClient } from 'aws-sdk-client-mock';
 import type { IConstruct } from 'constructs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { pkceChallenge } from '../../functions/domain/authorization.js';
 import { LocalSecretsFile } from '../../functions/local/secrets-file.js';
 import type { BrokerFunctionName } from '../../lib/constructs/broker-functions.js';
 import { TokenBrokerStack } from '../../lib/token-broker-stack.js';
 import { httpEvent } from '../support/lambda-event.js';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
+import { APP_CLIENTS, APP_SECRETS, codeThroughSignIn, grantSeed } from '../support/authorization.js';
 
 /**
  * Grant drift: every function's real Lambda entry, cold-started with the environment the
@@ -61,7 +63,7 @@ beforeAll(async () => {
 
   // Local mode applies the test seed (tenants, clients, customers, the published signing key) to
   // dynalite; the Lambda entries then reach that dynalite through the SDK's endpoint variable.
-  broker = await startTestBroker();
+  broker = await startTestBroker(grantSeed());
   const [name, ...others] = (await broker.dynamoClient.send(new ListTablesCommand({}))).TableNames ?? [];
   expect(others).toEqual([]);
   tableName = name!;
@@ -76,7 +78,12 @@ beforeAll(async () => {
 
   // Secrets Manager exists only in AWS: answered by the mock, which records each call.
   const signingKeys = await new LocalSecretsFile(join(broker.dataDir, 'secrets.json')).currentSigningKeys();
-  const clientSecrets = { 'orders-svc': TEST_SECRETS.orders, 'reports-svc': TEST_SECRETS.reports, 'globex-svc': TEST_SECRETS.globex };
+  const clientSecrets = {
+    'orders-svc': TEST_SECRETS.orders,
+    'reports-svc': TEST_SECRETS.reports,
+    'globex-svc': TEST_SECRETS.globex,
+    [APP_CLIENTS.partner.clientId]: APP_SECRETS.partner,
+  };
   const answer = (value: unknown) => ({ SecretString: JSON.stringify(value) });
   const { clientSecrets: clientSecretsId, keys, signingKeys: signingKeysId } = stack.secrets;
   sm.on(GetSecretValueCommand, { SecretId: secretId(clientSecretsId), VersionStage: 'AWSCURRENT' }).resolves(answer(clientSecrets));
@@ -128,6 +135,55 @@ describe('every call a function makes is allowed by its own role', () => {
       expect(await json(post('/oauth/introspect', { ...orders, token: jwt.access_token }), 200)).toMatchObject({ active: true });
     });
     expect(actionsOf(calls)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue']));
+  });
+
+  it('oauth: a code redeemed (public and confidential client), refreshed, replayed, introspected, revoked by its client', async () => {
+    const verifier = 'drift-test-code-verifier-'.padEnd(43, 'v');
+    const challenge = pkceChallenge(verifier);
+    const codes = await Promise.all(
+      [APP_CLIENTS.mobile, APP_CLIENTS.mobile, APP_CLIENTS.partner].map(async (client) => {
+        const redirectUri = client.redirectUris[0]!;
+        const callback = await codeThroughSignIn(broker, { client, redirectUri, codeChallenge: challenge });
+        return { client, redirectUri, code: callback.searchParams.get('code')! };
+      }),
+    );
+    const calls = await run('oauth', async (handler) => {
+      const post = (path: string, body: Record<string, string>) =>
+        handler(
+          httpEvent('POST', path, {
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams(body).toString(),
+          }),
+        );
+      const redeem = ({ client, redirectUri, code }: (typeof codes)[number]) => {
+        const secret: Record<string, string> = client.type === 'confidential' ? { client_secret: APP_SECRETS.partner } : {};
+        const form = { grant_type: 'authorization_code', client_id: client.clientId, ...secret, code, redirect_uri: redirectUri };
+        return post('/oauth/token', { ...form, code_verifier: verifier });
+      };
+      const [first, second, partner] = codes as [(typeof codes)[number], (typeof codes)[number], (typeof codes)[number]];
+      const tokens = await json(redeem(first), 200);
+      await json(redeem(first), 400); // a replay: revokes the first redemption's family
+      const live = await json(redeem(second), 200);
+      await json(redeem(partner), 200);
+      const refreshed = await json(
+        post('/oauth/token', { grant_type: 'refresh_token', client_id: 'mobile-app', refresh_token: live.refresh_token, scope: 'profile' }),
+        200,
+      );
+      const reports = { client_id: 'reports-svc', client_secret: TEST_SECRETS.reports };
+      expect(await json(post('/oauth/introspect', { ...reports, token: refreshed.access_token }), 200)).toMatchObject({ active: true });
+      expect(await json(post('/oauth/introspect', { ...reports, token: tokens.access_token }), 200)).toEqual({ active: false });
+      await json(post('/oauth/revoke', { client_id: 'mobile-app', token: refreshed.refresh_token }), 200);
+      expect(await json(post('/oauth/introspect', { ...reports, token: refreshed.access_token }), 200)).toEqual({ active: false });
+    });
+    expect(actionsOf(calls)).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue']),
+    );
+    const keys = calls.flatMap((c) => c.leadingKeys ?? []);
+    for (const prefix of ['AUTHZ#', 'CSESS#', 'APPCLIENT'])
+      expect(
+        keys.some((k) => k.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
   });
 
   it('storefront: anonymous login and refresh, failed and good customer login, validate, refresh, legal entity, logout', async () => {
@@ -257,6 +313,8 @@ describe('the checker reads the policy as IAM would', () => {
   it.each([
     ['oauth', 'PutItem', ['JWKS'], 'publish its own signing key'],
     ['oauth', 'PutItem', ['CUST#acme#ann@example.com'], "overwrite a customer's password hash"],
+    ['oauth', 'GetItem', ['CUST#acme#ann@example.com'], 'read password hashes (a code names its customer)'],
+    ['oauth', 'PutItem', ['AUTHZ#abc'], 'create authorization requests (the sign-in page does)'],
     ['warmup', 'PutItem', ['JWKS'], 'publish its own signing key'],
     ['warmup', 'UpdateItem', ['T#abc'], 'revoke tokens'],
     ['discovery', 'GetItem', ['CUST#acme#ann@example.com'], 'read password hashes'],

@@ -127,9 +127,9 @@ describe('functions', () => {
    */
   const expectedTableGrants: Record<BrokerFunctionName, Record<string, string[]>> = {
     oauth: {
-      'dynamodb:GetItem': ['T#*', 'CACHE#*', 'TENANT', 'CLIENT'],
-      'dynamodb:PutItem': ['T#*', 'CACHE#*'],
-      'dynamodb:UpdateItem': ['T#*'],
+      'dynamodb:GetItem': ['T#*', 'CACHE#*', 'TENANT', 'CLIENT', 'APPCLIENT', 'AUTHZ#*'],
+      'dynamodb:PutItem': ['T#*', 'CACHE#*', 'CSESS#*'],
+      'dynamodb:UpdateItem': ['T#*', 'AUTHZ#*'],
       'dynamodb:DeleteItem': ['CACHE#*'],
     },
     storefront: {

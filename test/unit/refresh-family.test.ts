@@ -15,6 +15,7 @@ import {
   effectiveExpiry,
   legalEntityOf,
   sessionEnded,
+  withFirstAccess,
   type RefreshFamily,
 } from '../../functions/domain/refresh-family.js';
 import { mintToken, newSelector, parseToken } from '../../functions/domain/tokens.js';
@@ -266,6 +267,29 @@ describe('one family for every kind: start, rotate, classify', () => {
     expect(rotated.previousAccess).toEqual(started.family.access);
     expect(rotated.customer?.legalEntityId).toBe('LE-1');
     expect(rotated.endsAt).toBe(NOW + 500); // an end is never moved
+  });
+
+  it('plans a grant’s rotation with a narrower scope and a pre-minted access token (a JWT): both land in the write and the sealed successor', () => {
+    const started = startFamily(
+      { kind: 'grant', tenant: 'acme', clientId: 'app', sessionId: 's', context: {}, scopes: ['a', 'b'] },
+      lifetimes,
+      NOW,
+    );
+    expect(started.family.scopes).toEqual(['a', 'b']);
+    expect(started.family.access.scopes).toBeUndefined(); // the first token has the grant's whole scope
+    const jwt = { token: 'header.payload.signature', hash: mintToken().hash };
+    expect(withFirstAccess(started, jwt)).toMatchObject({ accessToken: jwt.token, family: { access: { hash: jwt.hash } } });
+    const presented = parseToken(started.refreshToken)!;
+    const { successor, write } = planRotation(presented, lifetimes, NOW + 1, undefined, { scopes: ['a'], access: jwt });
+    expect(write.access).toEqual({ hash: jwt.hash, expiresAt: NOW + 1 + lifetimes.access, scopes: ['a'] });
+    expect(successor).toMatchObject({ accessToken: jwt.token, scopes: ['a'] });
+    expect(JSON.parse(unseal(write.rotation.sealedSuccessor, presented.token, successorContext(presented.selector))!)).toEqual(successor);
+    const grant = { hash: presented.hash, tenant: 'acme', kind: 'grant' as const, clientId: 'app' };
+    expect(rotationRefusal(started.family, { ...grant, scopes: ['a'] }, NOW)).toBeUndefined();
+    expect(rotationRefusal(started.family, { ...grant, scopes: ['a', 'c'] }, NOW)).toBe('scope');
+    expect(classifyFailedRotation(started.family, { ...grant, scopes: ['c'] }, NOW, GRACE)).toEqual({ verdict: 'scope-not-granted' });
+    // An empty request is no narrowing (RFC 6749 section 6: omitted means the original scope).
+    expect(rotationRefusal(started.family, { ...grant, scopes: [] }, NOW)).toBeUndefined();
   });
 
   it('reports the first clause a refresh fails', () => {

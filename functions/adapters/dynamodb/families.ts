@@ -27,7 +27,7 @@ import type { DynamoTable } from './table.js';
  * The rotation rule of domain/refresh-family.ts (ROTATION_CLAUSES, `rotationRefusal`) as
  * condition terms, one per clause; the store contract test holds the two to the same answers.
  */
-const ROTATION_TERMS: Record<RotationClause, string> = {
+const ROTATION_TERMS: Record<Exclude<RotationClause, 'scope'>, string> & { scope: (count: number) => string } = {
   exists: 'kind = :session', // the item under T#<selector> is a family, not a service token
   kind: 'sessionKind = :kind',
   tenant: 'tenant = :tenant',
@@ -38,7 +38,12 @@ const ROTATION_TERMS: Record<RotationClause, string> = {
   unexpired: 'refExp > :now',
   client: 'clientId = :client',
   legalEntity: 'contains(les, :le)', // les is absent when the customer holds none
+  // One term per scope asked for: gsc, the granted scopes' string set, is absent when none were.
+  scope: (count) => Array.from({ length: count }, (_, i) => `contains(gsc, :sc${i})`).join(' AND '),
 };
+
+/** A grant family's access token that carries the family's whole scope: its `accSc` / `paccSc`. */
+const FAMILY_SCOPE = 'null';
 
 /** The renewal rule of domain/refresh-family.ts (RENEWAL_CLAUSES, `renewalRefusal`), likewise. */
 const RENEWAL_TERMS: Record<RenewalClause, string> = {
@@ -89,7 +94,10 @@ export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession'
       ':ttl': n(Math.max(next.access.expiresAt, next.refresh.expiresAt)),
     };
     // The rotation rule's clauses (domain/refresh-family.ts), one condition term each.
-    const conditions = rotationClauses({ clientId: expected.clientId, legalEntityId: next.legalEntityId }).map((c) => ROTATION_TERMS[c]);
+    const scopes = next.access.scopes;
+    const conditions = rotationClauses({ clientId: expected.clientId, legalEntityId: next.legalEntityId, scopes }).map((c) =>
+      c === 'scope' ? ROTATION_TERMS.scope(scopes!.length) : ROTATION_TERMS[c],
+    );
     // What a rotation writes (applyRotation in domain/refresh-family.ts), as an update expression.
     const updates = [
       // The access token in flight keeps working: the current one becomes the previous one.
@@ -114,6 +122,15 @@ export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession'
     if (next.legalEntityId !== undefined) {
       updates.push('le = :le');
       values[':le'] = s(next.legalEntityId);
+    }
+    scopes?.forEach((scope, i) => {
+      values[`:sc${i}`] = s(scope);
+    });
+    if (expected.kind === 'grant' || scopes !== undefined) {
+      // Each access token keeps its own scope: the one in flight keeps the scope it was issued with.
+      updates.push('paccSc = if_not_exists(accSc, :familyScope)', 'accSc = :accSc');
+      values[':familyScope'] = s(FAMILY_SCOPE);
+      values[':accSc'] = s(JSON.stringify(scopes ?? null));
     }
     let updated: Item | undefined;
     const won = await this.table.conditional(async () => {
@@ -164,7 +181,7 @@ export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession'
     return renewed && updated ? fromFamilyItem(updated) : undefined;
   }
 
-  async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }): Promise<boolean> {
+  async revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string; clientId?: string }): Promise<boolean> {
     const values: Item = { ':now': n(now), ':session': s('session') };
     let condition = 'kind = :session';
     if (matching) {
@@ -172,6 +189,10 @@ export class DynamoFamilies implements Omit<SessionStore, 'indexCustomerSession'
       condition += ' AND attribute_not_exists(revokedAt) AND tenant = :tenant AND (accH = :hash OR paccH = :hash OR refH = :hash)';
       values[':tenant'] = s(matching.tenant);
       values[':hash'] = s(matching.hash);
+      if (matching.clientId !== undefined) {
+        condition += ' AND clientId = :client';
+        values[':client'] = s(matching.clientId);
+      }
     }
     return this.table.conditional(() =>
       this.table.client.send(
@@ -234,6 +255,12 @@ function toFamilyItem(family: RefreshFamily): Item {
     ttl: n(Math.max(family.access.expiresAt, family.refresh.expiresAt)),
   };
   if (family.endsAt !== undefined) item.endsAt = n(family.endsAt);
+  if (family.scopes !== undefined) {
+    // A string set, so the rotation's condition can check a narrower scope with contains(); a
+    // set cannot be empty, so no granted scope is no attribute.
+    if (family.scopes.length > 0) item.gsc = { SS: family.scopes };
+    item.accSc = s(JSON.stringify(family.access.scopes ?? null));
+  }
   if (family.customer) {
     const { legalEntityId, legalEntities, ...identity } = family.customer;
     item.customer = s(JSON.stringify(identity));
@@ -257,8 +284,15 @@ export function fromFamilyItem(item: Item): RefreshFamily {
     refresh: { hash: str(item, 'refH'), expiresAt: num(item, 'refExp') },
     consumedHashes: [],
   };
+  const accessScopes = slotScopes(item, 'accSc');
+  if (accessScopes) family.access.scopes = accessScopes;
   const previousAccess = optStr(item, 'paccH');
-  if (previousAccess !== undefined) family.previousAccess = { hash: previousAccess, expiresAt: num(item, 'paccExp') };
+  if (previousAccess !== undefined) {
+    family.previousAccess = { hash: previousAccess, expiresAt: num(item, 'paccExp') };
+    const previousScopes = slotScopes(item, 'paccSc');
+    if (previousScopes) family.previousAccess.scopes = previousScopes;
+  }
+  if (family.kind === 'grant') family.scopes = item.gsc?.SS ?? [];
   const consumed = optStr(item, 'rotC');
   if (consumed !== undefined) {
     family.rotation = { consumedHash: consumed, rotatedAt: num(item, 'rotAt'), sealedSuccessor: str(item, 'rotS') };
@@ -282,4 +316,9 @@ export function fromFamilyItem(item: Item): RefreshFamily {
     family.customer = identity;
   }
   return family;
+}
+
+/** An access token's own scope (`accSc`, `paccSc`): a JSON array when narrowed, else absent or `null`. */
+function slotScopes(item: Item, name: string): string[] | undefined {
+  return optStr(item, name) === undefined ? undefined : (json<string[] | null>(item, name) ?? undefined);
 }

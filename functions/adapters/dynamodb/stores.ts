@@ -156,7 +156,7 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
   ): Promise<RefreshFamily | undefined> {
     return this.families.renewAccess(selector, expected, access);
   }
-  revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string }): Promise<boolean> {
+  revokeSession(selector: string, now: number, matching?: { hash: string; tenant: string; clientId?: string }): Promise<boolean> {
     return this.families.revokeSession(selector, now, matching);
   }
   setSessionLegalEntities(selector: string, legalEntities: string[]): Promise<boolean> {
