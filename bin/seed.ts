@@ -256,7 +256,12 @@ async function endSessionsCommand(positionals: string[], options: TargetOptions,
   const email = rawEmail.trim().toLowerCase();
   const target = await openIncidentTarget(options);
   try {
-    const ended = await endCustomerSessions({ sessions: target.sessions, clock, log }, tenant, email, 'incident_response');
+    const ended = await endCustomerSessions(
+      { sessions: target.sessions, authorizations: target.authorizations, clock, log },
+      tenant,
+      email,
+      'incident_response',
+    );
     console.log(`ended ${ended} session(s) of ${email} in tenant ${tenant}`);
     return 0;
   } finally {

@@ -235,6 +235,11 @@ export interface AuthorizationStore {
     presented: { codeHash: string; clientId: string; redirectUri: string; codeChallenge: string; now: number },
     familySelector: string,
   ): Promise<boolean>;
+  /**
+   * Ends the authorization with its customer's sessions (it is indexed among them from its
+   * sign-in): neither a code nor its redemption can follow. False when there is none.
+   */
+  revokeAuthorization(selector: string, now: number): Promise<boolean>;
 }
 
 /** The published half of the signing keys; the table holds it, the discovery function reads it. */

@@ -41,11 +41,11 @@ export type TableSource =
 
 /** What a seed is applied to: the stores (cached or not) and the writers of the two secrets. */
 export function seedTarget(
-  stores: Pick<Stores, 'directory' | 'sessions' | 'customers' | 'publicKeys'>,
+  stores: Pick<Stores, 'directory' | 'sessions' | 'customers' | 'publicKeys' | 'authorizations'>,
   secrets: { clientSecrets: ClientSecretsWriter; signingKeys: SigningKeyWriter },
 ): SeedTarget {
-  const { directory, sessions, customers, publicKeys } = stores;
-  return { directory, sessions, customers, publicKeys, ...secrets };
+  const { directory, sessions, customers, publicKeys, authorizations } = stores;
+  return { directory, sessions, customers, publicKeys, authorizations, ...secrets };
 }
 
 /** Loaders of the key material (Secrets Manager, or the local secrets file); each one optional. */
@@ -228,6 +228,8 @@ export function buildAuthorizeDeps(table: TableSource, settings: Settings): Auth
   return {
     directory: directoryPart(tokenStoresOf(table), settings),
     customers: sessionStoresOf(table),
+    // Only the customer-session index of it: a code issued is indexed among the customer's sessions.
+    sessions: sessionStoresOf(table),
     authorizations: authorizationStoreOf(table),
     ...passwordHashingPart(settings),
     clock: settings.clock,

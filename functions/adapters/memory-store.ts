@@ -330,6 +330,12 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     authorization.redemption = { redeemedAt: presented.now, familySelector };
     return true;
   }
+  async revokeAuthorization(selector: string, now: number) {
+    const authorization = this.authorizations.get(selector);
+    if (!authorization) return false;
+    authorization.revokedAt ??= now;
+    return true;
+  }
 
   /** Slot → consumed hash per family, as the DynamoDB item's c0…c7 attributes hold them. */
   private readonly consumedSlots = new Map<string, Map<number, string>>();

@@ -59,6 +59,11 @@ export interface Redemption {
 export interface Authorization extends PendingAuthorization {
   code?: IssuedCode;
   redemption?: Redemption;
+  /**
+   * The customer's sessions were ended after the sign-in (a password change, the customer's
+   * removal, incident response): a code not yet redeemed is a session about to start, and ends too.
+   */
+  revokedAt?: number;
 }
 
 // --- the sign-in turns the pending request into a code -----------------------------------------
@@ -68,8 +73,12 @@ export interface PresentedSignIn {
   csrfHash: string;
 }
 
+/** The clause both rules share: an authorization whose customer's sessions were ended is dead. */
+const LIVE = 'the authorization was not revoked with its customer’s sessions (contract section 2)';
+
 export const ISSUE_CLAUSES = {
   exists: 'a pending authorization request is stored under the request token’s selector',
+  live: LIVE,
   request: 'the presented request token is the one the request was created with',
   csrf: 'the browser’s CSRF cookie is the one the request was created with',
   unexpired: 'the pending request has not passed its 10 minutes',
@@ -80,6 +89,7 @@ export type IssueClause = keyof typeof ISSUE_CLAUSES;
 
 const ISSUE_HOLDS: Record<IssueClause, (auth: Authorization, presented: PresentedSignIn, now: number) => boolean> = {
   exists: () => true,
+  live: (auth) => auth.revokedAt === undefined,
   request: (auth, presented) => sameHash(auth.requestHash, presented.requestHash),
   csrf: (auth, presented) => sameHash(auth.csrfHash, presented.csrfHash),
   unexpired: (auth, _presented, now) => now < auth.expiresAt,
@@ -104,6 +114,7 @@ export interface PresentedCode {
 
 export const REDEMPTION_CLAUSES = {
   exists: 'an authorization is stored under the code’s selector',
+  live: LIVE,
   code: 'a code was issued and the presented one is it',
   unredeemed: 'the code has not been redeemed (RFC 6749 section 4.1.2: at most once)',
   unexpired: 'the code has not passed its 60 seconds',
@@ -116,6 +127,7 @@ export type RedemptionClause = keyof typeof REDEMPTION_CLAUSES;
 
 const REDEMPTION_HOLDS: Record<RedemptionClause, (auth: Authorization, presented: PresentedCode, now: number) => boolean> = {
   exists: () => true,
+  live: (auth) => auth.revokedAt === undefined,
   code: (auth, presented) => auth.code !== undefined && sameHash(auth.code.codeHash, presented.codeHash),
   unredeemed: (auth) => auth.redemption === undefined,
   unexpired: (auth, _presented, now) => auth.code !== undefined && now < auth.code.expiresAt,

@@ -114,6 +114,7 @@ const START_REFUSALS: Record<StartRefusal, string> = {
 const RESTART: Record<SignInDead, string> = {
   malformed: `This sign-in form is not valid. ${START_AGAIN}`,
   exists: `This sign-in form is not known or has expired. ${START_AGAIN}`,
+  live: `This sign-in was ended for your account. ${START_AGAIN}`,
   request: `This sign-in form is not valid. ${START_AGAIN}`,
   csrf: `This sign-in form was not opened in this browser, or its cookie is missing. ${START_AGAIN}`,
   unexpired: `This sign-in form has expired (it is valid for 10 minutes). ${START_AGAIN}`,

@@ -3,7 +3,7 @@ import { planSecretRotation, type ClientSecretsDocument, type WantedClientSecret
 import { hashPassword, verifyPassword, type ScryptParams } from '../domain/passwords.js';
 import { newSigningKey, retireSigningKeys, rotateSigningKeys, type PrivateSigningKey } from '../domain/signing-keys.js';
 import { resolveSettings, type Lifetimes } from '../domain/tenant.js';
-import type { CustomerStore, DirectoryStore, PublicKeyStore, SessionStore } from '../ports.js';
+import type { AuthorizationStore, CustomerStore, DirectoryStore, PublicKeyStore, SessionStore } from '../ports.js';
 import { silentLogger, type Logger } from '../log.js';
 import { endCustomerSessions, updateCustomerSessionLegalEntities } from '../use-cases/customer-sessions.js';
 import type { Seed } from './schema.js';
@@ -25,8 +25,10 @@ export interface SigningKeyWriter {
 export interface SeedTarget {
   directory: DirectoryStore;
   customers: CustomerStore;
-  /** A changed password or a removed customer ends that customer's sessions. */
+  /** A changed password or a removed customer ends that customer's sessions, */
   sessions: SessionStore;
+  /** and the codes it signed in for that are not redeemed yet. */
+  authorizations: AuthorizationStore;
   publicKeys: PublicKeyStore;
   clientSecrets: ClientSecretsWriter;
   signingKeys: SigningKeyWriter;
@@ -107,7 +109,7 @@ export async function applySeed(
     rotatedSecrets: plan.rotated,
     signingKey: 'kept',
   };
-  const sessionDeps = { sessions: target.sessions, clock: () => options.now, log };
+  const sessionDeps = { sessions: target.sessions, authorizations: target.authorizations, clock: () => options.now, log };
   const named = new Map(
     Object.entries(seed.tenants).map(([tenant, spec]) => [tenant, [...new Set(spec.customers.map((c) => normalEmail(c.email)))]]),
   );

@@ -185,11 +185,9 @@ const MIN_PASSWORD = 6;
  * shared with customer login (credentials.ts: one account counter for both); then one
  * conditional write turns the request into a 60-second code (RFC 6749 section 4.1.2).
  *
- * Round trips: the record; the customer ∥ the attempt reservation; the code; the cleared counter.
- * The counter is cleared after the code, not beside it: the posts of one form that lose the
- * code's conditional write (a double submit, two tabs) must not delete the counter, since a
- * deletion under a concurrent reservation makes the store's reservation retry (DynamoDB adapter),
- * and five concurrent deletions made it give up with a 503 (test/integration/authorize.test.ts).
+ * Round trips: the record; the customer ∥ the attempt reservation; the code ∥ its entry in the
+ * customer's session index; the customer read again ∥ the cleared counter. The counter is cleared
+ * only by the post that got the code, not by the posts of one form that lost (a double submit).
  */
 export async function signIn(deps: AuthorizeDeps, input: SignInInput, issuer: string): Promise<SignInOutcome> {
   const request = parseToken(input.requestToken);
@@ -234,25 +232,40 @@ export async function signIn(deps: AuthorizeDeps, input: SignInInput, issuer: st
   // The code names the record it was issued under: its selector is the record's (domain/tokens.ts).
   const code = mintToken(auth.selector);
   const issuedAt = deps.clock();
-  const issued = await deps.authorizations.issueCode(
-    auth.selector,
-    { ...presented, now: issuedAt },
-    {
-      codeHash: code.hash,
-      customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
-      issuedAt,
-      expiresAt: issuedAt + CODE_SECONDS,
-    },
-  );
+  const expiresAt = issuedAt + CODE_SECONDS;
+  const [issued] = await Promise.all([
+    deps.authorizations.issueCode(
+      auth.selector,
+      { ...presented, now: issuedAt },
+      {
+        codeHash: code.hash,
+        customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
+        issuedAt,
+        expiresAt,
+      },
+    ),
+    // A code is a session about to start: indexed among the customer's sessions, it is revoked
+    // with them (use-cases/customer-sessions.ts). An entry for a code that lost is harmless.
+    deps.sessions.indexCustomerSession({ tenant: auth.tenant, email: customer.email, selector: auth.selector, endsAt: expiresAt }),
+  ]);
   if (!issued) {
     // Another tab of this browser signed in with the same request first, or it expired meanwhile.
     const reason = issueRefusal(await deps.authorizations.findAuthorization(auth.selector), presented, deps.clock()) ?? 'pending';
     audit(deps.log, 'authorization_refused', { ...who, error: `sign_in_${reason}` });
     return { kind: 'restart', reason };
   }
-  // Only the sign-in that got the code clears the counter: concurrent posts of one form would
-  // otherwise delete it under each other's reservations (see the round trips above).
-  await deps.customers.clearLoginAttempts(auth.tenant, email);
+  // Only the sign-in that got the code clears the counter. The customer is read again after the
+  // index entry is written, as customer login does: a password change (the seed writes the
+  // customer, then reads the index) either finds this code's entry and revokes it, or is seen here.
+  const [current] = await Promise.all([
+    deps.customers.getCustomer(auth.tenant, email),
+    deps.customers.clearLoginAttempts(auth.tenant, email),
+  ]);
+  if (!current || current.passwordHash !== customer.passwordHash) {
+    await deps.authorizations.revokeAuthorization(auth.selector, deps.clock());
+    audit(deps.log, 'authorization_refused', { ...who, error: 'credentials_changed_during_sign_in' });
+    return { kind: 'retry', reason: 'credentials', ...form, email };
+  }
   audit(deps.log, 'authorization_code_issued', {
     tenant: auth.tenant,
     clientId: auth.clientId,

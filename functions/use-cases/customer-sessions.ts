@@ -7,9 +7,14 @@ import type { Deps } from './deps.js';
  * customer's session index (`CSESS#<tenant>#<email>`, written by each login) is revoked, which
  * refresh, validation and introspection all check on the one read they already make: so ending
  * costs them nothing, and it takes effect at once. Then the index entries are removed.
+ *
+ * The index also names the customer's authorizations signed in but not yet redeemed (the sign-in
+ * page indexes each code it issues, use-cases/authorize.ts): a code is a session about to start,
+ * so it is revoked too and its redemption fails. An entry is a family or an authorization, never
+ * both (each selector is 128 random bits), and revoking the kind it is not matches nothing.
  */
 
-export type CustomerSessionsDeps = Pick<Deps, 'sessions' | 'clock' | 'log'>;
+export type CustomerSessionsDeps = Pick<Deps, 'sessions' | 'authorizations' | 'clock' | 'log'>;
 
 export type SessionsEndedReason = 'password_changed' | 'customer_removed' | 'incident_response';
 
@@ -24,7 +29,11 @@ export async function endCustomerSessions(
   const now = deps.clock();
   let ended = 0;
   for (const selector of selectors) {
-    if (await deps.sessions.revokeSession(selector, now)) ended++;
+    const [family] = await Promise.all([
+      deps.sessions.revokeSession(selector, now),
+      deps.authorizations.revokeAuthorization(selector, now),
+    ]);
+    if (family) ended++;
   }
   await deps.sessions.unindexCustomerSessions(tenant, email, selectors);
   audit(deps.log, 'customer_sessions_ended', { tenant, email, reason, sessions: ended });

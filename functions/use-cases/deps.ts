@@ -70,4 +70,4 @@ export type OAuthDeps = ServiceTokenDeps & Pick<Deps, 'secrets' | 'sessions' | '
 export type StorefrontDeps = Pick<Deps, 'directory' | 'sessions' | 'customers' | 'signingKeys' | 'passwordHashing' | 'clock' | 'log'>;
 
 /** The authorize function: app clients, customers' credentials and the authorization records; no key material. */
-export type AuthorizeDeps = Pick<Deps, 'directory' | 'customers' | 'authorizations' | 'passwordHashing' | 'clock' | 'log'>;
+export type AuthorizeDeps = Pick<Deps, 'directory' | 'customers' | 'sessions' | 'authorizations' | 'passwordHashing' | 'clock' | 'log'>;

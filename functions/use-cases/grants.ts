@@ -72,6 +72,7 @@ export interface CodeRedemptionInput {
  */
 const REFUSED: Record<RedemptionClause, string> = {
   exists: 'unknown authorization code',
+  live: 'the authorization code was revoked with the customer’s sessions',
   code: 'unknown authorization code',
   unredeemed: 'the authorization code was already used',
   unexpired: 'the authorization code expired',

@@ -81,8 +81,8 @@ export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
     // The customer (a one-key batch read, as login's re-read), and the attempt counter when a
     // reservation is refused (how long to wait). One key per batch, so one statement covers both.
     BatchGetItem: [CUSTOMERS, LOGIN_ATTEMPTS],
-    // A new pending request.
-    PutItem: [AUTHORIZATIONS],
+    // A new pending request; a code's entry in the customer's session index (ended with them).
+    PutItem: [AUTHORIZATIONS, CUSTOMER_SESSIONS],
     // The code's conditional write; the login attempt counter shared with the storefront login.
     UpdateItem: [AUTHORIZATIONS, LOGIN_ATTEMPTS],
     DeleteItem: [LOGIN_ATTEMPTS],

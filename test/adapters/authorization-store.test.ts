@@ -161,6 +161,34 @@ describe.each([
     expect(redemptionRefusal(await store.findAuthorization(record.selector), presented, NOW + 1)).toBe('code');
   });
 
+  it('a revoked authorization neither becomes a code nor redeems one, and says so by the live clause', async () => {
+    const pendingOne = pending();
+    await store.createAuthorization(pendingOne.record);
+    expect(await store.revokeAuthorization(pendingOne.record.selector, NOW + 2)).toBe(true);
+    expect(await store.revokeAuthorization(pendingOne.record.selector, NOW + 3)).toBe(true);
+    const revoked = await store.findAuthorization(pendingOne.record.selector);
+    expect(revoked?.revokedAt).toBe(NOW + 2);
+    expect(
+      await store.issueCode(pendingOne.record.selector, signIn(pendingOne.request.hash), code(pendingOne.record.selector).issued),
+    ).toBe(false);
+    expect(issueRefusal(revoked, signIn(pendingOne.request.hash), NOW + 5)).toBe('live');
+
+    const coded = pending();
+    await store.createAuthorization(coded.record);
+    const { token, issued } = code(coded.record.selector);
+    expect(await store.issueCode(coded.record.selector, signIn(coded.request.hash), issued)).toBe(true);
+    expect(await store.revokeAuthorization(coded.record.selector, NOW + 6)).toBe(true);
+    const presented = {
+      codeHash: token.hash,
+      clientId: coded.record.clientId,
+      redirectUri: coded.record.redirectUri,
+      codeChallenge: pkceChallenge(VERIFIER),
+    };
+    expect(await store.redeemCode(coded.record.selector, { ...presented, now: NOW + 7 }, newSelector())).toBe(false);
+    expect(redemptionRefusal(await store.findAuthorization(coded.record.selector), presented, NOW + 7)).toBe('live');
+    expect(await store.revokeAuthorization(newSelector(), NOW)).toBe(false);
+  });
+
   it('of 50 concurrent redemptions of one code, exactly one wins; of 20 concurrent sign-ins, exactly one issues', async () => {
     const { record, request } = pending();
     await store.createAuthorization(record);

@@ -80,7 +80,15 @@ describe('the signing keys in the local secrets file', () => {
     expect(signingKeyAt(await file.readSigningKeys(), NOW).kid).toBe(legacy.privateKey.kid);
 
     const store = new MemoryStore();
-    const target = { directory: store, customers: store, sessions: store, publicKeys: store, clientSecrets: file, signingKeys: file };
+    const target = {
+      directory: store,
+      customers: store,
+      sessions: store,
+      publicKeys: store,
+      authorizations: store,
+      clientSecrets: file,
+      signingKeys: file,
+    };
     await store.putPublishedKeys([legacy.published]);
     const seed = parseSeed(JSON.stringify(testSeed()));
     expect((await applySeed(seed, target, { now: NOW })).signingKey).toBe('kept');

@@ -142,7 +142,7 @@ describe('functions', () => {
     authorize: {
       'dynamodb:GetItem': ['TENANT', 'APPCLIENT', 'AUTHZ#*'],
       'dynamodb:BatchGetItem': ['CUST#*', 'LOCK#*'],
-      'dynamodb:PutItem': ['AUTHZ#*'],
+      'dynamodb:PutItem': ['AUTHZ#*', 'CSESS#*'],
       'dynamodb:UpdateItem': ['AUTHZ#*', 'LOCK#*'],
       'dynamodb:DeleteItem': ['LOCK#*'],
     },

@@ -288,7 +288,7 @@ describe('the signing key a seed rotates', () => {
     let secrets: ClientSecretsDocument = {};
     let keys: PrivateSigningKey[] = [];
     const target = seedTarget(
-      { directory: store, sessions: store, customers: store, publicKeys: store },
+      { directory: store, sessions: store, customers: store, publicKeys: store, authorizations: store },
       {
         clientSecrets: {
           currentClientSecrets: async () => secrets,

@@ -23,6 +23,7 @@ import type { DynamoTable } from './table.js';
 /** The sign-in rule of domain/authorization.ts (ISSUE_CLAUSES), one condition term per clause. */
 const ISSUE_TERMS: Record<IssueClause, string> = {
   exists: 'attribute_exists(pk)',
+  live: 'attribute_not_exists(revokedAt)',
   request: 'reqH = :request',
   csrf: 'csrfH = :csrf',
   unexpired: 'exp > :now',
@@ -33,6 +34,7 @@ const ISSUE_CONDITION = (Object.keys(ISSUE_CLAUSES) as IssueClause[]).map((claus
 /** The redemption rule (REDEMPTION_CLAUSES), likewise. */
 const REDEMPTION_TERMS: Record<RedemptionClause, string> = {
   exists: 'attribute_exists(pk)',
+  live: 'attribute_not_exists(revokedAt)',
   code: 'codeH = :code',
   unredeemed: 'attribute_not_exists(redeemedAt)',
   unexpired: 'codeExp > :now',
@@ -118,6 +120,20 @@ export class DynamoAuthorizations implements AuthorizationStore {
       ),
     );
   }
+
+  async revokeAuthorization(selector: string, now: number): Promise<boolean> {
+    return this.table.conditional(() =>
+      this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: authorizationKey(selector),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': n(now) },
+        }),
+      ),
+    );
+  }
 }
 
 function fromItem(item: Item): Authorization {
@@ -146,5 +162,7 @@ function fromItem(item: Item): Authorization {
   }
   const redeemedAt = optNum(item, 'redeemedAt');
   if (redeemedAt !== undefined) authorization.redemption = { redeemedAt, familySelector: str(item, 'fam') };
+  const revokedAt = optNum(item, 'revokedAt');
+  if (revokedAt !== undefined) authorization.revokedAt = revokedAt;
   return authorization;
 }
