@@ -3,11 +3,13 @@
  *   PORT (3000), HOST (127.0.0.1), DATA_DIR (.data) (functions/config.ts DEFAULTS.local), SEED_FILE (the demo seed beside this file),
  *   ISSUER (http://HOST:PORT, with the bound port when PORT=0).
  */
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS, positiveInteger } from '../functions/config.js';
 import { startLocalBroker } from '../functions/local/broker.js';
 import { ServiceUnavailable } from '../functions/domain/errors.js';
 import { SeedError } from '../functions/seed/schema.js';
+import { pkceChallenge } from '../functions/domain/authorization.js';
 import { ConfigError } from '../functions/config.js';
 import { StoreError } from '../functions/local/embedded-dynamodb.js';
 
@@ -48,25 +50,29 @@ function printWelcome(url: string, issuer: string, seed: Awaited<ReturnType<type
       );
     }
   }
-  let apps = 0;
   for (const [tenant, spec] of Object.entries(seed.tenants)) {
     for (const [clientId, client] of Object.entries(spec.appClients)) {
-      const query = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: client.redirectUris[0]! });
+      // A PKCE pair made for this banner, so the flow can be tried by copying two lines (RFC 7636).
+      const verifier = randomBytes(32).toString('base64url');
+      const redirectUri = client.redirectUris[0]!;
+      const query = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirectUri });
       if (client.scopes.length > 0) query.set('scope', client.scopes.join(' '));
       query.set('state', 'demo');
-      // A placeholder the reader replaces: the challenge is derived from a verifier only the app knows.
-      const url = `${issuer}/oauth/authorize?${query}&code_challenge=CHALLENGE&code_challenge_method=S256`;
+      query.set('code_challenge', pkceChallenge(verifier));
+      query.set('code_challenge_method', 'S256');
       // As with the client secrets above, only the shipped demo seed's password is printed.
       const customer = isDemo && spec.customers[0] ? `, as ${spec.customers[0].email} / ${spec.customers[0].password}` : '';
+      const secret = client.type === 'confidential' ? ` -d client_secret=${isDemo ? client.secret : '<secret from your seed file>'}` : '';
       lines.push(
         '',
-        `Customer sign-in through ${client.type} app client ${clientId} (tenant ${tenant}${customer}), in a browser:`,
-        `  ${url}`,
+        `Customer sign-in through ${client.type} app client ${clientId} (tenant ${tenant}${customer}): open in a browser`,
+        `  ${issuer}/oauth/authorize?${query}`,
+        `then take the code from the address it redirects to (${redirectUri}…) and redeem it within 60 s:`,
+        `  curl -s -X POST ${url}/oauth/token -d grant_type=authorization_code -d client_id=${clientId}${secret} \\`,
+        `    --data-urlencode redirect_uri=${redirectUri} -d code_verifier=${verifier} -d code=<code>`,
       );
-      apps++;
     }
   }
-  if (apps > 0) lines.push('  (CHALLENGE: base64url of the SHA-256 of a code_verifier you keep for the token request; PKCE, RFC 7636)');
   console.error(lines.join('\n'));
 }
 

@@ -75,35 +75,13 @@ export class DynamoDirectory implements DirectoryStore {
 
   /** An update, not a put: the `tokensRevokedAt` the incident CLI set survives the next seed. */
   async putServiceClient(client: ServiceClient): Promise<void> {
-    const { clientId, tokensRevokedAt: _kept, ...doc } = client;
-    await this.table.call(() =>
-      this.table.client.send(
-        new UpdateItemCommand({
-          TableName: this.table.tableName,
-          Key: clientKey(clientId),
-          UpdateExpression: 'SET warmup = :warmup, doc = :doc',
-          ExpressionAttributeValues: { ':warmup': { BOOL: client.warmup }, ':doc': s(JSON.stringify(doc)) },
-        }),
-      ),
-    );
+    // `warmup` beside the document, so the warm-up can list its clients with a filtered Query.
+    await this.putClientDoc(clientKey(client.clientId), client, { warmup: { BOOL: client.warmup } });
   }
 
   async revokeServiceClientTokens(clientId: string, at: number): Promise<ServiceClient | undefined> {
-    let updated: Item | undefined;
-    const matched = await this.table.conditional(async () => {
-      const result = await this.table.client.send(
-        new UpdateItemCommand({
-          TableName: this.table.tableName,
-          Key: clientKey(clientId),
-          UpdateExpression: 'SET tokensRevokedAt = :at',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': n(at) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      updated = result.Attributes;
-    });
-    return matched && updated ? toServiceClient(updated) : undefined;
+    const updated = await this.markTokensRevoked(clientKey(clientId), at);
+    return updated && toServiceClient(updated);
   }
 
   async listTenantIds(): Promise<string[]> {
@@ -136,37 +114,13 @@ export class DynamoDirectory implements DirectoryStore {
     return item ? toAppClient(item) : undefined;
   }
 
-  /** An update, not a put, as for service clients: `tokensRevokedAt` survives the next seed. */
   async putAppClient(client: AppClient): Promise<void> {
-    const { clientId, tokensRevokedAt: _kept, ...doc } = client;
-    await this.table.call(() =>
-      this.table.client.send(
-        new UpdateItemCommand({
-          TableName: this.table.tableName,
-          Key: appClientKey(clientId),
-          UpdateExpression: 'SET doc = :doc',
-          ExpressionAttributeValues: { ':doc': s(JSON.stringify(doc)) },
-        }),
-      ),
-    );
+    await this.putClientDoc(appClientKey(client.clientId), client);
   }
 
   async revokeAppClientTokens(clientId: string, at: number): Promise<AppClient | undefined> {
-    let updated: Item | undefined;
-    const matched = await this.table.conditional(async () => {
-      const result = await this.table.client.send(
-        new UpdateItemCommand({
-          TableName: this.table.tableName,
-          Key: appClientKey(clientId),
-          UpdateExpression: 'SET tokensRevokedAt = :at',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': n(at) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      updated = result.Attributes;
-    });
-    return matched && updated ? toAppClient(updated) : undefined;
+    const updated = await this.markTokensRevoked(appClientKey(clientId), at);
+    return updated && toAppClient(updated);
   }
 
   async listAppClientIds(): Promise<string[]> {
@@ -176,20 +130,60 @@ export class DynamoDirectory implements DirectoryStore {
   async deleteAppClient(clientId: string): Promise<void> {
     await this.table.delete(appClientKey(clientId));
   }
+
+  // --- what both kinds of client share ---------------------------------------------------------
+
+  /**
+   * A client's configuration as its `doc`, by an update, not a put: the `tokensRevokedAt` the
+   * incident CLI set is a separate attribute, which survives the next seed.
+   */
+  private async putClientDoc(key: Item, client: { clientId: string; tokensRevokedAt?: number }, beside: Item = {}): Promise<void> {
+    const { clientId: _key, tokensRevokedAt: _kept, ...doc } = client;
+    const sets = Object.keys(beside).map((name) => `${name} = :${name}`);
+    const values = Object.fromEntries(Object.entries(beside).map(([name, value]) => [`:${name}`, value]));
+    await this.table.call(() =>
+      this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: key,
+          UpdateExpression: `SET ${[...sets, 'doc = :doc'].join(', ')}`,
+          ExpressionAttributeValues: { ...values, ':doc': s(JSON.stringify(doc)) },
+        }),
+      ),
+    );
+  }
+
+  /** Incident response: one conditional write on an existing client; the item as it now stands. */
+  private async markTokensRevoked(key: Item, at: number): Promise<Item | undefined> {
+    let updated: Item | undefined;
+    const matched = await this.table.conditional(async () => {
+      const result = await this.table.client.send(
+        new UpdateItemCommand({
+          TableName: this.table.tableName,
+          Key: key,
+          UpdateExpression: 'SET tokensRevokedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': n(at) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      updated = result.Attributes;
+    });
+    return matched ? updated : undefined;
+  }
 }
 
-function toAppClient(item: Item): AppClient {
-  const { tokensRevokedAt: _ignored, ...doc } = json<Omit<AppClient, 'clientId'>>(item, 'doc');
-  const client: AppClient = { clientId: str(item, 'sk'), ...doc };
+/**
+ * A client of either kind from its item: the seed's `doc`, the id from the sort key, and the
+ * incident CLI's `tokensRevokedAt` from its own attribute (a copy inside `doc` is never trusted).
+ */
+function toClient<C extends { clientId: string; tokensRevokedAt?: number }>(item: Item): C {
+  const { tokensRevokedAt: _ignored, ...doc } = json<Omit<C, 'clientId'>>(item, 'doc');
+  const client = { clientId: str(item, 'sk'), ...doc } as C;
   const tokensRevokedAt = optNum(item, 'tokensRevokedAt');
   if (tokensRevokedAt !== undefined) client.tokensRevokedAt = tokensRevokedAt;
   return client;
 }
 
-function toServiceClient(item: Item): ServiceClient {
-  const { tokensRevokedAt: _ignored, ...doc } = json<Omit<ServiceClient, 'clientId'>>(item, 'doc');
-  const client: ServiceClient = { clientId: str(item, 'sk'), ...doc };
-  const tokensRevokedAt = optNum(item, 'tokensRevokedAt');
-  if (tokensRevokedAt !== undefined) client.tokensRevokedAt = tokensRevokedAt;
-  return client;
-}
+const toAppClient = (item: Item): AppClient => toClient<AppClient>(item);
+const toServiceClient = (item: Item): ServiceClient => toClient<ServiceClient>(item);
