@@ -15,19 +15,33 @@ import { promisify } from 'node:util';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { build } from 'esbuild';
 import { buildApp } from '../lib/app.js';
-import { ESM_REQUIRE_BANNER } from '../lib/constructs/broker-functions.js';
+import { type BrokerFunctionName, ESM_REQUIRE_BANNER } from '../lib/constructs/broker-functions.js';
 import type { ColdStartRow } from './results-types.js';
 
 const run = promisify(execFile);
 const projectRoot = fileURLToPath(new URL('../', import.meta.url));
 
-/** The SDK clients each function constructs at cold start (functions/entry-points/aws-sources.ts). */
-const FLOOR_CLIENTS: Record<string, readonly ('dynamodb' | 'secretsManager')[]> = {
+type FloorClient = 'dynamodb' | 'secretsManager';
+
+/**
+ * The SDK clients each function constructs at cold start (functions/entry-points/aws-sources.ts).
+ * Typed by `BrokerFunctionName`, so a function added to the stack does not compile until it has a
+ * floor here; `checkFloor` also holds each floor to the function's template environment.
+ */
+const FLOOR_CLIENTS: Record<BrokerFunctionName, readonly FloorClient[]> = {
   oauth: ['dynamodb', 'secretsManager'],
   warmup: ['dynamodb', 'secretsManager'],
   storefront: ['dynamodb', 'secretsManager'],
   discovery: ['dynamodb'],
+  // The sign-in page reads no secret: a code is a random token stored as a hash.
+  authorize: ['dynamodb'],
   fallback: [],
+};
+
+/** The environment variables that make a function construct each client (aws-sources.ts). */
+const CLIENT_VARIABLES: Record<FloorClient, readonly string[]> = {
+  dynamodb: ['TABLE_NAME'],
+  secretsManager: ['CLIENT_SECRETS_ID', 'KEYS_SECRET_ID', 'SIGNING_KEYS_SECRET_ID'],
 };
 
 /** The floors get the banner the real bundles get; each real bundle is checked to start with it. */
@@ -68,6 +82,13 @@ function synthBundles(outdir: string): Bundle[] {
   const template = app.synth().getStackByName(stack.stackName).template as {
     Resources: Record<string, { Type: string; Properties: Record<string, any> }>;
   };
+  // Every Lambda function of the template is measured: one that is not among the stack's broker
+  // functions (a CDK-provided handler, say) would otherwise go unmeasured without a word.
+  const listed = new Set(Object.values(stack.functions).map((construct) => stack.getLogicalId(construct.node.defaultChild as never)));
+  const unlisted = Object.entries(template.Resources)
+    .filter(([id, resource]) => resource.Type === 'AWS::Lambda::Function' && !listed.has(id))
+    .map(([id]) => id);
+  if (unlisted.length > 0) throw new Error(`Lambda functions the cold-start bench does not measure: ${unlisted.join(', ')}`);
   return Object.entries(stack.functions).map(([fn, construct]) => {
     const logicalId = stack.getLogicalId(construct.node.defaultChild as never);
     const resource = template.Resources[logicalId];
@@ -82,6 +103,7 @@ function synthBundles(outdir: string): Bundle[] {
       );
     }
     const variables = (resource.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+    checkFloor(fn, Object.keys(variables));
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(variables)) {
       env[name] = typeof value === 'string' ? value : (DUMMY_VALUES[name] ?? `cold-start-dummy-${name.toLowerCase()}`);
@@ -90,9 +112,29 @@ function synthBundles(outdir: string): Bundle[] {
   });
 }
 
+/**
+ * A floor must hold exactly the clients the function's environment makes it construct: a floor
+ * with a client too many would flatter the bundle's ratio, one too few would wrong it.
+ */
+function checkFloor(fn: string, variables: readonly string[]): void {
+  const clients = (FLOOR_CLIENTS as Record<string, readonly FloorClient[] | undefined>)[fn];
+  if (!clients) throw new Error(`no floor defined for function "${fn}"; add it to FLOOR_CLIENTS`);
+  for (const [client, names] of Object.entries(CLIENT_VARIABLES) as [FloorClient, readonly string[]][]) {
+    const used = names.some((name) => variables.includes(name));
+    if (used !== clients.includes(client)) {
+      throw new Error(
+        `${fn}: its environment (${variables.join(', ')}) ` +
+          (used
+            ? `makes it construct a ${client} client, its floor in FLOOR_CLIENTS has none`
+            : `constructs no ${client} client, but its floor in FLOOR_CLIENTS has one`),
+      );
+    }
+  }
+}
+
 /** The floor for one function: its SDK clients, each constructed once, bundled as CDK bundles. */
 async function buildFloor(fn: string, dir: string): Promise<string> {
-  const clients = FLOOR_CLIENTS[fn];
+  const clients = (FLOOR_CLIENTS as Record<string, readonly FloorClient[] | undefined>)[fn];
   if (!clients) throw new Error(`no floor defined for function "${fn}"; add it to FLOOR_CLIENTS`);
   const lines: string[] = [];
   if (clients.includes('dynamodb')) {

@@ -31,7 +31,10 @@ export interface LayerRow {
 }
 
 export interface RoundTripRow {
+  /** The route's key (the cost model's, bench/cost.ts, where it has one). */
   route: string;
+  /** What the results table shows (bench/round-trips.ts ROUTE_LABELS); absent in results before issue 10. */
+  label?: string;
   reads: number;
   writes: number;
   calls: string[];
