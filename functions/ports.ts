@@ -1,4 +1,5 @@
 import type { Authorization, IssuedCode, PendingAuthorization } from './domain/authorization.js';
+import type { ExternalIdentity, IdentityProvider, ProviderTokens } from './domain/federation.js';
 import type { AttemptLimits, AttemptReservation } from './domain/login-throttle.js';
 import type { RefreshFamily, FamilyKind, RotationWrite, TokenSlot } from './domain/refresh-family.js';
 import type { PrivateSigningKey, PublishedKey } from './domain/signing-keys.js';
@@ -240,6 +241,32 @@ export interface AuthorizationStore {
    * sign-in): neither a code nor its redemption can follow. False when there is none.
    */
   revokeAuthorization(selector: string, now: number): Promise<boolean>;
+}
+
+/**
+ * The identity providers' side of federated login (contract section 10). The adapter calls only
+ * URLs derived from the provider's configured issuer (discovery, then the endpoints it names),
+ * never one from a request; every call is bounded in time. A provider that answers with an error
+ * (a bad or used code) or a token that fails a check is `ExternalTokenRejected`; a provider that
+ * is down or slow is `ServiceUnavailable` (503 with Retry-After).
+ */
+export interface IdentityProviderClient {
+  /**
+   * Exchanges an authorization code at the provider's token endpoint (client authentication with
+   * the configured secret, PKCE verifier passed through) and verifies the ID token: signature by
+   * the provider's JWKS (asymmetric algorithms only), `iss`, `aud` = the client id, `exp`, and
+   * `nonce` when one is given.
+   */
+  exchangeCode(
+    tenant: string,
+    provider: IdentityProvider,
+    request: { code: string; redirectUri: string; codeVerifier?: string; nonce?: string },
+  ): Promise<ProviderTokens>;
+  /**
+   * Verifies an access token the provider issued: as a JWT by its JWKS, or by its introspection
+   * endpoint (`provider.validation`); `iss`, `exp`, and `aud` / `azp` when configured.
+   */
+  verifyAccessToken(tenant: string, provider: IdentityProvider, token: string): Promise<ExternalIdentity>;
 }
 
 /** The published half of the signing keys; the table holds it, the discovery function reads it. */

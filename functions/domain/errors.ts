@@ -136,6 +136,23 @@ export class LoginThrottled extends BrokerError {
   }
 }
 
+/**
+ * An identity provider refused what the storefront brought (a bad, used or expired code; a token
+ * that fails a check): contract section 10 answers 401 in the Emporix shape.
+ */
+export class ExternalTokenRejected extends BrokerError {
+  readonly kind = 'ExternalTokenRejected' as const;
+}
+
+/** A federated user the broker knows no customer for, with provisioning off: 404. */
+export class UnknownCustomer extends BrokerError {
+  readonly kind = 'UnknownCustomer' as const;
+
+  constructor() {
+    super('no customer for this identity');
+  }
+}
+
 /** No route serves this path. */
 export class NotFound extends BrokerError {
   readonly kind = 'NotFound' as const;
@@ -189,6 +206,8 @@ export type KnownError =
   | LegalEntityNotAssigned
   | InvalidCredentials
   | LoginThrottled
+  | ExternalTokenRejected
+  | UnknownCustomer
   | NotFound
   | MethodNotAllowed
   | ServiceUnavailable;

@@ -68,6 +68,8 @@ export const OAUTH_ERRORS: Table = {
   LegalEntityNotAssigned: () => oauth(403, 'forbidden', LEGAL_ENTITY_NOT_ASSIGNED),
   InvalidCredentials: () => oauth(401, 'unauthorized', INVALID_CREDENTIALS),
   LoginThrottled: (e) => oauth(429, 'too_many_requests', LOGIN_THROTTLED, retryAfter(e.retryAfter)),
+  ExternalTokenRejected: (e) => oauth(400, 'invalid_grant', e.message),
+  UnknownCustomer: (e) => oauth(404, 'invalid_request', e.message),
   NotFound: (e) => oauth(404, 'invalid_request', e.message),
   MethodNotAllowed: (e) => oauth(405, 'invalid_request', e.message, { Allow: e.allowed.join(', ') }),
   // RFC 6749 section 4.1.2.1 defines temporarily_unavailable for exactly this.
@@ -106,6 +108,9 @@ export const EMPORIX_ERRORS: Table = {
   LegalEntityNotAssigned: () => emporix(403, 'forbidden', LEGAL_ENTITY_NOT_ASSIGNED),
   InvalidCredentials: () => emporix(401, 'unauthorized', INVALID_CREDENTIALS),
   LoginThrottled: (e) => emporix(429, 'too_many_requests', LOGIN_THROTTLED, [], retryAfter(e.retryAfter)),
+  // Contract section 10: a bad or used code, a token that fails a check: 401 in the Emporix shape.
+  ExternalTokenRejected: () => fault(FAULTS.invalidToken),
+  UnknownCustomer: (e) => emporix(404, 'not_found', e.message),
   NotFound: (e) => emporix(404, 'not_found', e.message),
   MethodNotAllowed: (e) => emporix(405, 'method_not_allowed', e.message, [], { Allow: e.allowed.join(', ') }),
   ServiceUnavailable: (e) => emporix(503, 'service_unavailable', UNAVAILABLE, [], retryAfter(e.retryAfter)),

@@ -15,6 +15,8 @@ import {
   UnknownStorefrontClient,
   UnauthorizedClient,
   UnsupportedGrantType,
+  ExternalTokenRejected,
+  UnknownCustomer,
   BrokerError,
   type KnownError,
 } from '../../functions/domain/errors.js';
@@ -95,6 +97,24 @@ const CASES: Array<{ error: KnownError; oauth: unknown; emporix: unknown }> = [
       status: 400,
       headers: {},
       body: { status: 400, type: 'bad_request', message: 'the client is not registered for grant_type client_credentials', details: [] },
+    },
+  },
+  {
+    error: new ExternalTokenRejected('the identity provider refused the code'),
+    oauth: { status: 400, headers: {}, body: { error: 'invalid_grant', error_description: 'the identity provider refused the code' } },
+    emporix: {
+      status: 401,
+      headers: {},
+      body: { fault: { faultstring: 'Invalid access token', detail: { errorcode: 'oauth.v2.InvalidAccessToken' } } },
+    },
+  },
+  {
+    error: new UnknownCustomer(),
+    oauth: { status: 404, headers: {}, body: { error: 'invalid_request', error_description: 'no customer for this identity' } },
+    emporix: {
+      status: 404,
+      headers: {},
+      body: { status: 404, type: 'not_found', message: 'no customer for this identity', details: [] },
     },
   },
   {
