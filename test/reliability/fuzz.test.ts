@@ -329,6 +329,7 @@ const headers = fc
 
 const PARAM_NAMES = [
   'tenant',
+  'hybris-tenant',
   'client_id',
   'client_secret',
   'refresh_token',
@@ -445,6 +446,7 @@ const liveToken = fc.oneof({ weight: 4, arbitrary: realToken }, { weight: 1, arb
 
 const plausible: Record<(typeof PARAM_NAMES)[number], fc.Arbitrary<string>> = {
   tenant: mostly(fc.constantFrom('acme', 'globex'), tenant),
+  'hybris-tenant': mostly(fc.constantFrom('acme', 'globex'), tenant),
   client_id: mostly(fc.constantFrom('storefront-web', 'globex-web', SHOP_APP.clientId), clientId),
   client_secret: secret,
   refresh_token: liveToken,
