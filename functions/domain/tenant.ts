@@ -1,3 +1,4 @@
+import type { IdentityProvider } from './federation.js';
 import type { FamilyKind, FamilyLifetimes } from './refresh-family.js';
 
 /**
@@ -96,6 +97,11 @@ export interface Tenant {
    * ended (its tokens refresh, validate and introspect no more). Set by the seed CLI, kept by seeds.
    */
   storefrontTokensRevokedAt?: Record<string, number>;
+  /**
+   * The identity providers the tenant trusts, by name (contract section 10, seed
+   * `identityProviders`); absent: none. Their client secrets are not here.
+   */
+  identityProviders?: Record<string, IdentityProvider>;
 }
 
 /** Contract section 3: `emporix` (the default) or strict RFC 6749 `oauth2`. */
