@@ -12,9 +12,19 @@ import type { ScryptParams } from './domain/passwords.js';
 import { unseal } from './domain/seal.js';
 import { liveKeys, signingKeyAt, type PrivateSigningKey } from './domain/signing-keys.js';
 import type { Logger } from './log.js';
-import type { AuthorizationStore, Clock, CustomerStore, DirectoryStore, PublicKeyStore, SessionStore, TokenStore } from './ports.js';
+import { ServiceUnavailable } from './domain/errors.js';
+import type {
+  AuthorizationStore,
+  Clock,
+  CustomerStore,
+  DirectoryStore,
+  IdentityProviderClient,
+  PublicKeyStore,
+  SessionStore,
+  TokenStore,
+} from './ports.js';
 import type { ClientSecretsWriter, SeedTarget, SigningKeyWriter } from './seed/apply.js';
-import type { AuthorizeDeps, Deps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
+import type { AuthorizeDeps, Deps, FederationDeps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
 
 /**
  * The one place that assembles the broker: from its sources (the table, the key material) and
@@ -139,6 +149,19 @@ function passwordHashingPart(settings: Settings): Pick<Deps, 'passwordHashing'> 
   return settings.passwordHashing ? { passwordHashing: settings.passwordHashing } : {};
 }
 
+/**
+ * The identity providers' client (contract section 10) over the provider secrets.
+ * SEAM (issue 11): helper F1's adapter (functions/adapters/identity-providers.ts) and its secrets
+ * source (`KeySources.identityProviderSecrets`) take this place once they are on main; until then
+ * every provider call answers 503.
+ */
+function identityProvidersPart(_sources: KeySources, _settings: Settings): IdentityProviderClient {
+  const unavailable = async (): Promise<never> => {
+    throw new ServiceUnavailable('identity provider', new Error('no identity provider client wired'));
+  };
+  return { exchangeCode: unavailable, verifyAccessToken: unavailable };
+}
+
 type With<K extends keyof KeySources> = KeySources & Required<Pick<KeySources, K>>;
 
 /**
@@ -155,6 +178,7 @@ export function buildDeps(sources: Sources<Required<KeySources>>, settings: Sett
     secrets: secretsPart(name, clientSecrets, settings),
     keys: keysPart(name, cacheKey, settings),
     signingKeys: signingKeysPart(name, signingKeys, settings),
+    identityProviders: identityProvidersPart(sources.keys, settings),
     issuer,
     ...serviceTokensPart(settings),
     ...passwordHashingPart(settings),
@@ -232,6 +256,24 @@ export function buildAuthorizeDeps(table: TableSource, settings: Settings): Auth
     sessions: sessionStoresOf(table),
     authorizations: authorizationStoreOf(table),
     ...passwordHashingPart(settings),
+    clock: settings.clock,
+    log: settings.log,
+  };
+}
+
+/**
+ * The federation function (social login, token exchange): the identity providers (and their
+ * secrets), refresh families, customers and their linked identities; the signing key for the
+ * saas_token; no client secrets, no cache key.
+ */
+export function buildFederationDeps(sources: Sources<With<'signingKeys'>>, settings: Settings): FederationDeps {
+  const sessions = sessionStoresOf(sources.table);
+  return {
+    directory: directoryPart(tokenStoresOf(sources.table), settings),
+    sessions,
+    customers: sessions,
+    signingKeys: signingKeysPart(sources.keys.name, sources.keys.signingKeys, settings),
+    identityProviders: identityProvidersPart(sources.keys, settings),
     clock: settings.clock,
     log: settings.log,
   };
