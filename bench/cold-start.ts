@@ -35,6 +35,8 @@ const FLOOR_CLIENTS: Record<BrokerFunctionName, readonly FloorClient[]> = {
   discovery: ['dynamodb'],
   // The sign-in page reads no secret: a code is a random token stored as a hash.
   authorize: ['dynamodb'],
+  // The saas_token's signing key (and, with helper F1's source, the identity providers' secrets).
+  federation: ['dynamodb', 'secretsManager'],
   fallback: [],
 };
 

@@ -66,8 +66,9 @@ export class TokenBrokerStack extends Stack {
     // integrations reference the functions, so no dependency cycle arises.
     const issuer = props.issuer ?? this.api.api.apiEndpoint;
     // The warm-up signs JWT access tokens too (contract section 9), so it needs the `iss` as well;
-    // the sign-in page names it in its form and in every redirect (RFC 9207).
-    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize'] as const)
+    // the sign-in page names it in its form and in every redirect (RFC 9207); the federated
+    // logins sign saas_tokens.
+    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize', 'federation'] as const)
       this.functions[name].addEnvironment('ISSUER', issuer);
     this.warmup = new WarmupSchedule(this, 'Warmup', { handler: this.functions.warmup });
 

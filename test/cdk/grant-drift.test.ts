@@ -363,6 +363,7 @@ const ENTRIES: Record<BrokerFunctionName, () => Promise<any>> = {
   warmup: () => import('../../functions/entry-points/warmup.js'),
   fallback: () => import('../../functions/entry-points/fallback.js'),
   authorize: () => import('../../functions/entry-points/authorize.js'),
+  federation: () => import('../../functions/entry-points/federation.js'),
 };
 
 /**
