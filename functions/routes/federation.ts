@@ -1,5 +1,4 @@
 import { InvalidRequest } from '../domain/errors.js';
-import { MAX_LENGTH } from '../domain/identifiers.js';
 import { exchangeAuthTokenBody, socialLoginBody, withLegacyFields } from '../domain/storefront-responses.js';
 import { isValidTenant } from '../domain/tenant.js';
 import { bounded, invalidTenant, queryParam } from '../http/params.js';
