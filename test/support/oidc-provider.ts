@@ -55,6 +55,8 @@ export interface SignOptions {
   alg?: string;
 }
 
+export type Rewrite = (body: Record<string, unknown>) => { status?: number; body: unknown } | Promise<{ status?: number; body: unknown }>;
+
 export interface OidcProviderFixture {
   readonly issuer: string;
   readonly port: number;
@@ -71,6 +73,11 @@ export interface OidcProviderFixture {
   setSlow(ms: number, paths?: string[]): void;
   /** Rewrites the discovery document served (undefined: serve the provider's own). */
   setDiscovery(transform: ((document: Record<string, unknown>) => Record<string, unknown>) | undefined): void;
+  /**
+   * Rewrites what the provider answers at `path` (e.g. `/token`): a broken or hostile provider.
+   * The function gets the provider's JSON answer and returns the status and body to send instead.
+   */
+  rewrite(path: string, transform: Rewrite | undefined): void;
   /** How many requests reached the provider per path (discovery, JWKS, token...). */
   readonly hits: Map<string, number>;
   stop(): Promise<void>;
@@ -82,6 +89,7 @@ export interface OidcProviderFixture {
 interface KoaContext {
   path: string;
   body: unknown;
+  status: number;
 }
 interface ProviderApp {
   use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): void;
@@ -98,7 +106,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
   const clientSecret = options.clientSecret ?? `secret-${randomBytes(16).toString('hex')}`;
   let privateJwk = await newEcKey();
   let slow = { ms: 0, paths: [] as string[] };
-  let discoveryTransform: ((document: Record<string, unknown>) => Record<string, unknown>) | undefined;
+  const rewrites = new Map<string, Rewrite>();
   const hits = new Map<string, number>();
   const pending = new Set<NodeJS.Timeout>();
 
@@ -156,8 +164,12 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
         });
       }
       await next();
-      if (discoveryTransform && ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
-        ctx.body = discoveryTransform(ctx.body as Record<string, unknown>);
+      const rewrite = rewrites.get(ctx.path);
+      if (rewrite) {
+        const body = typeof ctx.body === 'string' ? JSON.parse(ctx.body) : ctx.body;
+        const answer = await rewrite((body ?? {}) as Record<string, unknown>);
+        if (answer.status !== undefined) ctx.status = answer.status;
+        ctx.body = answer.body;
       }
     });
     return provider;
@@ -199,7 +211,11 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       slow = { ms, paths };
     },
     setDiscovery(transform) {
-      discoveryTransform = transform;
+      fixture.rewrite('/.well-known/openid-configuration', transform && ((body) => ({ body: transform(body) })));
+    },
+    rewrite(path, transform) {
+      if (transform) rewrites.set(path, transform);
+      else rewrites.delete(path);
     },
     stop,
     async restart(restartOptions = {}) {
