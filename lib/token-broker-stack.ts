@@ -49,7 +49,12 @@ export class TokenBrokerStack extends Stack {
     this.secrets = new BrokerSecrets(this, 'Secrets');
     this.functions = new BrokerFunctions(this, 'Functions', {
       table: this.table,
-      secrets: { clientSecrets: this.secrets.clientSecrets, keys: this.secrets.keys, signingKeys: this.secrets.signingKeys },
+      secrets: {
+        clientSecrets: this.secrets.clientSecrets,
+        keys: this.secrets.keys,
+        signingKeys: this.secrets.signingKeys,
+        identityProviderSecrets: this.secrets.identityProviderSecrets,
+      },
       reservedConcurrency: props.reservedConcurrency,
     }).functions;
     this.api = new BrokerApi(this, 'Http', {
@@ -80,5 +85,6 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, 'ClientSecretsArn', { value: this.secrets.clientSecrets.secretArn });
     new CfnOutput(this, 'KeysSecretArn', { value: this.secrets.keys.secretArn });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: this.secrets.signingKeys.secretArn });
+    new CfnOutput(this, 'IdentityProviderSecretsArn', { value: this.secrets.identityProviderSecrets.secretArn });
   }
 }

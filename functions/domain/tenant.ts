@@ -98,10 +98,17 @@ export interface Tenant {
    */
   storefrontTokensRevokedAt?: Record<string, number>;
   /**
-   * The identity providers the tenant trusts, by name (contract section 10, seed
-   * `identityProviders`); absent: none. Their client secrets are not here.
+   * The identity providers the tenant trusts, by name (contract section 10; seed
+   * `identityProviders`), without their client secrets. The stores read `{}` when none are kept
+   * (a tenant seeded before issue 11). Look one up with `identityProviderOf`.
    */
   identityProviders?: Record<string, IdentityProvider>;
+}
+
+/** The tenant's provider of that name (a request's `config`): own properties only, so `__proto__` names nothing. */
+export function identityProviderOf(tenant: Pick<Tenant, 'identityProviders'>, name: string): IdentityProvider | undefined {
+  const providers = tenant.identityProviders;
+  return providers !== undefined && Object.hasOwn(providers, name) ? providers[name] : undefined;
 }
 
 /** Contract section 3: `emporix` (the default) or strict RFC 6749 `oauth2`. */

@@ -5,15 +5,19 @@ import { buildFederationDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
 /**
- * POST /customer/{tenant}/socialLogin and /exchangeauthtoken: the identity providers (their
- * secrets), customers and their linked identities, the signing key for the saas_token; no client
- * secrets, no cache key.
- * SEAM (issue 11): the provider secrets' id joins `secretsManagerSources` once helper F1's
- * `IdentityProviderSecrets` source is on main.
+ * POST /customer/{tenant}/socialLogin and /exchangeauthtoken: the identity providers and their
+ * client secrets, customers and their linked identities, the signing key for the saas_token; no
+ * client secrets of the broker's own clients, no cache key.
  */
-const config = readConfig(process.env, ['tableName', 'signingKeysSecretId', 'issuer']);
+const config = readConfig(process.env, ['tableName', 'signingKeysSecretId', 'identityProviderSecretsId', 'issuer']);
 const deps = buildFederationDeps(
-  { table: awsTable(config.tableName), keys: secretsManagerSources({ signingKeysSecretId: config.signingKeysSecretId }) },
+  {
+    table: awsTable(config.tableName),
+    keys: secretsManagerSources({
+      signingKeysSecretId: config.signingKeysSecretId,
+      identityProviderSecretsId: config.identityProviderSecretsId,
+    }),
+  },
   awsSettings({}),
 );
 

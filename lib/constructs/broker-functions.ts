@@ -13,7 +13,7 @@ import { WARMUP_INTERVAL } from './warmup-schedule.js';
 
 export type { BrokerFunctionName } from './table-grants.js';
 
-type SecretName = 'clientSecrets' | 'keys' | 'signingKeys';
+type SecretName = 'clientSecrets' | 'keys' | 'signingKeys' | 'identityProviderSecrets';
 
 interface FunctionSpec {
   /** File under `functions/entry-points/` that exports `handler`. */
@@ -56,9 +56,9 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
   federation: {
     entry: 'federation.ts',
     description: 'token-broker: POST /customer/{tenant}/socialLogin and /exchangeauthtoken (federated customers)',
-    // The saas_token's signing key. SEAM (issue 11): the identity providers' client secrets
-    // (IdentityProviderSecrets, helper F1's lib/constructs/broker-secrets.ts) join here once on main.
-    secrets: ['signingKeys'],
+    // The saas_token's signing key, and the identity providers' client secrets: the only function
+    // that reads those (it is the only one that calls providers).
+    secrets: ['signingKeys', 'identityProviderSecrets'],
   },
   authorize: {
     entry: 'authorize.ts',
@@ -83,6 +83,7 @@ const SECRET_ENV: Record<SecretName, string> = {
   clientSecrets: 'CLIENT_SECRETS_ID',
   keys: 'KEYS_SECRET_ID',
   signingKeys: 'SIGNING_KEYS_SECRET_ID',
+  identityProviderSecrets: 'IDENTITY_PROVIDER_SECRETS_ID',
 };
 
 const projectFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));

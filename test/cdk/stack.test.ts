@@ -119,11 +119,12 @@ describe('functions', () => {
     }),
     // No secret at all: the sign-in page signs nothing and authenticates no client.
     authorize: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table(), ISSUER: issuer() }),
-    // The saas_token's signing key; no client secrets, no cache key.
+    // The saas_token's signing key and the providers' secrets; no client secrets, no cache key.
     federation: () => ({
       NODE_OPTIONS: '--enable-source-maps',
       TABLE_NAME: table(),
       SIGNING_KEYS_SECRET_ID: signingKeys(),
+      IDENTITY_PROVIDER_SECRETS_ID: { Ref: id(stack.secrets.identityProviderSecrets) },
       ISSUER: issuer(),
     }),
     fallback: () => ({ NODE_OPTIONS: '--enable-source-maps' }),
@@ -432,9 +433,17 @@ describe('warm-up schedule', () => {
 });
 
 describe('outputs', () => {
-  it('are exactly the five the seed CLI and operators read', () => {
+  it('are exactly the six the seed CLI and operators read', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'ClientSecretsArn', 'KeysSecretArn', 'SigningKeysSecretArn', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual([
+      'ApiUrl',
+      'ClientSecretsArn',
+      'IdentityProviderSecretsArn',
+      'KeysSecretArn',
+      'SigningKeysSecretArn',
+      'TableName',
+    ]);
+    expect(outputs.IdentityProviderSecretsArn!.Value).toEqual({ Ref: id(stack.secrets.identityProviderSecrets) });
     expect(outputs.SigningKeysSecretArn!.Value).toEqual({ Ref: id(stack.secrets.signingKeys) });
     expect(outputs.TableName!.Value).toEqual({ Ref: id(stack.table) });
     expect(outputs.ClientSecretsArn!.Value).toEqual({ Ref: id(stack.secrets.clientSecrets) });
