@@ -5,7 +5,7 @@ import { DEFAULT_PROVIDER, type ExternalIdentity, type IdentityProvider } from '
 import { MAX_LENGTH } from '../domain/identifiers.js';
 import { checkAccessToken, startFamily, type RefreshFamily } from '../domain/refresh-family.js';
 import { signSaasToken } from '../domain/signing-keys.js';
-import { lifetimesOf, revokedWithStorefrontClient, type Tenant } from '../domain/tenant.js';
+import { identityProviderOf, lifetimesOf, revokedWithStorefrontClient, type Tenant } from '../domain/tenant.js';
 import { parseToken } from '../domain/tokens.js';
 import type { CustomerRecord } from '../ports.js';
 import type { FederationDeps } from './deps.js';
@@ -82,9 +82,7 @@ export async function exchangeAuthToken(deps: FederationDeps, input: ExchangeInp
 
 /** The provider a request names, or a 400 naming `config` (contract section 10). */
 export function providerOf(tenant: Tenant, config: string | undefined): IdentityProvider {
-  const name = config ?? DEFAULT_PROVIDER;
-  const providers = tenant.identityProviders ?? {};
-  const provider = Object.hasOwn(providers, name) ? providers[name] : undefined;
+  const provider = identityProviderOf(tenant, config ?? DEFAULT_PROVIDER);
   if (!provider) {
     throw new InvalidRequest('unknown identity provider configuration', [
       { field: 'config', type: 'invalid', message: 'no identity provider of this name' },
