@@ -118,31 +118,39 @@ export function identityProviderClient(
     return set;
   }
 
-  /** jwtVerify under the deadline: a JWKS fetch that outlives it answers 503 now, not later. */
-  async function verifyJwt(token: string, discovery: Discovery, checks: JWTVerifyOptions, signal: AbortSignal): Promise<JWTPayload> {
+  /**
+   * A step that takes no signal (jose's JWKS fetch, the secrets load) under the deadline: when
+   * the budget runs out it answers 503 now; the step itself ends by its own timeout.
+   */
+  async function inBudget<T>(step: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_resolve, reject) => {
-      onAbort = () => reject(unavailable(new Error(`${describe(discovery.jwksUri)}: ${reason(signal.reason, signal)}`)));
+      onAbort = () => reject(unavailable(new Error(`${what}: ${reason(signal.reason, signal)}`)));
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });
+    aborted.catch(() => undefined);
+    step.catch(() => undefined);
     try {
-      const { payload } = await Promise.race([
-        jwtVerify(token, keySet(discovery.jwksUri), {
-          ...checks,
-          issuer: discovery.issuer,
-          algorithms: ASYMMETRIC_ALGORITHMS,
-          clockTolerance,
-          currentDate: new Date(now()),
-        }),
-        aborted,
-      ]);
-      return payload;
-    } catch (error) {
-      throw verificationError(error, discovery.jwksUri, signal);
+      return await Promise.race([step, aborted]);
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
-      aborted.catch(() => undefined);
+    }
+  }
+
+  /** jwtVerify under the deadline: a JWKS fetch that outlives it answers 503 now, not later. */
+  async function verifyJwt(token: string, discovery: Discovery, checks: JWTVerifyOptions, signal: AbortSignal): Promise<JWTPayload> {
+    try {
+      const verification = jwtVerify(token, keySet(discovery.jwksUri), {
+        ...checks,
+        issuer: discovery.issuer,
+        algorithms: ASYMMETRIC_ALGORITHMS,
+        clockTolerance,
+        currentDate: new Date(now()),
+      });
+      return (await inBudget(verification, signal, describe(discovery.jwksUri))).payload;
+    } catch (error) {
+      throw verificationError(error, discovery.jwksUri, signal);
     }
   }
 
@@ -162,8 +170,9 @@ export function identityProviderClient(
     tenant: string,
     provider: IdentityProvider,
     discovery: Discovery,
+    signal: AbortSignal,
   ): Promise<{ headers: Record<string, string>; form: Record<string, string> }> {
-    const secret = await secrets(tenant, provider.name);
+    const secret = await inBudget(secrets(tenant, provider.name), signal, 'the identity provider secrets');
     if (secret === undefined) throw unavailable(new Error(`no client secret for identity provider ${provider.name} of tenant ${tenant}`));
     if (discovery.clientAuth === 'post') return { headers: {}, form: { client_id: provider.clientId, client_secret: secret } };
     // RFC 6749 section 2.3.1: both parts form-encoded before the Basic encoding.
@@ -188,7 +197,7 @@ export function identityProviderClient(
     async exchangeCode(tenant, provider, request): Promise<ProviderTokens> {
       const signal = AbortSignal.timeout(budgetMs);
       const discovery = await discover(provider.issuer, signal);
-      const auth = await clientAuth(tenant, provider, discovery);
+      const auth = await clientAuth(tenant, provider, discovery, signal);
       const { status, json } = await post(
         discovery.tokenEndpoint,
         {
@@ -202,9 +211,16 @@ export function identityProviderClient(
         signal,
       );
       if (status !== 200) {
+        const error = errorCode(json);
+        // The provider refused the broker's own credentials: a configuration fault, not the
+        // storefront's code (a 401 would tell it to try another code).
+        if (status === 401 || error === 'invalid_client') {
+          throw unavailable(new Error(`the token endpoint refused the broker's client credentials (${status} ${error})`));
+        }
         // RFC 6749 section 5.2: invalid_grant (bad, used or expired code; wrong redirect_uri or
-        // verifier), invalid_client... Only the error code is kept: the description may echo input.
-        throw new ExternalTokenRejected(`the identity provider refused the code: ${status} ${errorCode(json)}`);
+        // verifier)... Only the error code is kept: the description may echo input.
+        if (status >= 400 && status < 500) throw new ExternalTokenRejected(`the identity provider refused the code: ${status} ${error}`);
+        throw unavailable(new Error(`the token endpoint answered ${status}`));
       }
       if (!isObject(json) || typeof json.id_token !== 'string' || typeof json.access_token !== 'string') {
         throw new ExternalTokenRejected('the identity provider answered without an id_token and an access_token');
@@ -240,7 +256,7 @@ export function identityProviderClient(
       }
       // RFC 7662, with the broker's client credentials.
       if (!discovery.introspectionEndpoint) throw unavailable(new Error(`${provider.issuer} names no introspection_endpoint`));
-      const auth = await clientAuth(tenant, provider, discovery);
+      const auth = await clientAuth(tenant, provider, discovery, signal);
       const { status, json } = await post(
         discovery.introspectionEndpoint,
         { token, token_type_hint: 'access_token', ...auth.form },
@@ -251,7 +267,8 @@ export function identityProviderClient(
         // 401/403 here means the provider refused the broker's own credentials: a configuration
         // problem, not the storefront's token; say so as unavailable rather than blame the token.
         if (status === 401 || status === 403) throw unavailable(new Error(`introspection refused the broker's credentials (${status})`));
-        throw new ExternalTokenRejected(`introspection answered ${status} ${errorCode(json)}`);
+        if (status >= 400 && status < 500) throw new ExternalTokenRejected(`introspection answered ${status} ${errorCode(json)}`);
+        throw unavailable(new Error(`introspection answered ${status}`));
       }
       return introspected(discovery.issuer, provider, json, now());
     },

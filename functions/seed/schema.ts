@@ -181,7 +181,16 @@ const tenant = z.strictObject({
   storefrontClients: z.array(clientId).default([]),
   serviceClients: z.record(clientId, serviceClient).default({}),
   appClients: z.record(clientId, appClient).default({}),
-  identityProviders: z.record(z.string().regex(PROVIDER_NAME, 'must be 1-64 of A-Z a-z 0-9 . _ -'), identityProvider).default({}),
+  identityProviders: z.preprocess(
+    (value, context) => {
+      // JSON.parse keeps `__proto__` as a member; the record would drop it without a word.
+      if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+        context.issues.push({ code: 'custom', message: 'a provider may not be named __proto__', input: value });
+      }
+      return value;
+    },
+    z.record(z.string().regex(PROVIDER_NAME, 'must be 1-64 of A-Z a-z 0-9 . _ -'), identityProvider).default({}),
+  ),
   customers: z
     .array(customer)
     .default([])

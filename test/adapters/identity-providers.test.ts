@@ -171,6 +171,26 @@ describe('exchangeCode', () => {
     expect((error as ServiceUnavailable).retryAfter).toBeGreaterThan(0);
   });
 
+  it('a wrong client secret (the provider answers invalid_client) is a configuration fault: ServiceUnavailable, not 401', async () => {
+    const wrong = identityProviderClient(async () => 'not-the-secret-0000');
+    const error = await failure(
+      wrong.exchangeCode('acme', provider, { code: await idp.getCode({ login: 'ann' }), redirectUri: idp.redirectUri }),
+    );
+    expect(error).toBeInstanceOf(ServiceUnavailable);
+    expect(String((error as ServiceUnavailable).cause)).toContain('invalid_client');
+    expectNothingSecret(error, 'not-the-secret-0000');
+  });
+
+  it('a redirect from the token endpoint is not followed (no URL but the configured ones is fetched): ServiceUnavailable', async () => {
+    const before = idp.hits.get('/jwks') ?? 0;
+    idp.rewrite('/token', () => ({ status: 307, body: '', headers: { location: `${idp.issuer}/jwks` } }));
+    const error = await failure(
+      client.exchangeCode('acme', provider, { code: await idp.getCode({ login: 'ann' }), redirectUri: idp.redirectUri }),
+    );
+    expect(error).toBeInstanceOf(ServiceUnavailable);
+    expect(idp.hits.get('/jwks') ?? 0).toBe(before);
+  });
+
   it('a provider without a configured secret is unavailable (a configuration fault), before any token call', async () => {
     const before = idp.hits.get('/token') ?? 0;
     const error = await failure(
@@ -345,6 +365,13 @@ describe('bounded calls', () => {
     expect(String((error as ServiceUnavailable).cause)).toContain('budget');
     expect(elapsed).toBeLessThan(8000);
   }, 20_000);
+
+  it('a secrets source that does not answer in time: ServiceUnavailable within the budget', async () => {
+    const stuck = identityProviderClient(() => new Promise<string>(() => {}), { budgetMs: 300 });
+    const error = await failure(stuck.exchangeCode('acme', provider, { code: 'any-code', redirectUri: idp.redirectUri }));
+    expect(error).toBeInstanceOf(ServiceUnavailable);
+    expect(String((error as ServiceUnavailable).cause)).toContain('budget');
+  });
 
   it('a JWKS that does not answer in time: ServiceUnavailable within the budget', async () => {
     const client = identityProviderClient(secrets);

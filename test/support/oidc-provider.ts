@@ -55,7 +55,12 @@ export interface SignOptions {
   alg?: string;
 }
 
-export type Rewrite = (body: Record<string, unknown>) => { status?: number; body: unknown } | Promise<{ status?: number; body: unknown }>;
+export interface RewrittenAnswer {
+  status?: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+export type Rewrite = (body: Record<string, unknown>) => RewrittenAnswer | Promise<RewrittenAnswer>;
 
 export interface OidcProviderFixture {
   readonly issuer: string;
@@ -90,6 +95,7 @@ interface KoaContext {
   path: string;
   body: unknown;
   status: number;
+  set(name: string, value: string): void;
 }
 interface ProviderApp {
   use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): void;
@@ -169,6 +175,7 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
         const body = typeof ctx.body === 'string' ? JSON.parse(ctx.body) : ctx.body;
         const answer = await rewrite((body ?? {}) as Record<string, unknown>);
         if (answer.status !== undefined) ctx.status = answer.status;
+        for (const [name, value] of Object.entries(answer.headers ?? {})) ctx.set(name, value);
         ctx.body = answer.body;
       }
     });
