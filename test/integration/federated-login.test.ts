@@ -1,6 +1,8 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEcKey, PROVIDER_USERS, startOidcProvider, type OidcProviderFixture } from '../support/oidc-provider.js';
+import { parseSeed } from '../../functions/seed/schema.js';
+import { endCustomerSessions } from '../../functions/use-cases/customer-sessions.js';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { testSeed } from '../support/seed.js';
 import { INVALID_TOKEN, Storefront, type Answer } from '../support/storefront.js';
@@ -17,6 +19,7 @@ const AUDIENCE = 'https://api.acme.example';
 let idp: OidcProviderFixture;
 let broker: TestBroker;
 let shop: Storefront;
+let seed: ReturnType<typeof testSeed>;
 
 beforeAll(async () => {
   idp = await startOidcProvider();
@@ -26,7 +29,7 @@ beforeAll(async () => {
     dan: { email: 'dan@example.com', email_verified: true },
     fay: { email: 'fay@example.com', email_verified: true },
   });
-  const seed = testSeed();
+  seed = testSeed();
   const provider = {
     issuer: idp.issuer,
     clientId: idp.clientId,
@@ -250,6 +253,39 @@ describe('socialLogin with a real provider', () => {
     const unknown = await socialLogin({ code: 'c', config: 'nope' }, token);
     expect(unknown.status).toBe(400);
     expect(unknown.body.details).toEqual([expect.objectContaining({ field: 'config' })]);
+  });
+});
+
+describe('a federated session ends like any customer session', () => {
+  it('logs out, ends with incident response, and ends when the seed changes a linked customer’s password', async () => {
+    const login = async (user: string) => {
+      const result = await socialLogin({ code: await idp.getCode({ login: user }) }, (await anonymous()).token);
+      expect(result.status).toBe(200);
+      return result.body;
+    };
+    const loggedOut = await login('cid');
+    expect((await shop.logout(loggedOut.access_token)).status).toBe(204);
+    expect((await shop.validate(loggedOut.access_token)).status).toBe(401);
+    expect((await shop.refresh(loggedOut.refresh_token)).status).toBe(401);
+
+    const incident = await login('cid');
+    expect(await endCustomerSessions(broker.deps, 'acme', 'cid@example.com')).toBeGreaterThan(0);
+    expect((await shop.validate(incident.access_token)).status).toBe(401);
+    expect((await shop.refresh(incident.refresh_token)).status).toBe(401);
+
+    // ann is linked by email to the seeded customer: a password change by the seed ends her
+    // federated sessions too.
+    const ann = await login('ann');
+    expect((await shop.validate(ann.access_token)).status).toBe(200);
+    const changed = structuredClone(seed);
+    changed.tenants.acme.customers[0]!.password = 'a-brand-new-password';
+    await broker.reseed(parseSeed(JSON.stringify(changed)));
+    expect((await shop.validate(ann.access_token)).status).toBe(401);
+    expect((await shop.refresh(ann.refresh_token)).status).toBe(401);
+    // Still linked: the provider login goes on working, the old password does not.
+    expect(decodeJwt((await login('ann')).saas_token).sub).toBe('C-1001');
+    expect((await shop.login((await anonymous()).token, 'ann@example.com', 'correct-horse')).status).toBe(401);
+    await broker.reseed(parseSeed(JSON.stringify(seed)));
   });
 });
 
