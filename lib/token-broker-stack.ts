@@ -79,5 +79,6 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, 'ClientSecretsArn', { value: this.secrets.clientSecrets.secretArn });
     new CfnOutput(this, 'KeysSecretArn', { value: this.secrets.keys.secretArn });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: this.secrets.signingKeys.secretArn });
+    new CfnOutput(this, 'IdentityProviderSecretsArn', { value: this.secrets.identityProviderSecrets.secretArn });
   }
 }

@@ -61,7 +61,9 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   // --- directory ---------------------------------------------------------------------------
 
   async getTenant(tenant: string) {
-    return copy(this.tenants.get(tenant));
+    const found = copy(this.tenants.get(tenant));
+    // As the table reads it: a tenant without providers has `{}`.
+    return found && { ...found, identityProviders: found.identityProviders ?? {} };
   }
   async putTenant(tenant: Tenant) {
     const { storefrontTokensRevokedAt: _kept, ...config } = tenant;

@@ -94,7 +94,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     // The default issuer names the port, known only once bound: set below, before any handler exists.
     configuredIssuer ?? '',
   );
-  const target = seedTarget(deps, { clientSecrets: secretsFile, signingKeys: secretsFile });
+  const target = seedTarget(deps, { clientSecrets: secretsFile, signingKeys: secretsFile, providerSecrets: secretsFile });
   const seedReport = await applySeed(seed, target, { now: clock(), log, scrypt: options.scrypt });
 
   /**
@@ -163,5 +163,6 @@ export function localSecretsSources(file: LocalSecretsFile): Required<KeySources
     clientSecrets: file.readClientSecrets,
     cacheKey: file.readCacheKey,
     signingKeys: file.readSigningKeys,
+    identityProviderSecrets: file.readProviderSecrets,
   };
 }

@@ -644,7 +644,22 @@ describe.each([
       storefrontClients: ['web'],
     };
     await stores.putTenant(tenant);
-    expect(await stores.getTenant('acme')).toEqual(tenant);
+    // A tenant without identity providers reads as `{}` (issue 11).
+    expect(await stores.getTenant('acme')).toEqual({ ...tenant, identityProviders: {} });
+    const google = {
+      name: 'google',
+      issuer: 'https://accounts.example',
+      clientId: 'broker',
+      redirectUri: 'https://shop.example/cb',
+      customerIdentifier: 'SUBJECT' as const,
+      autoProvision: true,
+      audience: 'https://api.example',
+      validation: 'introspection' as const,
+    };
+    await stores.putTenant({ ...tenant, identityProviders: { google } });
+    expect(await stores.getTenant('acme')).toEqual({ ...tenant, identityProviders: { google } });
+    await stores.putTenant(tenant);
+    expect((await stores.getTenant('acme'))?.identityProviders).toEqual({});
     await stores.putServiceClient({ clientId: 'w1', tenant: 'acme', scopes: ['a'], warmup: true, profile: 'oauth2' });
     await stores.putServiceClient({ clientId: 'w2', tenant: 'acme', scopes: ['a'], warmup: false, profile: 'emporix' });
     expect((await stores.listWarmupClients()).map((c) => c.clientId)).toEqual(['w1']);

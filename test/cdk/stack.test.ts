@@ -410,9 +410,17 @@ describe('warm-up schedule', () => {
 });
 
 describe('outputs', () => {
-  it('are exactly the five the seed CLI and operators read', () => {
+  it('are exactly the six the seed CLI and operators read', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'ClientSecretsArn', 'KeysSecretArn', 'SigningKeysSecretArn', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual([
+      'ApiUrl',
+      'ClientSecretsArn',
+      'IdentityProviderSecretsArn',
+      'KeysSecretArn',
+      'SigningKeysSecretArn',
+      'TableName',
+    ]);
+    expect(outputs.IdentityProviderSecretsArn!.Value).toEqual({ Ref: id(stack.secrets.identityProviderSecrets) });
     expect(outputs.SigningKeysSecretArn!.Value).toEqual({ Ref: id(stack.secrets.signingKeys) });
     expect(outputs.TableName!.Value).toEqual({ Ref: id(stack.table) });
     expect(outputs.ClientSecretsArn!.Value).toEqual({ Ref: id(stack.secrets.clientSecrets) });
