@@ -79,12 +79,16 @@ export function identityProviderClient(
     let text: string;
     try {
       response = await fetch(url, { ...init, signal, redirect: 'error', headers: { accept: 'application/json', ...init.headers } });
-      text = await response.text();
+      const body = await readBounded(response, MAX_RESPONSE_BYTES);
+      if (body === undefined) {
+        throw unavailable(new Error(`${describe(url)} answered more than ${MAX_RESPONSE_BYTES} bytes`));
+      }
+      text = body;
     } catch (error) {
+      if (error instanceof ServiceUnavailable) throw error;
       throw unavailable(new Error(`${describe(url)}: ${reason(error, signal)}`));
     }
     if (response.status >= 500) throw unavailable(new Error(`${describe(url)} answered ${response.status}`));
-    if (text.length > MAX_RESPONSE_BYTES) throw unavailable(new Error(`${describe(url)} answered more than ${MAX_RESPONSE_BYTES} bytes`));
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -362,6 +366,25 @@ function allowedEndpoint(value: string, loopbackIssuer: boolean): boolean {
   if (url.username || url.password) return false;
   if (url.protocol === 'https:') return true;
   return loopbackIssuer && url.protocol === 'http:' && isLoopbackHost(url.hostname);
+}
+
+/** The body as text, or undefined once it passes `limit` bytes (read no further: a provider's answer is small). */
+async function readBounded(response: Response, limit: number): Promise<string | undefined> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

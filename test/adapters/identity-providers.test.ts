@@ -191,6 +191,15 @@ describe('exchangeCode', () => {
     expect(idp.hits.get('/jwks') ?? 0).toBe(before);
   });
 
+  it('an answer larger than 256 KB is not read to the end: ServiceUnavailable', async () => {
+    idp.rewrite('/token', (body) => ({ body: { ...body, padding: 'x'.repeat(300 * 1024) } }));
+    const error = await failure(
+      client.exchangeCode('acme', provider, { code: await idp.getCode({ login: 'ann' }), redirectUri: idp.redirectUri }),
+    );
+    expect(error).toBeInstanceOf(ServiceUnavailable);
+    expect(String((error as ServiceUnavailable).cause)).toContain('more than');
+  });
+
   it('a provider without a configured secret is unavailable (a configuration fault), before any token call', async () => {
     const before = idp.hits.get('/token') ?? 0;
     const error = await failure(
