@@ -46,6 +46,7 @@ beforeAll(async () => {
       default: provider,
       closed: { ...provider, autoProvision: false },
       subject: { ...provider, customerIdentifier: 'SUBJECT' },
+      introspect: { ...provider, validation: 'introspection', audience: undefined },
     },
   });
   seed.tenants.acme.customers.push({ email: 'bob@example.com', password: 'bobs-password', customerNumber: 'C-1002', legalEntities: [] });
@@ -328,6 +329,21 @@ describe('exchangeauthtoken with tokens signed by the provider', () => {
     const tooLong = await exchange({ subjectAccessToken: 'x'.repeat(8193) }, (await anonymous()).token);
     expect(tooLong.status).toBe(400);
     expect((await exchange({}, (await anonymous()).token)).status).toBe(400);
+  });
+
+  it('validates by the provider’s introspection endpoint when so configured: the provider’s own opaque access token', async () => {
+    const social = await socialLogin({ code: await idp.getCode({ login: 'cid' }) }, (await anonymous()).token);
+    expect(social.status).toBe(200);
+    const opaque = social.body.social_access_token as string;
+    expect(opaque.split('.')).toHaveLength(1);
+    const session = await anonymous();
+    const result = await exchange({ subjectAccessToken: opaque, config: 'introspect' }, session.token);
+    expect(result.status, JSON.stringify(result.body)).toBe(200);
+    expect(result.body.session_id).toBe(session.sessionId);
+    expect(decodeJwt(result.body.saas_token).sub).toBe(decodeJwt(social.body.saas_token).sub);
+    // An opaque token the provider does not know is inactive there: 401.
+    const unknown = await exchange({ subjectAccessToken: 'not-a-token-of-the-provider', config: 'introspect' }, (await anonymous()).token);
+    expect(unknown.status).toBe(401);
   });
 
   it('answers 404 with provisioning off', async () => {
