@@ -405,6 +405,34 @@ describe('a provider that is down or slow', () => {
   }, 20_000);
 });
 
+describe('store trouble', () => {
+  it.each(['BatchGetItem', 'PutItem'])(
+    'answers 503 with Retry-After when %s fails, never a 500, and hands out no token',
+    async (command) => {
+      const code = await idp.getCode({ login: 'cid' });
+      const token = (await anonymous()).token;
+      let armed = true;
+      const name = `federationFault${command}`;
+      broker.dynamoClient.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (!armed || context.commandName !== `${command}Command`) return next(args);
+          armed = false;
+          throw Object.assign(new Error('Connection timed out after 1500 ms'), { name: 'TimeoutError' });
+        },
+        { step: 'initialize', name },
+      );
+      try {
+        const result = await socialLogin({ code }, token);
+        expect(result.status).toBe(503);
+        expect(result.headers.get('retry-after')).not.toBeNull();
+        expect(result.body.access_token).toBeUndefined();
+      } finally {
+        broker.dynamoClient.middlewareStack.remove(name);
+      }
+    },
+  );
+});
+
 describe('logs', () => {
   it('hold no provider code, token or secret, and one federated_login audit event per login', async () => {
     const code = await idp.getCode({ login: 'cid' });
