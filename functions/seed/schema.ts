@@ -176,21 +176,28 @@ const customer = z.strictObject({
   initialPassword: z.boolean().default(false),
 });
 
+/**
+ * A record of named entries. JSON.parse keeps a `__proto__` member, but a zod record would drop
+ * it without a word (assigning it sets the prototype): such a name is refused, naming what it is.
+ */
+function namedRecord<V extends z.ZodType>(what: string, key: z.ZodType<string>, value: V) {
+  return z.preprocess(
+    (input, context) => {
+      if (typeof input === 'object' && input !== null && Object.hasOwn(input, '__proto__')) {
+        context.issues.push({ code: 'custom', message: `a ${what} may not be named __proto__`, input });
+      }
+      return input ?? {};
+    },
+    z.record(key, value),
+  );
+}
+
 const tenant = z.strictObject({
   settings: settings.default({}),
   storefrontClients: z.array(clientId).default([]),
-  serviceClients: z.record(clientId, serviceClient).default({}),
-  appClients: z.record(clientId, appClient).default({}),
-  identityProviders: z.preprocess(
-    (value, context) => {
-      // JSON.parse keeps `__proto__` as a member; the record would drop it without a word.
-      if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
-        context.issues.push({ code: 'custom', message: 'a provider may not be named __proto__', input: value });
-      }
-      return value;
-    },
-    z.record(z.string().regex(PROVIDER_NAME, 'must be 1-64 of A-Z a-z 0-9 . _ -'), identityProvider).default({}),
-  ),
+  serviceClients: namedRecord('client', clientId, serviceClient),
+  appClients: namedRecord('client', clientId, appClient),
+  identityProviders: namedRecord('provider', z.string().regex(PROVIDER_NAME, 'must be 1-64 of A-Z a-z 0-9 . _ -'), identityProvider),
   customers: z
     .array(customer)
     .default([])

@@ -144,6 +144,17 @@ describe('seed identityProviders', () => {
 });
 
 describe('looking a provider up by a request’s name', () => {
+  it('refuses a service or app client named __proto__, which a record would otherwise drop without a word', () => {
+    const service = JSON.stringify({ secret: 'a-secret-of-twelve', scopes: ['s'] });
+    expect(problem(`{"tenants":{"acme":{"serviceClients":{"__proto__":${service}}}}}`)).toContain(
+      'tenants.acme.serviceClients: a client may not be named __proto__',
+    );
+    const app = JSON.stringify({ type: 'public', redirectUris: ['https://app.example/cb'] });
+    expect(problem(`{"tenants":{"acme":{"appClients":{"__proto__":${app}}}}}`)).toContain(
+      'tenants.acme.appClients: a client may not be named __proto__',
+    );
+  });
+
   it('finds own providers only: __proto__, constructor and toString name nothing', () => {
     const google = { name: 'google', issuer: 'https://idp.example', clientId: 'c', redirectUri: 'https://s.example/cb' } as never;
     const tenant = { identityProviders: { google } };
