@@ -25,7 +25,7 @@ import type {
   TokenStore,
 } from './ports.js';
 import type { ClientSecretsWriter, ProviderSecretsWriter, SeedTarget, SigningKeyWriter } from './seed/apply.js';
-import type { AuthorizeDeps, Deps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
+import type { AuthorizeDeps, Deps, FederationDeps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
 
 /**
  * The one place that assembles the broker: from its sources (the table, the key material) and
@@ -185,6 +185,8 @@ export function buildDeps(sources: Sources<With<'clientSecrets' | 'cacheKey' | '
     secrets: secretsPart(name, clientSecrets, settings),
     keys: keysPart(name, cacheKey, settings),
     signingKeys: signingKeysPart(name, signingKeys, settings),
+    // A broker without provider secrets (the seed names no provider) has none to call.
+    identityProviders: identityProvidersPart(name, sources.keys.identityProviderSecrets ?? (async () => ({})), settings),
     issuer,
     ...serviceTokensPart(settings),
     ...passwordHashingPart(settings),
@@ -262,6 +264,24 @@ export function buildAuthorizeDeps(table: TableSource, settings: Settings): Auth
     sessions: sessionStoresOf(table),
     authorizations: authorizationStoreOf(table),
     ...passwordHashingPart(settings),
+    clock: settings.clock,
+    log: settings.log,
+  };
+}
+
+/**
+ * The federation function (social login, token exchange): the identity providers (and their
+ * secrets), refresh families, customers and their linked identities; the signing key for the
+ * saas_token; no client secrets, no cache key.
+ */
+export function buildFederationDeps(sources: Sources<With<'signingKeys' | 'identityProviderSecrets'>>, settings: Settings): FederationDeps {
+  const sessions = sessionStoresOf(sources.table);
+  return {
+    directory: directoryPart(tokenStoresOf(sources.table), settings),
+    sessions,
+    customers: sessions,
+    signingKeys: signingKeysPart(sources.keys.name, sources.keys.signingKeys, settings),
+    identityProviders: identityProvidersPart(sources.keys.name, sources.keys.identityProviderSecrets, settings),
     clock: settings.clock,
     log: settings.log,
   };

@@ -176,7 +176,10 @@ export async function applySeed(
     for (const customer of spec.customers) {
       const email = normalEmail(customer.email);
       const existing = await target.customers.getCustomer(tenant, email);
-      const samePassword = existing !== undefined && (await verifyPassword(customer.password, existing.passwordHash));
+      // A federated-only customer (no hash) taking a seeded password is a password change: its
+      // sessions end. An absent hash never counts as the same password.
+      const existingHash = existing?.passwordHash;
+      const samePassword = existingHash !== undefined && (await verifyPassword(customer.password, existingHash));
       const legalEntitiesChanged = existing !== undefined && !sameSet(existing.legalEntities, customer.legalEntities);
       // Also before the write: should the run die between the write and the step after it, the
       // next run finds the customer already changed and does nothing, so the sessions that
@@ -189,7 +192,7 @@ export async function applySeed(
       await target.customers.putCustomer({
         tenant,
         email,
-        passwordHash: samePassword ? existing.passwordHash : await hashPassword(customer.password, options.scrypt),
+        passwordHash: samePassword ? existingHash : await hashPassword(customer.password, options.scrypt),
         customerNumber: customer.customerNumber,
         legalEntities: customer.legalEntities,
         initialPassword: customer.initialPassword,
