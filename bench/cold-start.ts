@@ -35,13 +35,15 @@ const FLOOR_CLIENTS: Record<BrokerFunctionName, readonly FloorClient[]> = {
   discovery: ['dynamodb'],
   // The sign-in page reads no secret: a code is a random token stored as a hash.
   authorize: ['dynamodb'],
+  // The saas_token's signing key and the identity providers' secrets.
+  federation: ['dynamodb', 'secretsManager'],
   fallback: [],
 };
 
 /** The environment variables that make a function construct each client (aws-sources.ts). */
 const CLIENT_VARIABLES: Record<FloorClient, readonly string[]> = {
   dynamodb: ['TABLE_NAME'],
-  secretsManager: ['CLIENT_SECRETS_ID', 'KEYS_SECRET_ID', 'SIGNING_KEYS_SECRET_ID'],
+  secretsManager: ['CLIENT_SECRETS_ID', 'KEYS_SECRET_ID', 'SIGNING_KEYS_SECRET_ID', 'IDENTITY_PROVIDER_SECRETS_ID'],
 };
 
 /** The floors get the banner the real bundles get; each real bundle is checked to start with it. */

@@ -33,9 +33,13 @@ import { systemClock, type Clock, type DirectoryStore } from '../functions/ports
 import { endCustomerSessions } from '../functions/use-cases/customer-sessions.js';
 import { startEmbeddedDynamoDb } from '../functions/local/embedded-dynamodb.js';
 import { LocalSecretsFile } from '../functions/local/secrets-file.js';
-import { applySeed, type ClientSecretsWriter, type SeedReport } from '../functions/seed/apply.js';
+import { applySeed, type ClientSecretsWriter, type ProviderSecretsWriter, type SeedReport } from '../functions/seed/apply.js';
 import { parseSeed, type Seed } from '../functions/seed/schema.js';
-import { SecretsManagerSigningKeyWriter, SecretsManagerWriter } from '../functions/seed/secrets-manager-writer.js';
+import {
+  SecretsManagerProviderSecretsWriter,
+  SecretsManagerSigningKeyWriter,
+  SecretsManagerWriter,
+} from '../functions/seed/secrets-manager-writer.js';
 import { seedTarget, storesOf, type Stores, type TableSource } from '../functions/wiring.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -279,7 +283,7 @@ async function seedLocal(seed: Seed, dataDir: string, options: SeedOptions): Pro
     const secrets = new LocalSecretsFile(join(dataDir, 'secrets.json'));
     secrets.ensure();
     const stores = storesOf({ client: dynamo.client, tableName: dynamo.tableName });
-    return await applySeed(seed, seedTarget(stores, { clientSecrets: secrets, signingKeys: secrets }), options);
+    return await applySeed(seed, seedTarget(stores, { clientSecrets: secrets, signingKeys: secrets, providerSecrets: secrets }), options);
   } finally {
     await dynamo.close();
   }
@@ -298,18 +302,31 @@ async function stackOutputs(stackName: string, region: string | undefined) {
       `stack ${stackName} lacks the TableName, ClientSecretsArn and SigningKeysSecretArn outputs; is it a token-broker stack?`,
     );
   }
-  return { tableName, clientSecretsArn, signingKeysArn };
+  // Absent in a stack deployed before issue 11: a seed without identity providers still applies.
+  const identityProviderSecretsArn = outputs.get('IdentityProviderSecretsArn');
+  return { tableName, clientSecretsArn, signingKeysArn, identityProviderSecretsArn };
 }
 
 export async function seedStack(seed: Seed, stackName: string, region: string | undefined, options: SeedOptions): Promise<SeedReport> {
   const config = region ? { region } : {};
-  const { tableName, clientSecretsArn, signingKeysArn } = await stackOutputs(stackName, region);
+  const { tableName, clientSecretsArn, signingKeysArn, identityProviderSecretsArn } = await stackOutputs(stackName, region);
   const secretsManager = new SecretsManagerClient(config);
+  const providerSecrets: ProviderSecretsWriter = identityProviderSecretsArn
+    ? new SecretsManagerProviderSecretsWriter(secretsManager, identityProviderSecretsArn)
+    : {
+        currentProviderSecrets: async () => ({}),
+        putProviderSecrets: async () => {
+          throw new Error(
+            `stack ${stackName} has no IdentityProviderSecretsArn output: deploy this version before seeding identityProviders`,
+          );
+        },
+      };
   return applySeed(
     seed,
     seedTarget(storesOf(stackTable(tableName, config)), {
       clientSecrets: new SecretsManagerWriter(secretsManager, clientSecretsArn),
       signingKeys: new SecretsManagerSigningKeyWriter(secretsManager, signingKeysArn),
+      providerSecrets,
     }),
     options,
   );

@@ -21,7 +21,8 @@ export type AuditEvent =
   | 'customer_sessions_ended'
   | 'code_replayed'
   | 'authorization_refused'
-  | 'authorization_code_issued';
+  | 'authorization_code_issued'
+  | 'federated_login';
 
 export interface RequestContext {
   requestId: string;

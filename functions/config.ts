@@ -13,6 +13,11 @@ export interface HoldSeconds {
   cacheKey: number;
   /** The private signing keys (domain/signing-keys.ts times rotations against it). */
   signingKeys: number;
+  /**
+   * The identity providers' client secrets (issue 11); the client secrets' time when absent. A
+   * changed provider secret is used within this long.
+   */
+  identityProviderSecrets?: number;
   /** Tenants and service clients (adapters/cached-directory.ts): a seed reaches a warm function within this long. */
   directory: number;
   /** Discovery's copy of the published public keys; undefined: read on every request. */
@@ -37,6 +42,7 @@ export const DEFAULTS = {
    */
   awsHold: {
     clientSecrets: 60,
+    identityProviderSecrets: 60,
     cacheKey: 3600,
     signingKeys: SIGNING_KEYS_CACHE_SECONDS,
     directory: 60,
@@ -48,6 +54,7 @@ export const DEFAULTS = {
   /** Local mode: the secrets file is reread every 5 s; discovery reads the store on every request. */
   localHold: {
     clientSecrets: 5,
+    identityProviderSecrets: 5,
     cacheKey: 3600,
     signingKeys: SIGNING_KEYS_CACHE_SECONDS,
     directory: 60,
@@ -61,6 +68,8 @@ export interface FunctionConfig {
   keysSecretId: string;
   /** The private ES256 signing keys for the customer saas_token. */
   signingKeysSecretId: string;
+  /** The identity providers' client secrets (issue 11): only the function that calls providers. */
+  identityProviderSecretsId: string;
   /** Share of a service token's life after which the cache mints anew. */
   serviceTokenReuseShare: number;
   /** How often the warm-up runs; it renews tokens that would go stale before the next run. */
@@ -85,6 +94,7 @@ export function readConfig<K extends keyof FunctionConfig>(env: Env, needed: rea
     clientSecretsId: () => required(env, 'CLIENT_SECRETS_ID'),
     keysSecretId: () => required(env, 'KEYS_SECRET_ID'),
     signingKeysSecretId: () => required(env, 'SIGNING_KEYS_SECRET_ID'),
+    identityProviderSecretsId: () => required(env, 'IDENTITY_PROVIDER_SECRETS_ID'),
     serviceTokenReuseShare: () => share(env, 'SERVICE_TOKEN_REUSE_SHARE', DEFAULTS.serviceTokenReuseShare),
     warmupIntervalSeconds: () => positiveInteger(env, 'WARMUP_INTERVAL_SECONDS', DEFAULTS.warmupIntervalSeconds),
     issuer: () => issuerUrl(required(env, 'ISSUER')),

@@ -1,5 +1,5 @@
 import type { Authorization, IssuedCode, PendingAuthorization } from './domain/authorization.js';
-import type { ExternalIdentity, IdentityProvider, ProviderTokens } from './domain/federation.js';
+import type { ExternalIdentity, IdentityProvider, LinkedIdentity, ProviderTokens } from './domain/federation.js';
 import type { AttemptLimits, AttemptReservation } from './domain/login-throttle.js';
 import type { RefreshFamily, FamilyKind, RotationWrite, TokenSlot } from './domain/refresh-family.js';
 import type { PrivateSigningKey, PublishedKey } from './domain/signing-keys.js';
@@ -175,10 +175,38 @@ export interface CustomerSessionEntry {
 export interface CustomerRecord {
   tenant: string;
   email: string;
-  passwordHash: string;
+  /**
+   * Absent for a federated-only customer (contract section 10): no password verifies, a password
+   * login answers like a wrong password (use-cases/credentials.ts checks the decoy hash).
+   */
+  passwordHash?: string;
   customerNumber: string;
   legalEntities: string[];
   initialPassword: boolean;
+  /**
+   * An unconfirmed signup (contract section 11): it cannot log in, and a federated login never
+   * links or activates it (account pre-hijacking): it is discarded and the federated customer
+   * takes the email.
+   */
+  pending?: boolean;
+}
+
+/** An identity of an external provider linked to a customer (the `IDENT#` item). */
+export interface IdentityLink {
+  tenant: string;
+  identity: LinkedIdentity;
+  /** The customer it names, by key, and by number (a customer re-created under the email is another one). */
+  email: string;
+  customerNumber: string;
+}
+
+/** What a federated login reads in one round trip (strongly consistent). */
+export interface FederatedLoginContext {
+  session?: RefreshFamily;
+  /** The link of the identity, if there is one. */
+  link?: IdentityLink;
+  /** The customer under the provider's email, when one was asked for and exists. */
+  customer?: CustomerRecord;
 }
 
 export interface LoginContext {
@@ -210,6 +238,28 @@ export interface CustomerStore {
   listSeededCustomers(): Promise<Record<string, string[]>>;
   putSeededCustomers(tenant: string, emails: string[]): Promise<void>;
   deleteSeededCustomers(tenant: string): Promise<void>;
+
+  // Federated customers (contract section 10).
+  /**
+   * The anonymous session (when a selector is given), the identity's link and the customer under
+   * `email` (when given), in one round trip.
+   */
+  loadFederatedLogin(
+    sessionSelector: string | undefined,
+    tenant: string,
+    identity: LinkedIdentity,
+    email: string | undefined,
+  ): Promise<FederatedLoginContext>;
+  /**
+   * Links an identity to a customer by a conditional write: only when the identity is linked to
+   * nobody yet, or (with `replacing`) still to that customer number, a customer that is gone.
+   * False when the condition did not hold (another request linked it first).
+   */
+  linkIdentity(link: IdentityLink, replacing?: string): Promise<boolean>;
+  /** Creates a customer whose email has none yet, by a conditional write; false when one exists. */
+  createCustomer(customer: CustomerRecord): Promise<boolean>;
+  /** Deletes the customer only while it is a pending signup; false when it is not (or is gone). */
+  deletePendingCustomer(tenant: string, email: string): Promise<boolean>;
 }
 
 /**

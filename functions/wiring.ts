@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CachedDirectory } from './adapters/cached-directory.js';
+import { type IdentityProviderClientOptions, identityProviderClient } from './adapters/identity-providers.js';
 import { VersionedClientSecrets } from './adapters/client-secrets.js';
 import { DynamoAuthorizations } from './adapters/dynamodb/authorizations.js';
 import { DynamoDbSessions, DynamoDbStore } from './adapters/dynamodb/stores.js';
@@ -9,12 +10,22 @@ import { RefreshingValue } from './adapters/refreshing-value.js';
 import type { HoldSeconds } from './config.js';
 import type { ClientSecretsDocument } from './domain/client-secrets.js';
 import type { ScryptParams } from './domain/passwords.js';
+import { providerSecretOf, type ProviderSecretsDocument } from './domain/provider-secrets.js';
 import { unseal } from './domain/seal.js';
 import { liveKeys, signingKeyAt, type PrivateSigningKey } from './domain/signing-keys.js';
 import type { Logger } from './log.js';
-import type { AuthorizationStore, Clock, CustomerStore, DirectoryStore, PublicKeyStore, SessionStore, TokenStore } from './ports.js';
-import type { ClientSecretsWriter, SeedTarget, SigningKeyWriter } from './seed/apply.js';
-import type { AuthorizeDeps, Deps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
+import type {
+  AuthorizationStore,
+  Clock,
+  CustomerStore,
+  DirectoryStore,
+  IdentityProviderClient,
+  PublicKeyStore,
+  SessionStore,
+  TokenStore,
+} from './ports.js';
+import type { ClientSecretsWriter, ProviderSecretsWriter, SeedTarget, SigningKeyWriter } from './seed/apply.js';
+import type { AuthorizeDeps, Deps, FederationDeps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
 
 /**
  * The one place that assembles the broker: from its sources (the table, the key material) and
@@ -39,10 +50,10 @@ export type TableSource =
   | { client: DynamoDBClient; tableName: string }
   | { memory: DirectoryStore & TokenStore & SessionStore & CustomerStore & PublicKeyStore & AuthorizationStore };
 
-/** What a seed is applied to: the stores (cached or not) and the writers of the two secrets. */
+/** What a seed is applied to: the stores (cached or not) and the writers of the secrets. */
 export function seedTarget(
   stores: Pick<Stores, 'directory' | 'sessions' | 'customers' | 'publicKeys' | 'authorizations'>,
-  secrets: { clientSecrets: ClientSecretsWriter; signingKeys: SigningKeyWriter },
+  secrets: { clientSecrets: ClientSecretsWriter; signingKeys: SigningKeyWriter; providerSecrets: ProviderSecretsWriter },
 ): SeedTarget {
   const { directory, sessions, customers, publicKeys, authorizations } = stores;
   return { directory, sessions, customers, publicKeys, authorizations, ...secrets };
@@ -55,6 +66,8 @@ export interface KeySources {
   clientSecrets?: () => Promise<ClientSecretsDocument>;
   cacheKey?: () => Promise<Buffer>;
   signingKeys?: () => Promise<PrivateSigningKey[]>;
+  /** The identity providers' client secrets (issue 11): only the function that calls providers. */
+  identityProviderSecrets?: () => Promise<ProviderSecretsDocument>;
 }
 
 export interface Sources<K extends KeySources = KeySources> {
@@ -123,6 +136,23 @@ function signingKeysPart(name: string, load: Loader<PrivateSigningKey[]>, settin
   return { current: async () => signingKeyAt(await keys.get(), settings.clock()) };
 }
 
+/**
+ * The identity-provider client (adapters/identity-providers.ts) over the provider secrets, held
+ * like the client secrets (`hold.identityProviderSecrets`, at most that long until a changed
+ * secret is used; a failed first load is a 503 naming `name`). Its discovery and JWKS caches live
+ * as long as the function instance: build it once per cold start. For the federation function's
+ * builder (helper F2's `buildFederationDeps`) and local mode.
+ */
+export function identityProvidersPart(
+  name: string,
+  load: Loader<ProviderSecretsDocument>,
+  settings: Settings,
+  options: IdentityProviderClientOptions = {},
+): IdentityProviderClient {
+  const secrets = heldPart(settings, name, load, settings.hold.identityProviderSecrets ?? settings.hold.clientSecrets);
+  return identityProviderClient(async (tenant, provider) => providerSecretOf(await secrets.get(), tenant, provider), options);
+}
+
 function liveKeysPart(publicKeys: PublicKeyStore, settings: Settings): Deps['liveKeys'] {
   const { clock, hold } = settings;
   const read = () => publicKeys.getPublishedKeys();
@@ -145,7 +175,7 @@ type With<K extends keyof KeySources> = KeySources & Required<Pick<KeySources, K
  * Everything, from every source: local mode, which serves all functions from one process.
  * `issuer` is configuration (config.ts ISSUER), as for the functions below that sign.
  */
-export function buildDeps(sources: Sources<Required<KeySources>>, settings: Settings, issuer: string): Deps {
+export function buildDeps(sources: Sources<With<'clientSecrets' | 'cacheKey' | 'signingKeys'>>, settings: Settings, issuer: string): Deps {
   const stores = storesOf(sources.table);
   const { name, clientSecrets, cacheKey, signingKeys } = sources.keys;
   return {
@@ -155,6 +185,8 @@ export function buildDeps(sources: Sources<Required<KeySources>>, settings: Sett
     secrets: secretsPart(name, clientSecrets, settings),
     keys: keysPart(name, cacheKey, settings),
     signingKeys: signingKeysPart(name, signingKeys, settings),
+    // A broker without provider secrets (the seed names no provider) has none to call.
+    identityProviders: identityProvidersPart(name, sources.keys.identityProviderSecrets ?? (async () => ({})), settings),
     issuer,
     ...serviceTokensPart(settings),
     ...passwordHashingPart(settings),
@@ -232,6 +264,24 @@ export function buildAuthorizeDeps(table: TableSource, settings: Settings): Auth
     sessions: sessionStoresOf(table),
     authorizations: authorizationStoreOf(table),
     ...passwordHashingPart(settings),
+    clock: settings.clock,
+    log: settings.log,
+  };
+}
+
+/**
+ * The federation function (social login, token exchange): the identity providers (and their
+ * secrets), refresh families, customers and their linked identities; the signing key for the
+ * saas_token; no client secrets, no cache key.
+ */
+export function buildFederationDeps(sources: Sources<With<'signingKeys' | 'identityProviderSecrets'>>, settings: Settings): FederationDeps {
+  const sessions = sessionStoresOf(sources.table);
+  return {
+    directory: directoryPart(tokenStoresOf(sources.table), settings),
+    sessions,
+    customers: sessions,
+    signingKeys: signingKeysPart(sources.keys.name, sources.keys.signingKeys, settings),
+    identityProviders: identityProvidersPart(sources.keys.name, sources.keys.identityProviderSecrets, settings),
     clock: settings.clock,
     log: settings.log,
   };

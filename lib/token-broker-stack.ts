@@ -49,7 +49,12 @@ export class TokenBrokerStack extends Stack {
     this.secrets = new BrokerSecrets(this, 'Secrets');
     this.functions = new BrokerFunctions(this, 'Functions', {
       table: this.table,
-      secrets: { clientSecrets: this.secrets.clientSecrets, keys: this.secrets.keys, signingKeys: this.secrets.signingKeys },
+      secrets: {
+        clientSecrets: this.secrets.clientSecrets,
+        keys: this.secrets.keys,
+        signingKeys: this.secrets.signingKeys,
+        identityProviderSecrets: this.secrets.identityProviderSecrets,
+      },
       reservedConcurrency: props.reservedConcurrency,
     }).functions;
     this.api = new BrokerApi(this, 'Http', {
@@ -66,8 +71,9 @@ export class TokenBrokerStack extends Stack {
     // integrations reference the functions, so no dependency cycle arises.
     const issuer = props.issuer ?? this.api.api.apiEndpoint;
     // The warm-up signs JWT access tokens too (contract section 9), so it needs the `iss` as well;
-    // the sign-in page names it in its form and in every redirect (RFC 9207).
-    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize'] as const)
+    // the sign-in page names it in its form and in every redirect (RFC 9207); the federated
+    // logins sign saas_tokens.
+    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize', 'federation'] as const)
       this.functions[name].addEnvironment('ISSUER', issuer);
     this.warmup = new WarmupSchedule(this, 'Warmup', { handler: this.functions.warmup });
 
@@ -79,5 +85,6 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, 'ClientSecretsArn', { value: this.secrets.clientSecrets.secretArn });
     new CfnOutput(this, 'KeysSecretArn', { value: this.secrets.keys.secretArn });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: this.secrets.signingKeys.secretArn });
+    new CfnOutput(this, 'IdentityProviderSecretsArn', { value: this.secrets.identityProviderSecrets.secretArn });
   }
 }

@@ -5,6 +5,8 @@ import {
   type IssuedCode,
   type PendingAuthorization,
 } from '../domain/authorization.js';
+import { identityDigest } from '../domain/federated-customers.js';
+import type { LinkedIdentity } from '../domain/federation.js';
 import { refusesAttempt, type AttemptLimits, type AttemptReservation, type LoginAttempts } from '../domain/login-throttle.js';
 import { sameHash } from '../domain/tokens.js';
 import {
@@ -26,7 +28,9 @@ import type {
   CustomerSessionEntry,
   CustomerStore,
   DirectoryStore,
+  FederatedLoginContext,
   FoundToken,
+  IdentityLink,
   LoginContext,
   PublicKeyStore,
   RotationOutcome,
@@ -55,13 +59,17 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   /** Customer key → selector → the family's end, as the CSESS# partition holds them. */
   private readonly customerSessions = new Map<string, Map<string, number>>();
   private readonly seededCustomers = new Map<string, string[]>();
+  /** `<tenant>#<digest>` → the link, as the IDENT# partition holds them. */
+  private readonly identities = new Map<string, IdentityLink>();
   private publishedKeys: PublishedKey[] = [];
   private readonly authorizations = new Map<string, Authorization>();
 
   // --- directory ---------------------------------------------------------------------------
 
   async getTenant(tenant: string) {
-    return copy(this.tenants.get(tenant));
+    const found = copy(this.tenants.get(tenant));
+    // As the table reads it: a tenant without providers has `{}`.
+    return found && { ...found, identityProviders: found.identityProviders ?? {} };
   }
   async putTenant(tenant: Tenant) {
     const { storefrontTokensRevokedAt: _kept, ...config } = tenant;
@@ -296,6 +304,41 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     this.seededCustomers.delete(tenant);
   }
 
+  async loadFederatedLogin(
+    sessionSelector: string | undefined,
+    tenant: string,
+    identity: LinkedIdentity,
+    email: string | undefined,
+  ): Promise<FederatedLoginContext> {
+    const context: FederatedLoginContext = {};
+    const session = sessionSelector === undefined ? undefined : this.sessions.get(sessionSelector);
+    const link = this.identities.get(identityKey(tenant, identity));
+    const customer = email === undefined ? undefined : this.customers.get(customerKey(tenant, email));
+    if (session) context.session = copy(session);
+    if (link) context.link = { ...copy(link), identity: { ...identity } };
+    if (customer) context.customer = copy(customer);
+    return context;
+  }
+  async linkIdentity(link: IdentityLink, replacing?: string) {
+    const key = identityKey(link.tenant, link.identity);
+    const existing = this.identities.get(key);
+    if (existing && (replacing === undefined || existing.customerNumber !== replacing)) return false;
+    this.identities.set(key, copy(link));
+    return true;
+  }
+  async createCustomer(customer: CustomerRecord) {
+    const key = customerKey(customer.tenant, customer.email);
+    if (this.customers.has(key)) return false;
+    this.customers.set(key, copy(customer));
+    return true;
+  }
+  async deletePendingCustomer(tenant: string, email: string) {
+    const key = customerKey(tenant, email);
+    if (this.customers.get(key)?.pending !== true) return false;
+    this.customers.delete(key);
+    return true;
+  }
+
   // --- published keys ----------------------------------------------------------------------
 
   async getPublishedKeys() {
@@ -355,6 +398,10 @@ function copyRecord(record: AccessTokenRecord): AccessTokenRecord {
 /** Customers, their login attempts and their sessions' index are all kept per tenant and email. */
 function customerKey(tenant: string, email: string): string {
   return `${tenant}#${email}`;
+}
+
+function identityKey(tenant: string, identity: LinkedIdentity): string {
+  return `${tenant}#${identityDigest(identity)}`;
 }
 
 function cacheKey(clientId: string, scopeKey: string): string {

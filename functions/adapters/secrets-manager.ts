@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseClientSecretsDocument, type ClientSecretsDocument } from '../domain/client-secrets.js';
+import { parseProviderSecretsDocument, type ProviderSecretsDocument } from '../domain/provider-secrets.js';
 import type { PrivateSigningKey } from '../domain/signing-keys.js';
 
 /**
@@ -39,6 +40,15 @@ export function secretsManagerSigningKeys(client: SecretsManagerClient, secretId
     if (valid.length === 0) throw new Error(`secret ${secretId} holds no signing key: apply a seed first`);
     return valid;
   };
+}
+
+/**
+ * The identity providers' client secrets, `{ "<tenant>": { "<provider name>": "<secret>" } }`
+ * (the secret `IdentityProviderSecrets`, written by the seed CLI): AWSCURRENT only.
+ */
+export function secretsManagerProviderSecrets(client: SecretsManagerClient, secretId: string) {
+  return async (): Promise<ProviderSecretsDocument> =>
+    parseProviderSecretsDocument(await readJson(client, secretId, 'AWSCURRENT'), `secret ${secretId}`);
 }
 
 async function readJson(client: SecretsManagerClient, secretId: string, stage: string): Promise<Record<string, unknown>> {

@@ -55,6 +55,20 @@ export const MAX_LENGTH = {
   jwtAccessToken: 4096,
   /** The issuer (config ISSUER): the `iss` of every JWT and the base of every metadata URL. */
   issuer: 256,
+  /**
+   * An identity provider's authorization code (contract section 10), passed to its token
+   * endpoint: opaque, provider-defined; Auth0, Keycloak and Entra ID codes stay well below this.
+   */
+  externalCode: 2048,
+  /**
+   * A provider's access token presented to exchangeauthtoken: JWTs with
+   * many claims (Entra ID group lists) reach a few kilobytes; room for those, not for a payload.
+   */
+  externalToken: 8192,
+  /** The `nonce` a storefront sent to the provider, checked in the ID token. */
+  nonce: 512,
+  /** An identity provider's name in the seed (`config`): `[A-Za-z0-9._-]`. */
+  providerName: 64,
 } as const;
 
 export type IdentifierKind = keyof typeof MAX_LENGTH;

@@ -34,6 +34,52 @@ export function customerLoginBody(pair: IssuedPair, saasToken: string, sessionId
   return { access_token, saas_token: saasToken, ...rest, session_id: sessionId, initialPassword };
 }
 
+/** Emporix's fixed idle time, reported as is (as for service tokens, domain/service-token.ts). */
+const FEDERATED_SESSION_IDLE_TIME = 120;
+
+/** Contract section 10, socialLogin: the login's fields and the provider's own tokens echoed back. */
+export function socialLoginBody(
+  pair: IssuedPair,
+  saasToken: string,
+  sessionId: string,
+  tenant: string,
+  provider: { accessToken: string; idToken: string },
+): Record<string, unknown> {
+  const { access_token, ...rest } = tokenFields(pair);
+  return {
+    access_token,
+    saas_token: saasToken,
+    ...rest,
+    session_idle_time: FEDERATED_SESSION_IDLE_TIME,
+    scope: `tenant=${tenant}`,
+    session_id: sessionId,
+    social_access_token: provider.accessToken,
+    social_id_token: provider.idToken,
+  };
+}
+
+/** Contract section 10, exchangeauthtoken: the presented token echoed first, then the session's. */
+export function exchangeAuthTokenBody(
+  pair: IssuedPair,
+  saasToken: string,
+  sessionId: string,
+  tenant: string,
+  subjectAccessToken: string,
+): Record<string, unknown> {
+  return {
+    subject_access_token: subjectAccessToken,
+    access_token: pair.accessToken,
+    saas_token: saasToken,
+    refresh_token: pair.refreshToken,
+    refresh_token_expires_in: pair.refreshExpiresIn,
+    session_idle_time: FEDERATED_SESSION_IDLE_TIME,
+    token_type: 'Bearer',
+    expires_in: pair.accessExpiresIn,
+    scope: `tenant=${tenant}`,
+    session_id: sessionId,
+  };
+}
+
 /** Emporix removed the camelCase copies on this date (contract section 2, "Legacy field window"). */
 export const CAMEL_CASE_REMOVED_AT = Date.UTC(2025, 10, 13) / 1000;
 

@@ -1,3 +1,4 @@
+import type { IdentityProvider } from './federation.js';
 import type { FamilyKind, FamilyLifetimes } from './refresh-family.js';
 
 /**
@@ -96,6 +97,18 @@ export interface Tenant {
    * ended (its tokens refresh, validate and introspect no more). Set by the seed CLI, kept by seeds.
    */
   storefrontTokensRevokedAt?: Record<string, number>;
+  /**
+   * The identity providers the tenant trusts, by name (contract section 10; seed
+   * `identityProviders`), without their client secrets. The stores read `{}` when none are kept
+   * (a tenant seeded before issue 11). Look one up with `identityProviderOf`.
+   */
+  identityProviders?: Record<string, IdentityProvider>;
+}
+
+/** The tenant's provider of that name (a request's `config`): own properties only, so `__proto__` names nothing. */
+export function identityProviderOf(tenant: Pick<Tenant, 'identityProviders'>, name: string): IdentityProvider | undefined {
+  const providers = tenant.identityProviders;
+  return providers !== undefined && Object.hasOwn(providers, name) ? providers[name] : undefined;
 }
 
 /** Contract section 3: `emporix` (the default) or strict RFC 6749 `oauth2`. */

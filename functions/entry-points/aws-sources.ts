@@ -1,6 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { secretsManagerCacheKey, secretsManagerClientSecrets, secretsManagerSigningKeys } from '../adapters/secrets-manager.js';
+import {
+  secretsManagerCacheKey,
+  secretsManagerClientSecrets,
+  secretsManagerProviderSecrets,
+  secretsManagerSigningKeys,
+} from '../adapters/secrets-manager.js';
 import { DEFAULTS } from '../config.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { systemClock } from '../ports.js';
@@ -25,19 +30,32 @@ export function awsTable(tableName: string): TableSource {
 }
 
 /** The secret ids the function was given; a loader for each, and nothing for the others. */
-export function secretsManagerSources<I extends { clientSecretsId?: string; keysSecretId?: string; signingKeysSecretId?: string }>(
+export function secretsManagerSources<
+  I extends { clientSecretsId?: string; keysSecretId?: string; signingKeysSecretId?: string; identityProviderSecretsId?: string },
+>(
   ids: I,
 ): KeySources &
   (I extends { clientSecretsId: string } ? Pick<Required<KeySources>, 'clientSecrets'> : unknown) &
   (I extends { keysSecretId: string } ? Pick<Required<KeySources>, 'cacheKey'> : unknown) &
-  (I extends { signingKeysSecretId: string } ? Pick<Required<KeySources>, 'signingKeys'> : unknown) {
+  (I extends { signingKeysSecretId: string } ? Pick<Required<KeySources>, 'signingKeys'> : unknown) &
+  (I extends { identityProviderSecretsId: string } ? Pick<Required<KeySources>, 'identityProviderSecrets'> : unknown) {
   const sources: KeySources = { name: 'Secrets Manager' };
-  const { clientSecretsId, keysSecretId, signingKeysSecretId } = ids;
-  if (clientSecretsId === undefined && keysSecretId === undefined && signingKeysSecretId === undefined) return sources as never;
+  const { clientSecretsId, keysSecretId, signingKeysSecretId, identityProviderSecretsId } = ids;
+  if (
+    clientSecretsId === undefined &&
+    keysSecretId === undefined &&
+    signingKeysSecretId === undefined &&
+    identityProviderSecretsId === undefined
+  ) {
+    return sources as never;
+  }
   const client = new SecretsManagerClient(SDK_OPTIONS);
   if (clientSecretsId !== undefined) sources.clientSecrets = secretsManagerClientSecrets(client, clientSecretsId);
   if (keysSecretId !== undefined) sources.cacheKey = secretsManagerCacheKey(client, keysSecretId);
   if (signingKeysSecretId !== undefined) sources.signingKeys = secretsManagerSigningKeys(client, signingKeysSecretId);
+  if (identityProviderSecretsId !== undefined) {
+    sources.identityProviderSecrets = secretsManagerProviderSecrets(client, identityProviderSecretsId);
+  }
   return sources as never;
 }
 

@@ -5,7 +5,7 @@ import type { WireShape } from './errors.js';
  * these to API Gateway and the local server dispatches by them, so both see the same map.
  */
 
-export type FunctionName = 'oauth' | 'discovery' | 'storefront' | 'authorize';
+export type FunctionName = 'oauth' | 'discovery' | 'storefront' | 'authorize' | 'federation';
 
 export interface RouteSpec {
   method: 'GET' | 'POST';
@@ -30,6 +30,11 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/customer/{tenant}/refreshauthtoken', fn: 'storefront' },
   { method: 'GET', path: '/customer/{tenant}/validateauthtoken', fn: 'storefront' },
   { method: 'GET', path: '/customer/{tenant}/logout', fn: 'storefront' },
+  // Federated customers (contract section 10): a function of its own, the only one that calls out
+  // (identity providers, 5 s budget) and reads the provider secrets; a slow provider holds its
+  // instances, never the storefront's.
+  { method: 'POST', path: '/customer/{tenant}/socialLogin', fn: 'federation' },
+  { method: 'POST', path: '/customer/{tenant}/exchangeauthtoken', fn: 'federation' },
 ];
 
 export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { MemoryStore } from '../adapters/memory-store.js';
 import { authorizeRoutes } from '../routes/authorize.js';
 import { discoveryRoutes } from '../routes/discovery.js';
+import { federationRoutes } from '../routes/federation.js';
 import { oauthRoutes } from '../routes/oauth.js';
 import { storefrontRoutes } from '../routes/storefront.js';
 import type { ScryptParams } from '../domain/passwords.js';
@@ -94,7 +95,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     // The default issuer names the port, known only once bound: set below, before any handler exists.
     configuredIssuer ?? '',
   );
-  const target = seedTarget(deps, { clientSecrets: secretsFile, signingKeys: secretsFile });
+  const target = seedTarget(deps, { clientSecrets: secretsFile, signingKeys: secretsFile, providerSecrets: secretsFile });
   const seedReport = await applySeed(seed, target, { now: clock(), log, scrypt: options.scrypt });
 
   /**
@@ -129,6 +130,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   functions.discovery = lambdaHttpHandler(discoveryRoutes({ issuer, publicKeys: deps.liveKeys }), log);
   functions.storefront = lambdaHttpHandler(storefrontRoutes(deps, { issuer }), log);
   functions.authorize = lambdaHttpHandler(authorizeRoutes(deps, { issuer }), log);
+  functions.federation = lambdaHttpHandler(federationRoutes(deps, { issuer }), log);
 
   const runWarmUp = () =>
     warmUp(deps, warmupIntervalSeconds)
@@ -163,5 +165,6 @@ export function localSecretsSources(file: LocalSecretsFile): Required<KeySources
     clientSecrets: file.readClientSecrets,
     cacheKey: file.readCacheKey,
     signingKeys: file.readSigningKeys,
+    identityProviderSecrets: file.readProviderSecrets,
   };
 }

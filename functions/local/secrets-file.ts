@@ -1,23 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseClientSecretsDocument, type ClientSecretsDocument } from '../domain/client-secrets.js';
+import { parseProviderSecretsDocument, type ProviderSecretsDocument } from '../domain/provider-secrets.js';
 import type { PrivateSigningKey } from '../domain/signing-keys.js';
-import type { ClientSecretsWriter, SigningKeyWriter } from '../seed/apply.js';
+import type { ClientSecretsWriter, ProviderSecretsWriter, SigningKeyWriter } from '../seed/apply.js';
 
 /**
  * Local mode's stand-in for Secrets Manager: one JSON file (mode 0600) under DATA_DIR holding the
  * client secrets (`clientSecrets.current`, the same document as the AWSCURRENT version on AWS:
  * per client `{ current, previous?, previousUntil? }`), the cache key, and the private signing
- * keys. A `clientSecrets.previous` left by an older version of the broker is ignored: a previous
+ * keys, and the identity providers' client secrets (`identityProviderSecrets`, as the Secrets
+ * Manager secret of that name: `{ tenant: { provider name: secret } }`). A `clientSecrets.previous` left by an older version of the broker is ignored: a previous
  * secret is accepted only with an end.
  */
 interface SecretsFileContent {
   clientSecrets: { current: Record<string, unknown> };
   keys: { cacheKey: string };
   signingKeys?: PrivateSigningKey[];
+  identityProviderSecrets?: ProviderSecretsDocument;
 }
 
-export class LocalSecretsFile implements ClientSecretsWriter, SigningKeyWriter {
+export class LocalSecretsFile implements ClientSecretsWriter, SigningKeyWriter, ProviderSecretsWriter {
   constructor(private readonly path: string) {}
 
   /** Creates the file, with fresh key material, on first use. */
@@ -56,6 +59,18 @@ export class LocalSecretsFile implements ClientSecretsWriter, SigningKeyWriter {
   /** Replaces the document, as a Secrets Manager PutSecretValue makes a new AWSCURRENT version. */
   async putClientSecrets(secrets: ClientSecretsDocument): Promise<void> {
     this.write({ ...this.read(), clientSecrets: { current: secrets } });
+  }
+
+  /** The identity providers' client secrets; none until a seed names a provider. */
+  readProviderSecrets = async (): Promise<ProviderSecretsDocument> =>
+    parseProviderSecretsDocument(this.read().identityProviderSecrets, 'local secrets file');
+
+  async currentProviderSecrets(): Promise<ProviderSecretsDocument> {
+    return this.readProviderSecrets();
+  }
+
+  async putProviderSecrets(secrets: ProviderSecretsDocument): Promise<void> {
+    this.write({ ...this.read(), identityProviderSecrets: secrets });
   }
 
   private read(): SecretsFileContent {

@@ -1,5 +1,7 @@
 import { audit } from '../audit.js';
 import { planSecretRotation, type ClientSecretsDocument, type WantedClientSecret } from '../domain/client-secrets.js';
+import type { IdentityProvider } from '../domain/federation.js';
+import { define, sameProviderSecrets, type ProviderSecretsDocument } from '../domain/provider-secrets.js';
 import { hashPassword, verifyPassword, type ScryptParams } from '../domain/passwords.js';
 import { newSigningKey, retireSigningKeys, rotateSigningKeys, type PrivateSigningKey } from '../domain/signing-keys.js';
 import { resolveSettings, type Lifetimes } from '../domain/tenant.js';
@@ -22,6 +24,13 @@ export interface SigningKeyWriter {
   putSigningKeys(keys: PrivateSigningKey[]): Promise<void>;
 }
 
+/** Where the identity providers' client secrets are written (domain/provider-secrets.ts). */
+export interface ProviderSecretsWriter {
+  currentProviderSecrets(): Promise<ProviderSecretsDocument>;
+  /** Stores a new version: the whole document, so a provider the seed dropped loses its secret. */
+  putProviderSecrets(secrets: ProviderSecretsDocument): Promise<void>;
+}
+
 export interface SeedTarget {
   directory: DirectoryStore;
   customers: CustomerStore;
@@ -32,6 +41,7 @@ export interface SeedTarget {
   publicKeys: PublicKeyStore;
   clientSecrets: ClientSecretsWriter;
   signingKeys: SigningKeyWriter;
+  providerSecrets: ProviderSecretsWriter;
 }
 
 export interface SeedReport {
@@ -49,6 +59,10 @@ export interface SeedReport {
   secretsRotated: boolean;
   /** Clients whose secret changed: their previous secret is accepted until the time given. */
   rotatedSecrets: { clientId: string; previousUntil: number }[];
+  /** Identity providers seeded, as `tenant/name`. */
+  identityProviders: string[];
+  /** Whether a new version of the identity provider secrets was written (one added, changed or removed). */
+  providerSecretsWritten: boolean;
   signingKey: 'kept' | 'created' | 'rotated';
 }
 
@@ -92,6 +106,11 @@ export async function applySeed(
     }
   }
   const plan = planSecretRotation(await target.clientSecrets.currentClientSecrets(), wanted, options.now);
+  // The identity providers' secrets, before the directory names the providers: the whole
+  // document is the seed's, so a provider (or tenant) the seed dropped loses its secret.
+  const providerSecrets = providerSecretsOf(seed);
+  const providerSecretsWritten = !sameProviderSecrets(await target.providerSecrets.currentProviderSecrets(), providerSecrets);
+  if (providerSecretsWritten) await target.providerSecrets.putProviderSecrets(providerSecrets);
   if (plan.changed) await target.clientSecrets.putClientSecrets(plan.document);
   for (const { clientId, previousUntil } of plan.rotated) {
     audit(log, 'secret_rotated', { tenant: tenantOf.get(clientId), clientId, change: 'seed', previousUntil });
@@ -107,6 +126,8 @@ export async function applySeed(
     sessionsEnded: 0,
     secretsRotated: plan.changed,
     rotatedSecrets: plan.rotated,
+    identityProviders: [],
+    providerSecretsWritten,
     signingKey: 'kept',
   };
   const sessionDeps = { sessions: target.sessions, authorizations: target.authorizations, clock: () => options.now, log };
@@ -123,7 +144,9 @@ export async function applySeed(
   for (const [tenant, spec] of Object.entries(seed.tenants)) {
     const settings = resolveSettings(spec.settings);
     longestSignedToken = Math.max(longestSignedToken, longestSignedLifetime(spec, settings.lifetimes));
-    await target.directory.putTenant({ tenant, settings, storefrontClients: spec.storefrontClients });
+    const identityProviders = identityProvidersOf(spec);
+    await target.directory.putTenant({ tenant, settings, storefrontClients: spec.storefrontClients, identityProviders });
+    report.identityProviders.push(...Object.keys(identityProviders).map((name) => `${tenant}/${name}`));
     report.tenants.push(tenant);
     for (const [clientId, client] of Object.entries(spec.serviceClients)) {
       await target.directory.putServiceClient({
@@ -153,7 +176,10 @@ export async function applySeed(
     for (const customer of spec.customers) {
       const email = normalEmail(customer.email);
       const existing = await target.customers.getCustomer(tenant, email);
-      const samePassword = existing !== undefined && (await verifyPassword(customer.password, existing.passwordHash));
+      // A federated-only customer (no hash) taking a seeded password is a password change: its
+      // sessions end. An absent hash never counts as the same password.
+      const existingHash = existing?.passwordHash;
+      const samePassword = existingHash !== undefined && (await verifyPassword(customer.password, existingHash));
       const legalEntitiesChanged = existing !== undefined && !sameSet(existing.legalEntities, customer.legalEntities);
       // Also before the write: should the run die between the write and the step after it, the
       // next run finds the customer already changed and does nothing, so the sessions that
@@ -166,7 +192,7 @@ export async function applySeed(
       await target.customers.putCustomer({
         tenant,
         email,
-        passwordHash: samePassword ? existing.passwordHash : await hashPassword(customer.password, options.scrypt),
+        passwordHash: samePassword ? existingHash : await hashPassword(customer.password, options.scrypt),
         customerNumber: customer.customerNumber,
         legalEntities: customer.legalEntities,
         initialPassword: customer.initialPassword,
@@ -274,6 +300,33 @@ function longestSignedLifetime(spec: Seed['tenants'][string], lifetimes: Lifetim
     jwt(spec.serviceClients) ? lifetimes.serviceAccess : 0,
     jwt(spec.appClients) ? lifetimes.grantAccess : 0,
   );
+}
+
+/** The tenant's providers as the directory keeps them: everything but the secret, with the name. */
+function identityProvidersOf(spec: Seed['tenants'][string]): Record<string, IdentityProvider> {
+  const providers: Record<string, IdentityProvider> = {};
+  for (const [name, { clientSecret: _secret, audience, authorizedParty, ...config }] of Object.entries(spec.identityProviders)) {
+    define(providers, name, {
+      name,
+      ...config,
+      ...(audience === undefined ? {} : { audience }),
+      ...(authorizedParty === undefined ? {} : { authorizedParty }),
+    });
+  }
+  return providers;
+}
+
+/** `{ tenant: { name: secret } }` for every provider the seed names. */
+function providerSecretsOf(seed: Seed): ProviderSecretsDocument {
+  const document: ProviderSecretsDocument = {};
+  for (const [tenant, spec] of Object.entries(seed.tenants)) {
+    const names = Object.entries(spec.identityProviders);
+    if (names.length === 0) continue;
+    const secrets: Record<string, string> = {};
+    for (const [name, provider] of names) define(secrets, name, provider.clientSecret);
+    define(document, tenant, secrets);
+  }
+  return document;
 }
 
 /** Emails are stored lower-cased (operating.md: compared case-insensitively). */

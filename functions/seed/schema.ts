@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MAX_LENGTH } from '../domain/identifiers.js';
 import { lineAndColumn, scanJson } from '../domain/json-scan.js';
 import { isValidTenant } from '../domain/tenant.js';
-import { audienceProblem, redirectUriProblem } from './uris.js';
+import { audienceProblem, issuerProblem, providerRedirectUriProblem, redirectUriProblem } from './uris.js';
 
 /**
  * The seed file (shared/spec/operating.md): one JSON document for local mode and for a deployed
@@ -126,6 +126,38 @@ const appClient = z
     }
   });
 
+/** An identity provider's name: the `config` parameter of socialLogin and exchangeauthtoken. */
+const PROVIDER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** Printable ASCII without spaces: a provider's client id, audience or authorized party. */
+const PRINTABLE = /^[\x21-\x7E]+$/;
+/** Issuers are compared with a token's `iss` exactly and fetched from; longer ones are mistakes. */
+const MAX_ISSUER = 512;
+/** OpenID Connect Core section 2: `sub` and client ids are at most 255 ASCII characters. */
+const MAX_PROVIDER_ID = 255;
+
+const providerValue = (what: string) =>
+  z
+    .string()
+    .regex(PRINTABLE, `must be printable ASCII without spaces (the provider's ${what})`)
+    .max(MAX_PROVIDER_ID, `must be at most ${MAX_PROVIDER_ID} characters`);
+
+/**
+ * An external OpenID Connect provider the tenant trusts (contract section 10, operating.md). The
+ * secret goes to the provider secrets (Secrets Manager or the local secrets file), the rest to
+ * the tenant's directory item.
+ */
+const identityProvider = z.strictObject({
+  issuer: uri(MAX_ISSUER, issuerProblem),
+  clientId: providerValue('client id'),
+  clientSecret,
+  redirectUri: uri(MAX_LENGTH.redirectUri, providerRedirectUriProblem),
+  customerIdentifier: z.enum(['EMAIL', 'SUBJECT']).default('EMAIL'),
+  autoProvision: z.boolean().default(false),
+  audience: providerValue('audience').max(MAX_LENGTH.audience, `must be at most ${MAX_LENGTH.audience} characters`).optional(),
+  authorizedParty: providerValue('client id').optional(),
+  validation: z.enum(['jwks', 'introspection']).default('jwks'),
+});
+
 const customer = z.strictObject({
   email: z.email().max(MAX_LENGTH.email, `must be at most ${MAX_LENGTH.email} characters`),
   password: z.string().min(6, 'must be at least 6 characters'),
@@ -144,11 +176,28 @@ const customer = z.strictObject({
   initialPassword: z.boolean().default(false),
 });
 
+/**
+ * A record of named entries. JSON.parse keeps a `__proto__` member, but a zod record would drop
+ * it without a word (assigning it sets the prototype): such a name is refused, naming what it is.
+ */
+function namedRecord<V extends z.ZodType>(what: string, key: z.ZodType<string>, value: V) {
+  return z.preprocess(
+    (input, context) => {
+      if (typeof input === 'object' && input !== null && Object.hasOwn(input, '__proto__')) {
+        context.issues.push({ code: 'custom', message: `a ${what} may not be named __proto__`, input });
+      }
+      return input ?? {};
+    },
+    z.record(key, value),
+  );
+}
+
 const tenant = z.strictObject({
   settings: settings.default({}),
   storefrontClients: z.array(clientId).default([]),
-  serviceClients: z.record(clientId, serviceClient).default({}),
-  appClients: z.record(clientId, appClient).default({}),
+  serviceClients: namedRecord('client', clientId, serviceClient),
+  appClients: namedRecord('client', clientId, appClient),
+  identityProviders: namedRecord('provider', z.string().regex(PROVIDER_NAME, 'must be 1-64 of A-Z a-z 0-9 . _ -'), identityProvider),
   customers: z
     .array(customer)
     .default([])

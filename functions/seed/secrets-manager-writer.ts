@@ -1,7 +1,8 @@
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseClientSecretsDocument, type ClientSecretsDocument } from '../domain/client-secrets.js';
+import { parseProviderSecretsDocument, type ProviderSecretsDocument } from '../domain/provider-secrets.js';
 import type { PrivateSigningKey } from '../domain/signing-keys.js';
-import type { ClientSecretsWriter, SigningKeyWriter } from './apply.js';
+import type { ClientSecretsWriter, ProviderSecretsWriter, SigningKeyWriter } from './apply.js';
 
 /**
  * Writes client secrets to Secrets Manager: PutSecretValue makes a new AWSCURRENT version, the
@@ -51,5 +52,30 @@ export class SecretsManagerSigningKeyWriter implements SigningKeyWriter {
 
   async putSigningKeys(keys: PrivateSigningKey[]): Promise<void> {
     await this.client.send(new PutSecretValueCommand({ SecretId: this.secretId, SecretString: JSON.stringify({ keys }) }));
+  }
+}
+
+/**
+ * The identity providers' client secrets, one JSON document `{ tenant: { name: secret } }`; each
+ * seed that changes one writes a new AWSCURRENT version (no overlap: the provider decides which of
+ * its secrets it accepts). An unreadable value is replaced by the seed's.
+ */
+export class SecretsManagerProviderSecretsWriter implements ProviderSecretsWriter {
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly secretId: string,
+  ) {}
+
+  async currentProviderSecrets(): Promise<ProviderSecretsDocument> {
+    const result = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionStage: 'AWSCURRENT' }));
+    try {
+      return parseProviderSecretsDocument(JSON.parse(result.SecretString ?? '{}'), `secret ${this.secretId}`);
+    } catch {
+      return {};
+    }
+  }
+
+  async putProviderSecrets(secrets: ProviderSecretsDocument): Promise<void> {
+    await this.client.send(new PutSecretValueCommand({ SecretId: this.secretId, SecretString: JSON.stringify(secrets) }));
   }
 }

@@ -75,3 +75,48 @@ export function audienceProblem(audience: string): string | undefined {
   if (audience.includes('#')) return 'must not have a fragment (RFC 8707 section 2)';
   return undefined;
 }
+
+/** 127.0.0.0/8 or ::1, as the URL parser writes them (operating.md: "a loopback address"). */
+function isLoopbackIp(hostname: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname === '[::1]';
+}
+
+/**
+ * Why `issuer` cannot be an identity provider's issuer, or undefined (operating.md; OpenID Connect
+ * Discovery section 4.3: an https URL without query or fragment). Plain http only for a loopback
+ * IP literal (tests, local development). The broker fetches `${issuer}/.well-known/...` and
+ * compares the tokens' `iss` with it exactly, so it is kept as written.
+ */
+export function issuerProblem(issuer: string): string | undefined {
+  const parts = absolute(issuer);
+  if (typeof parts === 'string') return parts;
+  const { scheme, rest, url } = parts;
+  if (url.username || url.password) return 'must not hold user information (user:password@)';
+  if (url.search || issuer.includes('?')) return 'must not have a query (OpenID Connect Discovery section 4.3)';
+  if (issuer.includes('#')) return 'must not have a fragment (OpenID Connect Discovery section 4.3)';
+  if (scheme === 'https') {
+    if (!/^\/\/[^/?]/.test(rest)) return 'must be an absolute URL: https:// and a host';
+    return undefined;
+  }
+  if (scheme === 'http') {
+    if (!isLoopbackIp(url.hostname)) {
+      return 'must use https: plain http is allowed only for a loopback address such as http://127.0.0.1:8080 (tests, local development)';
+    }
+    if (!/^\/\/[^/?]/.test(rest)) return 'must be an absolute URL: http:// and a host';
+    return undefined;
+  }
+  return 'must be an https URL (or http on a loopback address)';
+}
+
+/**
+ * Why `uri` cannot be the redirect URI the broker names to an identity provider, or undefined:
+ * the storefront's callback, an absolute https URI or a loopback http one (the rules of
+ * `redirectUriProblem`, without the private-use schemes of native apps).
+ */
+export function providerRedirectUriProblem(uri: string): string | undefined {
+  const problem = redirectUriProblem(uri);
+  if (problem) return problem;
+  const scheme = uri.slice(0, uri.indexOf(':')).toLowerCase();
+  if (scheme !== 'https' && scheme !== 'http') return 'must be an absolute https URI (or http on 127.0.0.1 or [::1])';
+  return undefined;
+}

@@ -48,8 +48,11 @@ export async function checkCredentials(
     throw new LoginThrottled(retryAfter);
   }
 
-  const passwordOk = await verifyPassword(password, customer?.passwordHash ?? (await decoyHash(deps.passwordHashing)));
-  if (!customer || !passwordOk) {
+  // A federated-only customer has no hash and a pending signup may not log in (contract sections
+  // 10, 11): both are checked against the decoy, as an unknown email, and answer alike.
+  const usable = customer?.pending ? undefined : customer?.passwordHash;
+  const passwordOk = await verifyPassword(password, usable ?? (await decoyHash(deps.passwordHashing)));
+  if (!customer || usable === undefined || !passwordOk) {
     const notBefore = slowDownAfterFailure(reservation.attempt, deps.clock());
     if (notBefore !== undefined) await deps.customers.slowLoginAttempts(who.tenant, who.email, notBefore);
     audit(deps.log, 'login_failed', { ...who, attempt: reservation.attempt });

@@ -8,6 +8,7 @@ import type {
   Clock,
   CustomerStore,
   DirectoryStore,
+  IdentityProviderClient,
   KeyMaterial,
   PublicKeyStore,
   SessionStore,
@@ -36,6 +37,8 @@ export interface Deps {
   secrets: ClientSecrets;
   keys: KeyMaterial;
   signingKeys: SigningKeySource;
+  /** The identity providers' side of federated login (contract section 10): calls only their configured issuers. */
+  identityProviders: IdentityProviderClient;
   /**
    * The issuer (config ISSUER): `iss` of the JWT access tokens, and their `aud` when the client
    * names none (contract section 9). Configuration only, never the request's Host.
@@ -71,3 +74,9 @@ export type StorefrontDeps = Pick<Deps, 'directory' | 'sessions' | 'customers' |
 
 /** The authorize function: app clients, customers' credentials and the authorization records; no key material. */
 export type AuthorizeDeps = Pick<Deps, 'directory' | 'customers' | 'sessions' | 'authorizations' | 'passwordHashing' | 'clock' | 'log'>;
+
+/**
+ * The federation function (contract section 10): the identity providers, refresh families and
+ * customers (with their linked identities), signed with the signing key; no client secrets.
+ */
+export type FederationDeps = Pick<Deps, 'directory' | 'sessions' | 'customers' | 'signingKeys' | 'identityProviders' | 'clock' | 'log'>;

@@ -37,8 +37,13 @@ export interface BrokerApiProps {
 export const LOGIN_ROUTE_KEY = 'POST /customer/{tenant}/login';
 /** The sign-in page's form runs the same scrypt check (contract section 8): the same throttle. */
 export const SIGN_IN_ROUTE_KEY = 'POST /oauth/authorize';
+/**
+ * The federated logins (contract section 10) call an identity provider for up to 5 s each: logins
+ * too, throttled alike, so a flood cannot make the broker flood a tenant's provider.
+ */
+export const FEDERATED_ROUTE_KEYS = ['POST /customer/{tenant}/socialLogin', 'POST /customer/{tenant}/exchangeauthtoken'] as const;
 /** The routes throttled as logins, each with its own bucket of the login throttle's size. */
-export const LOGIN_THROTTLED_ROUTE_KEYS = [LOGIN_ROUTE_KEY, SIGN_IN_ROUTE_KEY] as const;
+export const LOGIN_THROTTLED_ROUTE_KEYS = [LOGIN_ROUTE_KEY, SIGN_IN_ROUTE_KEY, ...FEDERATED_ROUTE_KEYS] as const;
 /** Login throttle defaults; why these numbers: README, "Deploy". */
 export const DEFAULT_LOGIN_THROTTLE = { rateLimit: 50, burstLimit: 50 } as const;
 

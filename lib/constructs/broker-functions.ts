@@ -13,7 +13,7 @@ import { WARMUP_INTERVAL } from './warmup-schedule.js';
 
 export type { BrokerFunctionName } from './table-grants.js';
 
-type SecretName = 'clientSecrets' | 'keys' | 'signingKeys';
+type SecretName = 'clientSecrets' | 'keys' | 'signingKeys' | 'identityProviderSecrets';
 
 interface FunctionSpec {
   /** File under `functions/entry-points/` that exports `handler`. */
@@ -53,6 +53,13 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
     description: 'token-broker: storefront paths (anonymous and customer tokens)',
     secrets: ['signingKeys'],
   },
+  federation: {
+    entry: 'federation.ts',
+    description: 'token-broker: POST /customer/{tenant}/socialLogin and /exchangeauthtoken (federated customers)',
+    // The saas_token's signing key, and the identity providers' client secrets: the only function
+    // that reads those (it is the only one that calls providers).
+    secrets: ['signingKeys', 'identityProviderSecrets'],
+  },
   authorize: {
     entry: 'authorize.ts',
     description: 'token-broker: GET/POST /oauth/authorize (authorization request and sign-in page)',
@@ -76,6 +83,7 @@ const SECRET_ENV: Record<SecretName, string> = {
   clientSecrets: 'CLIENT_SECRETS_ID',
   keys: 'KEYS_SECRET_ID',
   signingKeys: 'SIGNING_KEYS_SECRET_ID',
+  identityProviderSecrets: 'IDENTITY_PROVIDER_SECRETS_ID',
 };
 
 const projectFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
@@ -90,6 +98,11 @@ export const DEFAULT_RESERVED_CONCURRENCY: Readonly<Record<BrokerFunctionName, n
   storefront: 200,
   // Room for the sign-in throttle (50 per second) at ~1.4 s of scrypt each: about 70 at once.
   authorize: 100,
+  // The only function that calls out (identity providers, one 5 s budget per request): a slow
+  // provider holds an instance up to 5 s, so it fills this and never the storefront's 200. At a
+  // provider's usual ~0.5 s it serves both federated routes' login throttle (2 x 50/s) with room;
+  // at the full budget about 20 federated logins a second get through and the rest wait.
+  federation: 100,
   discovery: 20,
   fallback: 10,
   warmup: 2,

@@ -15,11 +15,15 @@ import { Construct } from 'constructs';
  * - `signingKeys`: `{ "keys": [...] }`, the private ES256 key that signs customer saas_tokens and
  *   JWT access tokens (read by the storefront, oauth and warm-up functions).
  *   The stack creates it empty; the seed CLI generates the key (and publishes its public half).
+ * - `identityProviderSecrets`: `{ "<tenant>": { "<provider name>": "<client secret>" } }`, the
+ *   client secrets of the tenants' external identity providers (issue 11), written by the seed
+ *   CLI and read only by the function that calls the providers.
  */
 export class BrokerSecrets extends Construct {
   readonly clientSecrets: Secret;
   readonly keys: Secret;
   readonly signingKeys: Secret;
+  readonly identityProviderSecrets: Secret;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -70,6 +74,19 @@ export class BrokerSecrets extends Construct {
         'The signing key is rotated with `npm run seed -- <seed> --stack <name> --rotate-signing-key`, which first ' +
         'publishes the new public key and keeps the old one in the JWKS until its tokens expire; a rotation Lambda ' +
         'would have to repeat that ordering.',
+    });
+
+    this.identityProviderSecrets = new Secret(this, 'IdentityProviderSecrets', {
+      description: 'token-broker: tenant -> identity provider name -> client secret (JSON); written by the seed CLI',
+      // `{}` is no secret; the seed CLI writes the providers' secrets outside the template.
+      secretStringValue: SecretValue.unsafePlainText('{}'),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.identityProviderSecrets).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "These are the broker's client secrets at external identity providers, issued by those providers: they are " +
+        'rotated there and the new value applied with the seed; a rotation Lambda cannot make a provider accept a new secret.',
     });
   }
 }

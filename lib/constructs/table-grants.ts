@@ -5,6 +5,7 @@ import {
   CLIENT_PK,
   CUSTOMER_PREFIX,
   CUSTOMER_SESSIONS_PREFIX,
+  IDENTITY_PREFIX,
   JWKS_PK,
   LOCK_PREFIX,
   TENANT_PK,
@@ -34,6 +35,7 @@ const CUSTOMERS = anyIn(CUSTOMER_PREFIX);
 const LOGIN_ATTEMPTS = anyIn(LOCK_PREFIX);
 const CUSTOMER_SESSIONS = anyIn(CUSTOMER_SESSIONS_PREFIX);
 const AUTHORIZATIONS = anyIn(AUTHORIZATION_PREFIX);
+const IDENTITIES = anyIn(IDENTITY_PREFIX);
 
 export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPattern[]>>>;
 
@@ -52,6 +54,9 @@ export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPatter
  * never see customers, login counters or the JWKS (a code carries the customer it speaks for, so
  * its redemption reads no customer); authorize (the sign-in page) touches no token
  * record, only app clients, customers, their attempt counters and the authorization records.
+ * The federation function is the one exception to "only the seed writes `CUST#`": it creates
+ * password-less customers (conditional on a new email) and deletes pending signups (conditional
+ * on `pending`); it never reads or writes login counters, and writes no password hash.
  */
 export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
   oauth: {
@@ -86,6 +91,19 @@ export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
     // The code's conditional write; the login attempt counter shared with the storefront login.
     UpdateItem: [AUTHORIZATIONS, LOGIN_ATTEMPTS],
     DeleteItem: [LOGIN_ATTEMPTS],
+  },
+  federation: {
+    // The tenant (its identity providers, cached); the anonymous session.
+    GetItem: [TOKENS, TENANT_PK],
+    // The identity's link and the customer under its email in one batch; the re-read of the customer.
+    BatchGetItem: [CUSTOMERS, IDENTITIES],
+    // The customer family and its index entry; a provisioned customer; a link (all but the
+    // family's index conditional on a new key, or a stale link's customer number).
+    PutItem: [TOKENS, CUSTOMER_SESSIONS, CUSTOMERS, IDENTITIES],
+    // The new family revoked when the customer changed during the login; its legal entities.
+    UpdateItem: [TOKENS],
+    // A pending signup discarded (conditional on `pending`).
+    DeleteItem: [CUSTOMERS],
   },
   discovery: {
     GetItem: [JWKS_PK],

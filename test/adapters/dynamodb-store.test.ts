@@ -177,9 +177,11 @@ describe('item decoders refuse a corrupt item loudly', () => {
     await expectCorrupt(store.findToken('sel-secret'), 'T#', 'kind');
   });
 
-  it('refuses a customer without a password hash, also inside the login read', async () => {
+  it('refuses a customer without its number, also inside the login read; one without a password hash is federated-only', async () => {
+    dynamo.on(BatchGetItemCommand).resolves({ Responses: { table: [without(customerItem, 'customerNumber')] } });
+    await expectCorrupt(sessions.getCustomer('acme', 'ann@example.com'), 'CUST#', 'customerNumber');
     dynamo.on(BatchGetItemCommand).resolves({ Responses: { table: [without(customerItem, 'passwordHash')] } });
-    await expectCorrupt(sessions.getCustomer('acme', 'ann@example.com'), 'CUST#', 'passwordHash');
+    expect((await sessions.getCustomer('acme', 'ann@example.com'))?.passwordHash).toBeUndefined();
     dynamo.on(BatchGetItemCommand).resolves({ Responses: { table: [without(customerItem, 'initialPassword')] } });
     await expectCorrupt(sessions.loadLogin('sel-secret', 'acme', 'ann@example.com'), 'CUST#', 'initialPassword');
   });

@@ -88,6 +88,7 @@ describe('the signing keys in the local secrets file', () => {
       authorizations: store,
       clientSecrets: file,
       signingKeys: file,
+      providerSecrets: file,
     };
     await store.putPublishedKeys([legacy.published]);
     const seed = parseSeed(JSON.stringify(testSeed()));

@@ -484,6 +484,70 @@ describe.each([
     expect(await stores.loadLogin(family.selector, 'acme', 'b@example.com')).toEqual({ session: family });
   });
 
+  it('keeps a customer without a password hash, and a pending one, as written', async () => {
+    const federated = {
+      tenant: 'acme',
+      email: `f-${newSelector()}@example.com`,
+      customerNumber: 'F-1',
+      legalEntities: [],
+      initialPassword: false,
+    };
+    await stores.putCustomer(federated);
+    expect(await stores.getCustomer('acme', federated.email)).toEqual(federated);
+    const pending = { ...federated, email: `p-${newSelector()}@example.com`, passwordHash: 'h', pending: true };
+    await stores.putCustomer(pending);
+    expect(await stores.getCustomer('acme', pending.email)).toEqual(pending);
+  });
+
+  it('creates a customer only under a new email, and deletes one only while it is pending', async () => {
+    const email = `n-${newSelector()}@example.com`;
+    const customer = { tenant: 'acme', email, customerNumber: 'F-2', legalEntities: [], initialPassword: false };
+    expect(await stores.createCustomer(customer)).toBe(true);
+    expect(await stores.createCustomer({ ...customer, customerNumber: 'F-3' })).toBe(false);
+    expect((await stores.getCustomer('acme', email))?.customerNumber).toBe('F-2');
+    expect(await stores.createCustomer({ ...customer, tenant: 'globex' })).toBe(true);
+    // Not pending: kept.
+    expect(await stores.deletePendingCustomer('acme', email)).toBe(false);
+    expect(await stores.getCustomer('acme', email)).toEqual(customer);
+    await stores.putCustomer({ ...customer, passwordHash: 'attacker-hash', pending: true });
+    expect(await stores.deletePendingCustomer('acme', email)).toBe(true);
+    expect(await stores.getCustomer('acme', email)).toBeUndefined();
+    expect(await stores.deletePendingCustomer('acme', email)).toBe(false);
+    expect(await stores.getCustomer('globex', email)).toEqual({ ...customer, tenant: 'globex' });
+  });
+
+  it('links an identity once, replaces only the named stale link, and loads it with the session and the customer', async () => {
+    const identity = { issuer: 'https://idp.example', subject: `sub-${newSelector()}` };
+    const email = `l-${newSelector()}@example.com`;
+    const link = { tenant: 'acme', identity, email, customerNumber: 'F-4' };
+    const { family } = newFamily({ kind: 'anonymous', customer: undefined });
+    await stores.createSession(family);
+    expect(await stores.loadFederatedLogin(family.selector, 'acme', identity, email)).toEqual({ session: family });
+    expect(await stores.linkIdentity(link)).toBe(true);
+    expect(await stores.linkIdentity({ ...link, customerNumber: 'F-5' })).toBe(false);
+    expect(await stores.linkIdentity({ ...link, customerNumber: 'F-5' }, 'F-other')).toBe(false);
+    const customer = { tenant: 'acme', email, customerNumber: 'F-4', legalEntities: [], initialPassword: false };
+    await stores.putCustomer(customer);
+    expect(await stores.loadFederatedLogin(family.selector, 'acme', identity, email)).toEqual({ session: family, link, customer });
+    expect(await stores.loadFederatedLogin(undefined, 'acme', identity, undefined)).toEqual({ link });
+    // Another tenant, another issuer, another subject: not linked.
+    expect(await stores.loadFederatedLogin(undefined, 'globex', identity, undefined)).toEqual({});
+    expect(await stores.loadFederatedLogin(undefined, 'acme', { ...identity, issuer: 'https://other.example' }, undefined)).toEqual({});
+    expect(await stores.loadFederatedLogin(undefined, 'acme', { ...identity, subject: `${identity.subject}x` }, undefined)).toEqual({});
+    // The stale link (its customer re-created under another number) is replaced once.
+    expect(await stores.linkIdentity({ ...link, customerNumber: 'F-6' }, 'F-4')).toBe(true);
+    expect(await stores.linkIdentity({ ...link, customerNumber: 'F-7' }, 'F-4')).toBe(false);
+    expect((await stores.loadFederatedLogin(undefined, 'acme', identity, undefined)).link?.customerNumber).toBe('F-6');
+  });
+
+  it('links one identity once of ten concurrent tries', async () => {
+    const identity = { issuer: 'https://idp.example', subject: `race-${newSelector()}` };
+    const tries = Array.from({ length: 10 }, (_, i) =>
+      stores.linkIdentity({ tenant: 'acme', identity, email: `e${i}@example.com`, customerNumber: `F-${i}` }),
+    );
+    expect((await Promise.all(tries)).filter(Boolean)).toHaveLength(1);
+  });
+
   it('reserves login attempts: numbered, refused at the limit or before a deadline, restarted after the window', async () => {
     const email = `r-${newSelector()}@example.com`;
     const reserve = (now: number) => stores.reserveLoginAttempt('acme', email, attemptLimits(now));
@@ -644,7 +708,22 @@ describe.each([
       storefrontClients: ['web'],
     };
     await stores.putTenant(tenant);
-    expect(await stores.getTenant('acme')).toEqual(tenant);
+    // A tenant without identity providers reads as `{}` (issue 11).
+    expect(await stores.getTenant('acme')).toEqual({ ...tenant, identityProviders: {} });
+    const google = {
+      name: 'google',
+      issuer: 'https://accounts.example',
+      clientId: 'broker',
+      redirectUri: 'https://shop.example/cb',
+      customerIdentifier: 'SUBJECT' as const,
+      autoProvision: true,
+      audience: 'https://api.example',
+      validation: 'introspection' as const,
+    };
+    await stores.putTenant({ ...tenant, identityProviders: { google } });
+    expect(await stores.getTenant('acme')).toEqual({ ...tenant, identityProviders: { google } });
+    await stores.putTenant(tenant);
+    expect((await stores.getTenant('acme'))?.identityProviders).toEqual({});
     await stores.putServiceClient({ clientId: 'w1', tenant: 'acme', scopes: ['a'], warmup: true, profile: 'oauth2' });
     await stores.putServiceClient({ clientId: 'w2', tenant: 'acme', scopes: ['a'], warmup: false, profile: 'emporix' });
     expect((await stores.listWarmupClients()).map((c) => c.clientId)).toEqual(['w1']);

@@ -15,6 +15,7 @@ import { httpEvent } from '../support/lambda-event.js';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
 import { APP_CLIENTS, APP_SECRETS, codeThroughSignIn, grantSeed } from '../support/authorization.js';
+import { startOidcProvider, type OidcProviderFixture } from '../support/oidc-provider.js';
 
 /**
  * Grant drift: every function's real Lambda entry, cold-started with the environment the
@@ -46,6 +47,7 @@ const CACHE_KEY = 'drift-test-cache-key-'.padEnd(64, 'x');
 const sm = mockClient(SecretsManagerClient);
 const savedEnv = { ...process.env };
 let broker: TestBroker;
+let idp: OidcProviderFixture;
 let stack: TokenBrokerStack;
 let resources: Record<string, Json>;
 let tableName: string;
@@ -63,7 +65,14 @@ beforeAll(async () => {
 
   // Local mode applies the test seed (tenants, clients, customers, the published signing key) to
   // dynalite; the Lambda entries then reach that dynalite through the SDK's endpoint variable.
-  broker = await startTestBroker(grantSeed());
+  // A real identity provider for the federation function's flows (contract section 10).
+  idp = await startOidcProvider();
+  const seed = grantSeed();
+  const provider = { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, redirectUri: idp.redirectUri };
+  Object.assign(seed.tenants.acme, {
+    identityProviders: { default: { ...provider, customerIdentifier: 'EMAIL', autoProvision: true, audience: 'https://api.acme.example' } },
+  });
+  broker = await startTestBroker(seed);
   const [name, ...others] = (await broker.dynamoClient.send(new ListTablesCommand({}))).TableNames ?? [];
   expect(others).toEqual([]);
   tableName = name!;
@@ -85,7 +94,8 @@ beforeAll(async () => {
     [APP_CLIENTS.partner.clientId]: APP_SECRETS.partner,
   };
   const answer = (value: unknown) => ({ SecretString: JSON.stringify(value) });
-  const { clientSecrets: clientSecretsId, keys, signingKeys: signingKeysId } = stack.secrets;
+  const { clientSecrets: clientSecretsId, keys, signingKeys: signingKeysId, identityProviderSecrets } = stack.secrets;
+  sm.on(GetSecretValueCommand, { SecretId: secretId(identityProviderSecrets) }).resolves(answer({ acme: { default: idp.clientSecret } }));
   sm.on(GetSecretValueCommand, { SecretId: secretId(clientSecretsId), VersionStage: 'AWSCURRENT' }).resolves(answer(clientSecrets));
   sm.on(GetSecretValueCommand, { SecretId: secretId(clientSecretsId), VersionStage: 'AWSPREVIOUS' }).resolves(answer({}));
   // Not the local broker's cache key: the token it cached at start cannot be opened, so the
@@ -98,6 +108,7 @@ afterAll(async () => {
   DynamoDBClient.prototype.send = originalSend;
   sm.restore();
   await broker?.stop();
+  await idp?.stop();
 });
 
 afterEach(() => {
@@ -274,6 +285,62 @@ describe('every call a function makes is allowed by its own role', () => {
     ]);
   });
 
+  it('federation: social login (pending signup discarded, provisioned, linked, linked by email), token exchange, an unknown config', async () => {
+    const anonymous = async () => {
+      const query = new URLSearchParams({ tenant: 'acme', client_id: 'storefront-web' });
+      return ((await (await fetch(`${broker.url}/customerlogin/auth/anonymous/login?${query}`)).json()) as Json).access_token as string;
+    };
+    await broker.deps.customers.putCustomer({
+      tenant: 'acme',
+      email: 'cid@example.com',
+      passwordHash: 'scrypt$pending',
+      customerNumber: 'P-1',
+      legalEntities: [],
+      initialPassword: false,
+      pending: true,
+    });
+    const codes = {
+      cid: await idp.getCode({ login: 'cid' }),
+      again: await idp.getCode({ login: 'cid' }),
+      ann: await idp.getCode({ login: 'ann' }),
+    };
+    const now = Math.floor(Date.now() / 1000);
+    const external = await idp.signAccessToken({
+      iss: idp.issuer,
+      sub: 'eve',
+      aud: 'https://api.acme.example',
+      email: 'eve@example.com',
+      email_verified: true,
+      iat: now,
+      exp: now + 300,
+    });
+    const tokens = await Promise.all([anonymous(), anonymous(), anonymous(), anonymous(), anonymous()]);
+    const calls = await run('federation', async (handler) => {
+      const post = (path: string, query: Record<string, string>, bearer: string) =>
+        handler(
+          httpEvent('POST', `/customer/acme/${path}?${new URLSearchParams(query)}`, { headers: { authorization: `Bearer ${bearer}` } }),
+        );
+      await json(post('socialLogin', { code: codes.cid }, tokens[0]!), 200);
+      await json(post('socialLogin', { code: codes.again }, tokens[1]!), 200);
+      await json(post('socialLogin', { code: codes.ann }, tokens[2]!), 200);
+      await json(post('exchangeauthtoken', { subjectAccessToken: external }, tokens[3]!), 200);
+      await json(post('exchangeauthtoken', { subjectAccessToken: external, config: 'nope' }, tokens[4]!), 400);
+    });
+    expect(actionsOf(calls)).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'secretsmanager:GetSecretValue',
+    ]);
+    const keys = calls.flatMap((c) => c.leadingKeys ?? []);
+    for (const prefix of ['IDENT#', 'CUST#', 'CSESS#', 'T#', 'TENANT'])
+      expect(
+        keys.some((k) => k.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
+  });
+
   it('discovery: metadata and JWKS', async () => {
     const calls = await run('discovery', async (handler) => {
       expect(await json(handler(httpEvent('GET', '/.well-known/oauth-authorization-server')), 200)).toMatchObject({ issuer: ISSUER });
@@ -328,12 +395,31 @@ describe('the checker reads the policy as IAM would', () => {
     ['authorize', 'PutItem', ['CUST#acme#ann@example.com'], "overwrite a customer's password hash"],
     ['authorize', 'PutItem', ['T#abc'], 'mint tokens'],
     ['authorize', 'UpdateItem', ['T#abc'], 'revoke or rotate tokens'],
+    ['federation', 'UpdateItem', ['CUST#acme#ann@example.com'], "change a customer's password hash"],
+    ['federation', 'GetItem', ['CLIENT'], 'read service clients'],
+    ['federation', 'UpdateItem', ['LOCK#acme#ann@example.com'], 'touch login attempt counters'],
+    ['federation', 'PutItem', ['JWKS'], 'publish its own signing key'],
+    ['storefront', 'PutItem', ['IDENT#acme#abc'], 'link identities'],
+    ['authorize', 'BatchGetItem', ['IDENT#acme#abc'], 'read linked identities'],
   ] as [BrokerFunctionName, string, string[], string][])('%s: %s %j is refused (it may not %s)', (name, action, keys) => {
     expect(violations(name, [get(action, ...keys)])).toHaveLength(1);
   });
 
   it.each(['clientSecrets', 'keys', 'signingKeys'] as const)('authorize may not read the %s secret', (secret) => {
     expect(violations('authorize', [secretCall({ SecretId: secretId(stack.secrets[secret]) })])).toHaveLength(1);
+  });
+
+  it.each(['oauth', 'storefront', 'warmup', 'authorize', 'discovery'] as const)(
+    '%s may not read the identity providers’ secrets',
+    (name) => {
+      const call = secretCall({ SecretId: secretId(stack.secrets.identityProviderSecrets) });
+      expect(violations(name, [call])).toHaveLength(1);
+      expect(violations('federation', [call])).toEqual([]);
+    },
+  );
+
+  it.each(['clientSecrets', 'keys'] as const)('federation may not read the %s secret', (secret) => {
+    expect(violations('federation', [secretCall({ SecretId: secretId(stack.secrets[secret]) })])).toHaveLength(1);
   });
 
   it('warmup may not read the client secrets', () => {
@@ -363,6 +449,7 @@ const ENTRIES: Record<BrokerFunctionName, () => Promise<any>> = {
   warmup: () => import('../../functions/entry-points/warmup.js'),
   fallback: () => import('../../functions/entry-points/fallback.js'),
   authorize: () => import('../../functions/entry-points/authorize.js'),
+  federation: () => import('../../functions/entry-points/federation.js'),
 };
 
 /**

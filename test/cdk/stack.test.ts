@@ -119,6 +119,14 @@ describe('functions', () => {
     }),
     // No secret at all: the sign-in page signs nothing and authenticates no client.
     authorize: () => ({ NODE_OPTIONS: '--enable-source-maps', TABLE_NAME: table(), ISSUER: issuer() }),
+    // The saas_token's signing key and the providers' secrets; no client secrets, no cache key.
+    federation: () => ({
+      NODE_OPTIONS: '--enable-source-maps',
+      TABLE_NAME: table(),
+      SIGNING_KEYS_SECRET_ID: signingKeys(),
+      IDENTITY_PROVIDER_SECRETS_ID: { Ref: id(stack.secrets.identityProviderSecrets) },
+      ISSUER: issuer(),
+    }),
     fallback: () => ({ NODE_OPTIONS: '--enable-source-maps' }),
   };
   /**
@@ -146,6 +154,14 @@ describe('functions', () => {
       'dynamodb:UpdateItem': ['AUTHZ#*', 'LOCK#*'],
       'dynamodb:DeleteItem': ['LOCK#*'],
     },
+    // The only function besides the seed that writes CUST#: password-less customers, pending signups discarded.
+    federation: {
+      'dynamodb:GetItem': ['T#*', 'TENANT'],
+      'dynamodb:BatchGetItem': ['CUST#*', 'IDENT#*'],
+      'dynamodb:PutItem': ['T#*', 'CSESS#*', 'CUST#*', 'IDENT#*'],
+      'dynamodb:UpdateItem': ['T#*'],
+      'dynamodb:DeleteItem': ['CUST#*'],
+    },
     discovery: { 'dynamodb:GetItem': ['JWKS'] },
     warmup: {
       'dynamodb:Query': ['CLIENT'],
@@ -156,7 +172,7 @@ describe('functions', () => {
   };
   const names = Object.keys(expectedEnv) as BrokerFunctionName[];
 
-  it('deploys exactly the six functions', () => {
+  it('deploys exactly the seven functions', () => {
     template.resourceCountIs('AWS::Lambda::Function', names.length);
     expect(Object.keys(stack.functions).sort()).toEqual([...names].sort());
   });
@@ -242,9 +258,9 @@ describe('functions', () => {
     expect(resources).not.toContainEqual(signingKeys());
   });
 
-  it('each function has its reserved concurrency: oauth 200, storefront 200, authorize 100, discovery 20, fallback 10, warmup 2', () => {
+  it('each function has its reserved concurrency: oauth 200, storefront 200, authorize 100, federation 100, discovery 20, fallback 10, warmup 2', () => {
     const reserved = Object.fromEntries(names.map((name) => [name, functionResource(name).Properties.ReservedConcurrentExecutions]));
-    expect(reserved).toEqual({ oauth: 200, storefront: 200, authorize: 100, discovery: 20, fallback: 10, warmup: 2 });
+    expect(reserved).toEqual({ oauth: 200, storefront: 200, authorize: 100, federation: 100, discovery: 20, fallback: 10, warmup: 2 });
     // The account keeps at least 100 unreserved out of its default 1000.
     expect(Object.values(reserved).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(900);
   });
@@ -254,12 +270,12 @@ describe('functions', () => {
     const reserved = Object.fromEntries(
       names.map((name) => [name, resourceOf(other, other.functions[name]).Properties.ReservedConcurrentExecutions]),
     );
-    expect(reserved).toEqual({ oauth: 500, storefront: 40, authorize: 100, discovery: 20, fallback: 10, warmup: 2 });
+    expect(reserved).toEqual({ oauth: 500, storefront: 40, authorize: 100, federation: 100, discovery: 20, fallback: 10, warmup: 2 });
   });
 
   it('ISSUER comes from the issuer stack prop when given', () => {
     const other = unbundledStack({ issuer: 'https://auth.example.com' });
-    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize'] as const) {
+    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize', 'federation'] as const) {
       expect(resourceOf(other, other.functions[name]).Properties.Environment.Variables.ISSUER, name).toBe('https://auth.example.com');
     }
     expect(resourceOf(other, other.functions.fallback).Properties.Environment.Variables.ISSUER).toBeUndefined();
@@ -338,14 +354,19 @@ describe('HTTP API', () => {
     });
   });
 
-  it('throttles customer login and the sign-in form on their own, below the stage: 50 per second, burst 50', () => {
+  it('throttles customer login, the sign-in form and the federated logins on their own, below the stage: 50 per second, burst 50', () => {
     const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
-    expect(stage.Properties.RouteSettings).toEqual({
-      'POST /customer/{tenant}/login': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 50 },
-      'POST /oauth/authorize': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 50 },
-    });
+    const keys = [
+      'POST /customer/{tenant}/login',
+      'POST /oauth/authorize',
+      'POST /customer/{tenant}/socialLogin',
+      'POST /customer/{tenant}/exchangeauthtoken',
+    ];
+    expect(stage.Properties.RouteSettings).toEqual(
+      Object.fromEntries(keys.map((key) => [key, { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 50 }])),
+    );
     // CloudFormation refuses route settings for a route it has not created yet.
-    for (const key of ['POST /customer/{tenant}/login', 'POST /oauth/authorize']) {
+    for (const key of keys) {
       const route = Object.entries(template.findResources('AWS::ApiGatewayV2::Route')).find(([, r]) => r.Properties.RouteKey === key)![0];
       expect(stage.DependsOn, key).toContain(route);
     }
@@ -357,6 +378,8 @@ describe('HTTP API', () => {
       RouteSettings: {
         'POST /customer/{tenant}/login': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 },
         'POST /oauth/authorize': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 },
+        'POST /customer/{tenant}/socialLogin': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 },
+        'POST /customer/{tenant}/exchangeauthtoken': { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 },
       },
     });
   });
@@ -410,9 +433,17 @@ describe('warm-up schedule', () => {
 });
 
 describe('outputs', () => {
-  it('are exactly the five the seed CLI and operators read', () => {
+  it('are exactly the six the seed CLI and operators read', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'ClientSecretsArn', 'KeysSecretArn', 'SigningKeysSecretArn', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual([
+      'ApiUrl',
+      'ClientSecretsArn',
+      'IdentityProviderSecretsArn',
+      'KeysSecretArn',
+      'SigningKeysSecretArn',
+      'TableName',
+    ]);
+    expect(outputs.IdentityProviderSecretsArn!.Value).toEqual({ Ref: id(stack.secrets.identityProviderSecrets) });
     expect(outputs.SigningKeysSecretArn!.Value).toEqual({ Ref: id(stack.secrets.signingKeys) });
     expect(outputs.TableName!.Value).toEqual({ Ref: id(stack.table) });
     expect(outputs.ClientSecretsArn!.Value).toEqual({ Ref: id(stack.secrets.clientSecrets) });

@@ -2,6 +2,7 @@ import type { InitializeMiddleware } from '@smithy/types';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_CLIENTS, codeThroughSignIn, grantSeed } from '../support/authorization.js';
+import { startOidcProvider, type OidcProviderFixture } from '../support/oidc-provider.js';
 import { postForm, basic, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
@@ -15,9 +16,27 @@ import { Storefront } from '../support/storefront.js';
 let broker: TestBroker;
 let storefront: Storefront;
 let calls: string[] = [];
+/** A real identity provider, for the federated routes' rows (contract section 10). */
+let idp: OidcProviderFixture;
+const AUDIENCE = 'https://api.acme.example';
 
 beforeAll(async () => {
-  broker = await startTestBroker(grantSeed());
+  idp = await startOidcProvider();
+  const seed = grantSeed();
+  Object.assign(seed.tenants.acme, {
+    identityProviders: {
+      default: {
+        issuer: idp.issuer,
+        clientId: idp.clientId,
+        clientSecret: idp.clientSecret,
+        redirectUri: idp.redirectUri,
+        customerIdentifier: 'EMAIL',
+        autoProvision: true,
+        audience: AUDIENCE,
+      },
+    },
+  });
+  broker = await startTestBroker(seed);
   storefront = new Storefront(broker.url);
   const count: InitializeMiddleware<any, any> = (next, context) => (args) => {
     calls.push((context.commandName as string).replace(/Command$/, ''));
@@ -57,7 +76,10 @@ async function redeemCode(app = APP_CLIENTS.mobile): Promise<Record<string, any>
   return (await response.json()) as Record<string, any>;
 }
 
-afterAll(() => broker.stop());
+afterAll(async () => {
+  await broker.stop();
+  await idp.stop();
+});
 
 async function roundTrips(request: () => Promise<unknown>): Promise<string[]> {
   calls = [];
@@ -157,5 +179,50 @@ describe('DynamoDB round trips', () => {
         refresh_token: tokens.refresh_token,
       });
     expect(await roundTrips(refresh)).toEqual(['GetItem', 'UpdateItem']);
+  });
+
+  /**
+   * A federated login (contract section 10). Its floor: the anonymous session is read before the
+   * provider is called (so no request without a live session spends a code or makes the broker
+   * call out); the identity, known only from the provider, names the link and the customer read
+   * next in one batch; the family and its index entry are written together; an existing customer
+   * is read once more (the race with a seed that changes or removes them, as in customer login).
+   * A new customer costs its conditional create and its link instead of the re-read.
+   */
+  it('socialLogin: session; link ∥ customer; family ∥ index entry; the re-read (new customer: create, link, no re-read)', async () => {
+    const login = async (subject: string) => {
+      const code = await idp.getCode({ login: subject });
+      const anonymous = (await storefront.anonymousLogin()).body.access_token;
+      return () =>
+        fetch(`${broker.url}/customer/acme/socialLogin?${new URLSearchParams({ code })}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${anonymous}` },
+        }).then((response) => expect(response.status).toBe(200));
+    };
+    expect(await roundTrips(await login('cid'))).toEqual(['BatchGetItem', 'GetItem', 'PutItem', 'PutItem', 'PutItem', 'PutItem']);
+    expect(await roundTrips(await login('cid'))).toEqual(['BatchGetItem', 'BatchGetItem', 'GetItem', 'PutItem', 'PutItem']);
+  });
+
+  it('exchangeauthtoken: the same steps as socialLogin', async () => {
+    const exchange = async (subject: string) => {
+      const now = Math.floor(Date.now() / 1000);
+      const token = await idp.signAccessToken({
+        iss: idp.issuer,
+        sub: subject,
+        aud: AUDIENCE,
+        email: `${subject}@example.com`,
+        email_verified: true,
+        iat: now,
+        exp: now + 300,
+      });
+      const anonymous = (await storefront.anonymousLogin()).body.access_token;
+      return () =>
+        fetch(`${broker.url}/customer/acme/exchangeauthtoken?${new URLSearchParams({ subjectAccessToken: token })}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${anonymous}` },
+        }).then((response) => expect(response.status).toBe(200));
+    };
+    expect(await roundTrips(await exchange('rt-user'))).toEqual(['BatchGetItem', 'GetItem', 'PutItem', 'PutItem', 'PutItem', 'PutItem']);
+    expect(await roundTrips(await exchange('rt-user'))).toEqual(['BatchGetItem', 'BatchGetItem', 'GetItem', 'PutItem', 'PutItem']);
   });
 });

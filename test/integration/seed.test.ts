@@ -302,6 +302,7 @@ describe('the signing key a seed rotates', () => {
             keys = next;
           },
         },
+        providerSecrets: { currentProviderSecrets: async () => ({}), putProviderSecrets: async () => {} },
       },
     );
     const raw = testSeed() as { tenants: Record<string, any> };

@@ -328,6 +328,9 @@ const headers = fc
   });
 
 const PARAM_NAMES = [
+  'subjectAccessToken',
+  'config',
+  'nonce',
   'tenant',
   'hybris-tenant',
   'client_id',
@@ -484,6 +487,11 @@ const plausible: Record<(typeof PARAM_NAMES)[number], fc.Arbitrary<string>> = {
     tokenValue,
   ),
   code_verifier: mostly(fc.constant(VERIFIER), fc.oneof(printable, fc.constant('v'.repeat(129)))),
+  // Federated logins (contract section 10): no provider is configured here, so `default` and any
+  // other name are unknown configs (400); the rest must be refused as malformed or unauthenticated.
+  subjectAccessToken: fc.oneof(tokenValue, printable, fc.constant('x'.repeat(8193)), fc.constant('eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.')),
+  config: fc.oneof(fc.constantFrom('default', 'closed', '__proto__', 'constructor', '../x', 'x'.repeat(65)), printable),
+  nonce: fc.oneof(printable, fc.constant('n'.repeat(513))),
 };
 /**
  * What each route reads. `core` parameters are there most of the time, `optional` ones now and
@@ -505,6 +513,9 @@ const ROUTE_PARAMS: Record<string, { core: Param[]; optional: Param[] }> = {
   '/customer/{tenant}/refreshauthtoken': { core: ['refreshToken'], optional: ['legalEntityId'] },
   '/customer/{tenant}/validateauthtoken': { core: [], optional: [] },
   '/customer/{tenant}/logout': { core: ['accessToken'], optional: [] },
+  // Query parameters, though POST (contract section 10).
+  '/customer/{tenant}/socialLogin': { core: ['code'], optional: ['redirect_uri', 'code_verifier', 'config', 'nonce', 'anonymous_token'] },
+  '/customer/{tenant}/exchangeauthtoken': { core: ['subjectAccessToken'], optional: ['config'] },
   // GET reads the request's parameters, POST the form's: one path, both sets.
   '/oauth/authorize': {
     core: ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'request', 'email', 'password'],
@@ -550,10 +561,13 @@ function routeParams(routePath: string): fc.Arbitrary<[string, string][]> {
     .map(([chosen, extra]) => [...chosen.filter((entry): entry is [string, string] => entry !== null), ...(extra ?? [])]);
 }
 
+const QUERY_POSTS = new Set(['/customer/{tenant}/socialLogin', '/customer/{tenant}/exchangeauthtoken']);
+
 /** A route, mostly with its own method, parameters where it reads them and fitting headers. */
 const routeDriven = fc.constantFrom(...ROUTES).chain((route) => {
   const isOAuth = route.path.startsWith('/oauth/');
-  const inBody = route.method === 'POST';
+  // The federated logins are POSTs that read the query string, as Emporix's are.
+  const inBody = route.method === 'POST' && !QUERY_POSTS.has(route.path);
   return fc
     .record({
       method: fc.oneof(

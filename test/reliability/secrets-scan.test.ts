@@ -5,7 +5,8 @@ import type { InitializeMiddleware } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { attributeStrings, rawRequest } from '../support/reliability-util.js';
-import { TEST_SECRETS } from '../support/seed.js';
+import { startOidcProvider, type OidcProviderFixture } from '../support/oidc-provider.js';
+import { TEST_SECRETS, testSeed } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
 
 /**
@@ -23,6 +24,8 @@ import { Storefront } from '../support/storefront.js';
 
 let broker: TestBroker;
 let storefront: Storefront;
+/** A real identity provider: the federated logins are part of the flow (contract section 10). */
+let idp: OidcProviderFixture;
 const consoleLines: string[] = [];
 /** The real console.log, for this harness's own summary line while the console is captured. */
 const report = console.log.bind(console);
@@ -92,8 +95,25 @@ beforeAll(async () => {
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void consoleLines.push(args.map(String).join(' ')));
   }
-  broker = await startTestBroker();
+  idp = await startOidcProvider();
+  const seed = testSeed();
+  Object.assign(seed.tenants.acme, {
+    identityProviders: {
+      default: {
+        issuer: idp.issuer,
+        clientId: idp.clientId,
+        clientSecret: idp.clientSecret,
+        redirectUri: idp.redirectUri,
+        customerIdentifier: 'EMAIL',
+        autoProvision: true,
+        audience: 'https://api.acme.example',
+      },
+    },
+  });
+  broker = await startTestBroker(seed);
   storefront = new Storefront(broker.url);
+  secret(idp.clientSecret, "the identity provider's client secret");
+  secret(String(idp.privateJwk.d), "the identity provider's private key d");
 
   // What was seeded: client secrets, the customer's password, and the key material on disk.
   for (const [name, value] of Object.entries(TEST_SECRETS)) secret(value, `client secret ${name}`);
@@ -114,6 +134,7 @@ beforeAll(async () => {
 afterAll(async () => {
   vi.restoreAllMocks();
   await broker.stop();
+  await idp.stop();
 });
 
 async function runFullFlow(): Promise<void> {
@@ -193,6 +214,44 @@ async function runFullFlow(): Promise<void> {
     broker.clock.advance(5); // past the wait after the 2nd failure
   }
   expect((await storefront.login(bearer.access_token, 'nobody@example.com', WRONG_PASSWORDS[2]!)).status).toBe(401);
+
+  // Federated logins: a real code (and its replay), the provider's tokens echoed back, a token
+  // exchange with a token the provider signed, and one that fails its checks.
+  const federated = async (path: string, query: Record<string, string>) => {
+    const session = (await storefront.anonymousLogin()).body;
+    token(session.access_token, 'anonymous access token');
+    token(session.refresh_token, 'anonymous refresh token');
+    const response = await fetch(`${url}/customer/acme/${path}?${new URLSearchParams(query)}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${session.access_token}` },
+    });
+    return { status: response.status, body: await json(response) };
+  };
+  const code = await idp.getCode({ login: 'cid', nonce: 'secrets-scan-nonce' });
+  secret(code, 'provider code');
+  const social = await federated('socialLogin', { code, nonce: 'secrets-scan-nonce' });
+  expect(social.status).toBe(200);
+  for (const field of ['access_token', 'refresh_token', 'saas_token']) token(social.body[field], `federated ${field}`);
+  token(social.body.social_access_token, "the provider's access token");
+  token(social.body.social_id_token, "the provider's ID token");
+  expect((await federated('socialLogin', { code })).status).toBe(401);
+  const now = Math.floor(Date.now() / 1000);
+  const external = await idp.signAccessToken({
+    iss: idp.issuer,
+    sub: 'scan-user',
+    aud: 'https://api.acme.example',
+    email: 'scan-user@example.com',
+    email_verified: true,
+    iat: now,
+    exp: now + 300,
+  });
+  token(external, 'external access token');
+  const exchanged = await federated('exchangeauthtoken', { subjectAccessToken: external });
+  expect(exchanged.status).toBe(200);
+  for (const field of ['access_token', 'refresh_token', 'saas_token']) token(exchanged.body[field], `exchanged ${field}`);
+  const forged = await idp.signAccessToken({ iss: idp.issuer, sub: 'x', aud: 'https://other.example', iat: now, exp: now + 300 });
+  token(forged, 'refused external access token');
+  expect((await federated('exchangeauthtoken', { subjectAccessToken: forged })).status).toBe(401);
 
   // Refresh, validate, introspect, logout.
   const customerRefresh = await storefront.refresh(login.body.refresh_token, { bearer: login.body.access_token, legalEntityId: 'LE-1' });

@@ -66,6 +66,15 @@ export async function memoryDeps() {
     secrets: { verify: async () => true, preload: async () => {} },
     keys: { cacheKey: async () => cacheKey },
     signingKeys: { current: async () => privateKey },
+    // No provider in these tests; federated-login tests put their own fake here.
+    identityProviders: {
+      exchangeCode: async () => {
+        throw new Error('no identity provider in memoryDeps');
+      },
+      verifyAccessToken: async () => {
+        throw new Error('no identity provider in memoryDeps');
+      },
+    },
     issuer: ISSUER,
     unseal: memoisedUnseal(unseal),
     passwordHashing: TEST_SCRYPT,

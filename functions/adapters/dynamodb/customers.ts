@@ -1,15 +1,27 @@
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { identityDigest } from '../../domain/federated-customers.js';
+import type { LinkedIdentity } from '../../domain/federation.js';
 import { ServiceUnavailable } from '../../domain/errors.js';
 import { refusesAttempt, type AttemptLimits, type AttemptReservation, type LoginAttempts } from '../../domain/login-throttle.js';
-import type { CustomerRecord, CustomerSessionEntry, CustomerStore, LoginContext, SessionStore } from '../../ports.js';
+import type {
+  CustomerRecord,
+  CustomerSessionEntry,
+  CustomerStore,
+  FederatedLoginContext,
+  IdentityLink,
+  LoginContext,
+  SessionStore,
+} from '../../ports.js';
 import { fromFamilyItem } from './families.js';
-import { bool, json, n, num, optNum, s, str, type Item } from './item.js';
+import { bool, json, n, num, optNum, optStr, s, str, type Item } from './item.js';
 import {
   customerKey,
   customerOfPk,
   customerSessionKey,
   customerSessionsPk,
   CUSTOMER_PREFIX,
+  IDENTITY_PREFIX,
+  identityKey,
   lockKey,
   SEEDED_CUSTOMERS_PK,
   seededCustomersKey,
@@ -22,7 +34,8 @@ import type { DynamoTable } from './table.js';
  * Customers (`CUST#<tenant>#<email>`: the password hash, written by the seed only), their login
  * attempts (`LOCK#<tenant>#<email>`), the index of their sessions (`CSESS#<tenant>#<email>`, one
  * item per family, so a password change can end them all) and the seed's record of which
- * customers it wrote per tenant (`SEED#CUSTOMERS`).
+ * customers it wrote per tenant (`SEED#CUSTOMERS`), and the external identities linked to customers
+ * (`IDENT#<tenant>#<digest>`, contract section 10).
  */
 export class DynamoCustomers
   implements CustomerStore, Pick<SessionStore, 'indexCustomerSession' | 'listCustomerSessions' | 'unindexCustomerSessions'>
@@ -146,13 +159,71 @@ export class DynamoCustomers
   }
 
   async putCustomer(customer: CustomerRecord): Promise<void> {
-    await this.table.put({
-      ...customerKey(customer.tenant, customer.email),
-      passwordHash: s(customer.passwordHash),
-      customerNumber: s(customer.customerNumber),
-      legalEntities: s(JSON.stringify(customer.legalEntities)),
-      initialPassword: { BOOL: customer.initialPassword },
-    });
+    await this.table.put(toCustomerItem(customer));
+  }
+
+  // --- federated customers (contract section 10) -------------------------------------------------
+
+  async loadFederatedLogin(
+    sessionSelector: string | undefined,
+    tenant: string,
+    identity: LinkedIdentity,
+    email: string | undefined,
+  ): Promise<FederatedLoginContext> {
+    const keys = [identityKey(tenant, identityDigest(identity))];
+    if (sessionSelector !== undefined) keys.push(tokenKey(sessionSelector));
+    if (email !== undefined) keys.push(customerKey(tenant, email));
+    const context: FederatedLoginContext = {};
+    for (const item of await this.table.getMany(keys)) {
+      const pk = str(item, 'pk');
+      if (pk.startsWith(TOKEN_PREFIX) && str(item, 'kind') === 'session') context.session = fromFamilyItem(item);
+      else if (pk.startsWith(CUSTOMER_PREFIX)) context.customer = fromCustomerItem(item);
+      else if (pk.startsWith(IDENTITY_PREFIX)) context.link = fromIdentityItem(item, tenant, identity);
+    }
+    return context;
+  }
+
+  async linkIdentity(link: IdentityLink, replacing?: string): Promise<boolean> {
+    return this.table.conditional(() =>
+      this.table.client.send(
+        new PutItemCommand({
+          TableName: this.table.tableName,
+          Item: {
+            ...identityKey(link.tenant, identityDigest(link.identity)),
+            email: s(link.email),
+            customerNumber: s(link.customerNumber),
+          },
+          ConditionExpression:
+            replacing === undefined ? 'attribute_not_exists(pk)' : 'attribute_not_exists(pk) OR customerNumber = :replacing',
+          ...(replacing === undefined ? {} : { ExpressionAttributeValues: { ':replacing': s(replacing) } }),
+        }),
+      ),
+    );
+  }
+
+  async createCustomer(customer: CustomerRecord): Promise<boolean> {
+    return this.table.conditional(() =>
+      this.table.client.send(
+        new PutItemCommand({
+          TableName: this.table.tableName,
+          Item: toCustomerItem(customer),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+
+  async deletePendingCustomer(tenant: string, email: string): Promise<boolean> {
+    return this.table.conditional(() =>
+      this.table.client.send(
+        new DeleteItemCommand({
+          TableName: this.table.tableName,
+          Key: customerKey(tenant, email),
+          ConditionExpression: 'pending = :true',
+          ExpressionAttributeValues: { ':true': { BOOL: true } },
+        }),
+      ),
+    );
   }
 
   async deleteCustomer(tenant: string, email: string): Promise<void> {
@@ -182,14 +253,34 @@ function fromAttemptsItem(item: Item): LoginAttempts | undefined {
   return counter;
 }
 
+/** A federated-only customer has no `passwordHash`; `pending` is written only when true. */
+function toCustomerItem(customer: CustomerRecord): Item {
+  return {
+    ...customerKey(customer.tenant, customer.email),
+    ...(customer.passwordHash === undefined ? {} : { passwordHash: s(customer.passwordHash) }),
+    customerNumber: s(customer.customerNumber),
+    legalEntities: s(JSON.stringify(customer.legalEntities)),
+    initialPassword: { BOOL: customer.initialPassword },
+    ...(customer.pending ? { pending: { BOOL: true } } : {}),
+  };
+}
+
 function fromCustomerItem(item: Item): CustomerRecord {
   const { tenant, email } = customerOfPk(str(item, 'pk'));
-  return {
+  const customer: CustomerRecord = {
     tenant,
     email,
-    passwordHash: str(item, 'passwordHash'),
     customerNumber: str(item, 'customerNumber'),
     legalEntities: json<string[]>(item, 'legalEntities'),
     initialPassword: bool(item, 'initialPassword'),
   };
+  const passwordHash = optStr(item, 'passwordHash');
+  if (passwordHash !== undefined) customer.passwordHash = passwordHash;
+  if (item.pending?.BOOL === true) customer.pending = true;
+  return customer;
+}
+
+/** The key holds only the identity's digest: the identity itself is the one the caller asked for. */
+function fromIdentityItem(item: Item, tenant: string, identity: LinkedIdentity): IdentityLink {
+  return { tenant, identity: { ...identity }, email: str(item, 'email'), customerNumber: str(item, 'customerNumber') };
 }

@@ -19,7 +19,13 @@ export class DynamoDirectory implements DirectoryStore {
     const item = await this.table.get(tenantKey(tenant));
     if (!item) return undefined;
     const doc = json<Omit<Tenant, 'tenant'>>(item, 'doc');
-    const found: Tenant = { tenant, settings: resolveSettings(doc.settings), storefrontClients: doc.storefrontClients ?? [] };
+    const found: Tenant = {
+      tenant,
+      settings: resolveSettings(doc.settings),
+      storefrontClients: doc.storefrontClients ?? [],
+      // A tenant written before issue 11 has none.
+      identityProviders: doc.identityProviders ?? {},
+    };
     const revoked = item.sfRevoked?.M;
     if (revoked) {
       found.storefrontTokensRevokedAt = {};
@@ -32,7 +38,11 @@ export class DynamoDirectory implements DirectoryStore {
 
   /** An update, not a put: the `sfRevoked` marks the incident CLI set survive the next seed. */
   async putTenant(tenant: Tenant): Promise<void> {
-    const doc = { settings: tenant.settings, storefrontClients: tenant.storefrontClients };
+    const doc = {
+      settings: tenant.settings,
+      storefrontClients: tenant.storefrontClients,
+      identityProviders: tenant.identityProviders ?? {},
+    };
     await this.table.call(() =>
       this.table.client.send(
         new UpdateItemCommand({

@@ -18,6 +18,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
  * | customer             | `CUST#<tenant>#<email>`     | `C`          | –                          | customers.ts |
  * | login attempts       | `LOCK#<tenant>#<email>`     | `L`          | end of the attempt window  | customers.ts |
  * | customer's sessions  | `CSESS#<tenant>#<email>`    | `<selector>` | the family's end           | customers.ts |
+ * | linked identity      | `IDENT#<tenant>#<digest>`   | `I`          | –                          | customers.ts |
  * | seeded customers     | `SEED#CUSTOMERS`            | `<tenant>`   | –                          | customers.ts |
  * | public keys          | `JWKS`                      | `K`          | –                          | public-keys.ts |
  *
@@ -43,6 +44,11 @@ export const LOCK_PREFIX = 'LOCK#';
 export const CUSTOMER_SESSIONS_PREFIX = 'CSESS#';
 /** A pending authorization request and the code it becomes (domain/authorization.ts). */
 export const AUTHORIZATION_PREFIX = 'AUTHZ#';
+/**
+ * An external identity linked to a customer (contract section 10): the digest of its issuer and
+ * subject (domain/federated-customers.ts `identityDigest`), naming the customer's email.
+ */
+export const IDENTITY_PREFIX = 'IDENT#';
 
 export type FixedPartition = typeof TENANT_PK | typeof CLIENT_PK | typeof APP_CLIENT_PK | typeof JWKS_PK | typeof SEEDED_CUSTOMERS_PK;
 export type PartitionPrefix =
@@ -51,7 +57,8 @@ export type PartitionPrefix =
   | typeof CUSTOMER_PREFIX
   | typeof LOCK_PREFIX
   | typeof CUSTOMER_SESSIONS_PREFIX
-  | typeof AUTHORIZATION_PREFIX;
+  | typeof AUTHORIZATION_PREFIX
+  | typeof IDENTITY_PREFIX;
 
 const FIXED_PARTITIONS: readonly FixedPartition[] = [TENANT_PK, CLIENT_PK, APP_CLIENT_PK, JWKS_PK, SEEDED_CUSTOMERS_PK];
 const PARTITION_PREFIXES: readonly PartitionPrefix[] = [
@@ -61,6 +68,7 @@ const PARTITION_PREFIXES: readonly PartitionPrefix[] = [
   LOCK_PREFIX,
   CUSTOMER_SESSIONS_PREFIX,
   AUTHORIZATION_PREFIX,
+  IDENTITY_PREFIX,
 ];
 
 /**
@@ -103,6 +111,8 @@ export const lockKey = (tenant: string, email: string): Key => key(`${LOCK_PREFI
 export const customerSessionsPk = (tenant: string, email: string): string => `${CUSTOMER_SESSIONS_PREFIX}${tenant}#${email}`;
 export const customerSessionKey = (tenant: string, email: string, selector: string): Key =>
   key(customerSessionsPk(tenant, email), selector);
+
+export const identityKey = (tenant: string, digest: string): Key => key(`${IDENTITY_PREFIX}${tenant}#${digest}`, 'I');
 
 export const seededCustomersKey = (tenant: string): Key => key(SEEDED_CUSTOMERS_PK, tenant);
 

@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { LinkedIdentity } from '../../domain/federation.js';
 import type { AttemptLimits, AttemptReservation } from '../../domain/login-throttle.js';
 import type { FamilyKind, RefreshFamily, TokenSlot } from '../../domain/refresh-family.js';
 import type { PublishedKey } from '../../domain/signing-keys.js';
@@ -10,7 +11,9 @@ import type {
   CustomerSessionEntry,
   CustomerStore,
   DirectoryStore,
+  FederatedLoginContext,
   FoundToken,
+  IdentityLink,
   LoginContext,
   PublicKeyStore,
   RotationOutcome,
@@ -203,6 +206,23 @@ export class DynamoDbSessions implements SessionStore, CustomerStore, PublicKeyS
   }
   deleteSeededCustomers(tenant: string): Promise<void> {
     return this.customers.deleteSeededCustomers(tenant);
+  }
+  loadFederatedLogin(
+    sessionSelector: string | undefined,
+    tenant: string,
+    identity: LinkedIdentity,
+    email: string | undefined,
+  ): Promise<FederatedLoginContext> {
+    return this.customers.loadFederatedLogin(sessionSelector, tenant, identity, email);
+  }
+  linkIdentity(link: IdentityLink, replacing?: string): Promise<boolean> {
+    return this.customers.linkIdentity(link, replacing);
+  }
+  createCustomer(customer: CustomerRecord): Promise<boolean> {
+    return this.customers.createCustomer(customer);
+  }
+  deletePendingCustomer(tenant: string, email: string): Promise<boolean> {
+    return this.customers.deletePendingCustomer(tenant, email);
   }
 
   // --- published signing keys --------------------------------------------------------------
