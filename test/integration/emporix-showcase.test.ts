@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, TestClock, type TestBroker } from '../support/local-broker.js';
+import { startOidcProvider, type OidcProviderFixture } from '../support/oidc-provider.js';
 
 /**
  * Issue 11 item 8: Emporix's public B2B showcase storefront (github.com/emporix/b2b-showcase,
@@ -18,33 +19,58 @@ const TENANT = 'acme';
 const CLIENT_ID = 'storefront-web';
 const EMAIL = 'buyer@example.com';
 const PASSWORD = 'showcase-pass-1';
-/** `react-scripts start`'s origin: the showcase calls the API cross-origin from the browser. */
-const ORIGIN = 'http://localhost:3000';
+/**
+ * Where the showcase is served (it deploys to Firebase hosting, firebase.json): it calls the API
+ * cross-origin from the browser. Not `react-scripts start`'s http://localhost:3000: the seed
+ * refuses an http redirect URI other than 127.0.0.1 / [::1] (see /work/notes/issue11-F3.md).
+ */
+const ORIGIN = 'https://b2b-showcase.example';
 /** axios 1.x's default Accept header, on every showcase request. */
 const AXIOS_ACCEPT = 'application/json, text/plain, */*';
+
+/** The showcase's Auth0 button sends the customer back to `${window.location.origin}/auth0` (Login.js:200). */
+const SOCIAL_REDIRECT_URI = `${ORIGIN}/auth0`;
 
 /** Inside the legacy field window at the test clock's start, ending 30 days later. */
 const WINDOW_END = new Date((new TestClock().now + 30 * 86400) * 1000).toISOString().slice(0, 10);
 
-function showcaseSeed() {
+function showcaseSeed(idp: OidcProviderFixture) {
   return {
     tenants: {
       [TENANT]: {
         settings: { legacyTokenFieldsUntil: WINDOW_END },
         storefrontClients: [CLIENT_ID],
         customers: [{ email: EMAIL, password: PASSWORD, customerNumber: 'C-2001' }],
+        // The showcase names no `config`: its provider is the tenant's `default`, and with no
+        // `redirect_uri` in the request the broker uses this one (contract section 10).
+        identityProviders: {
+          default: {
+            issuer: idp.issuer,
+            clientId: idp.clientId,
+            clientSecret: idp.clientSecret,
+            redirectUri: SOCIAL_REDIRECT_URI,
+            customerIdentifier: 'EMAIL',
+            autoProvision: true,
+          },
+        },
       },
     },
   };
 }
 
+let idp: OidcProviderFixture;
 let broker: TestBroker;
 
 beforeAll(async () => {
-  broker = await startTestBroker(showcaseSeed());
+  // A real OpenID Connect provider standing in for the showcase's Auth0 tenant.
+  idp = await startOidcProvider({ redirectUri: SOCIAL_REDIRECT_URI });
+  broker = await startTestBroker(showcaseSeed(idp));
 });
 
-afterAll(() => broker.stop());
+afterAll(async () => {
+  await broker?.stop();
+  await idp?.stop();
+});
 
 interface Answer {
   status: number;
@@ -102,6 +128,32 @@ async function showcaseLogin(anonymousToken: string): Promise<Answer> {
   }).then(answer);
 }
 
+/**
+ * src/pages/SocialLoginCallback.js:23-33 on the `api` instance (src/services/axios.js:5-21):
+ * `api.post(`/customer/${tenant}/socialLogin`, null, { headers: { Authorization: `Bearer ${anonymousToken}` },
+ * params: { code, anonymous_token: anonymousToken } })`. The interceptor sets Authorization to
+ * `Bearer <localStorage accessToken>` (the anonymous token after a page load) and adds
+ * Accept-Language and Content-Language (`en` by default). No body, so no Content-Type; no
+ * redirect_uri, config, code_verifier or nonce.
+ */
+async function showcaseSocialLogin(code: string, anonymousToken: string): Promise<Answer> {
+  const path = `/customer/${TENANT}/socialLogin`;
+  // Accept-Language and Content-Language with a value like `en` are CORS-safelisted: only
+  // authorization is preflighted.
+  await preflight(path, 'authorization');
+  const query = new URLSearchParams({ code, anonymous_token: anonymousToken });
+  return fetch(`${broker.url}${path}?${query}`, {
+    method: 'POST',
+    headers: {
+      accept: AXIOS_ACCEPT,
+      authorization: `Bearer ${anonymousToken}`,
+      'accept-language': 'en',
+      'content-language': 'en',
+      origin: ORIGIN,
+    },
+  }).then(answer);
+}
+
 /** The browser hands a cross-origin answer's headers to the page only when they are exposed. */
 function exposed(headers: Headers): string[] {
   return (headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
@@ -149,6 +201,34 @@ describe('the Emporix B2B showcase against the broker', () => {
     }).then(answer);
     expect(validated.status).toBe(200);
     expect(validated.body).toMatchObject({ email: EMAIL, sessionId: anonymous.sessionId });
+  });
+
+  it('signs the customer in through its social-login callback, with code and anonymous_token and no redirect_uri', async () => {
+    const anonymous = (await showcaseAnonymousLogin()).body;
+    // The customer signs in at the provider, which sends the browser back to /auth0?code=...
+    const code = await idp.getCode({ login: 'cid', redirectUri: SOCIAL_REDIRECT_URI });
+    const { status, headers, body } = await showcaseSocialLogin(code, anonymous.access_token);
+    expect(status).toBe(200);
+    expect(headers.get('access-control-allow-origin')).toBe('*');
+    // SocialLoginCallback.js:35-43 reads access_token and saas_token (and `expired_in`, a field
+    // that exists nowhere: the showcase's typo, not ours to answer).
+    expect(body.access_token).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{43,}$/));
+    expect(body.saas_token).toEqual(expect.stringMatching(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/));
+    expect(JSON.parse(Buffer.from(body.saas_token.split('.')[1], 'base64url').toString())).toMatchObject({
+      tenant: TENANT,
+      email: 'cid@example.com',
+      sessionId: anonymous.sessionId,
+    });
+    expect(body.session_id).toBe(anonymous.sessionId);
+    // It then uses access_token as the customer's Bearer (auth.service.js:95-103).
+    const validated = await fetch(`${broker.url}/customer/${TENANT}/validateauthtoken`, {
+      headers: { authorization: `Bearer ${body.access_token}` },
+    }).then(answer);
+    expect(validated.status).toBe(200);
+    expect(validated.body.email).toBe('cid@example.com');
+    // The callback page is reloaded or revisited with the same code: refused, not a second session.
+    const replayed = await showcaseSocialLogin(code, anonymous.access_token);
+    expect(replayed.status).toBe(401);
   });
 
   // Last: it moves the clock past the window.
