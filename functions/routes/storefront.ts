@@ -20,14 +20,14 @@ import { anonymousLogin, authenticateSession, logout, refreshSession, renewAnony
 export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string }): RouteHandlers {
   return {
     'GET /customerlogin/auth/anonymous/login': async (request) => {
-      const tenant = tenantFrom(queryParam(request, 'tenant'));
+      const tenant = anonymousTenant(request);
       const clientId = bounded('clientId', 'client_id', required(request, 'client_id'));
       const result = await anonymousLogin(deps, { tenant, clientId, context: sessionContext(request) });
       return { status: 200, body: anonymousBody(result.pair, result.sessionId, tenant) };
     },
 
     'GET /customerlogin/auth/anonymous/refresh': async (request) => {
-      const tenant = tenantFrom(queryParam(request, 'tenant'));
+      const tenant = anonymousTenant(request);
       const clientId = bounded('clientId', 'client_id', required(request, 'client_id'));
       const refreshToken = queryParam(request, 'refresh_token');
       const anonymousToken = queryParam(request, 'anonymous_token');
@@ -119,6 +119,30 @@ function legacy(body: Record<string, unknown>, until: string | undefined, now: n
 function tenantFrom(tenant: string | undefined): string {
   if (isValidTenant(tenant)) return tenant;
   throw invalidTenant(tenant);
+}
+
+/**
+ * Contract section 1: the anonymous routes take the tenant as `tenant` or as `hybris-tenant`
+ * (which Emporix's own storefronts still send). Each one present is checked like a tenant and
+ * refused naming itself; two that differ are a 400, never a silent pick.
+ */
+function anonymousTenant(request: HttpRequest): string {
+  const tenant = queryParam(request, 'tenant');
+  const hybrisTenant = queryParam(request, 'hybris-tenant');
+  if (hybrisTenant === undefined) return tenantFrom(tenant);
+  if (!isValidTenant(hybrisTenant)) {
+    throw new InvalidRequest('hybris-tenant must match ^[a-z][a-z0-9]+$ and be 3 to 16 characters', [
+      { field: 'hybris-tenant', type: 'invalid', message: 'malformed tenant' },
+    ]);
+  }
+  if (tenant === undefined) return hybrisTenant;
+  const checked = tenantFrom(tenant);
+  if (checked !== hybrisTenant) {
+    throw new InvalidRequest('tenant and hybris-tenant name different tenants', [
+      { field: 'hybris-tenant', type: 'conflict', message: 'differs from tenant' },
+    ]);
+  }
+  return checked;
 }
 
 function required(request: HttpRequest, name: string): string {

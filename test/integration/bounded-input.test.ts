@@ -110,6 +110,18 @@ const cases: Case[] = [
     send: () => get('/customerlogin/auth/anonymous/login', { tenant: LONG, client_id: 'storefront-web' }),
   },
   {
+    name: 'a 1,100-character hybris-tenant on anonymous login',
+    shape: 'emporix',
+    status: 400,
+    send: () => get('/customerlogin/auth/anonymous/login', { 'hybris-tenant': LONG, client_id: 'storefront-web' }),
+  },
+  {
+    name: 'a 1,100-character hybris-tenant on anonymous refresh',
+    shape: 'emporix',
+    status: 400,
+    send: () => get('/customerlogin/auth/anonymous/refresh', { 'hybris-tenant': LONG, client_id: 'storefront-web', refresh_token: 'x' }),
+  },
+  {
     name: 'a 1,100-character tenant in the path',
     shape: 'emporix',
     status: 400,

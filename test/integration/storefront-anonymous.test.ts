@@ -108,3 +108,79 @@ describe('anonymous refresh', () => {
     expect(status).toBe(401);
   });
 });
+
+/**
+ * Contract section 1: Emporix's own storefronts send the tenant as `hybris-tenant` (the B2B
+ * showcase's very first call), on both anonymous routes.
+ */
+describe('hybris-tenant on the anonymous routes', () => {
+  const login = (query: Record<string, string> | string) =>
+    fetch(`${broker.url}/customerlogin/auth/anonymous/login?${new URLSearchParams(query)}`).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as Record<string, any>,
+    }));
+  const refresh = (query: Record<string, string> | string) =>
+    fetch(`${broker.url}/customerlogin/auth/anonymous/refresh?${new URLSearchParams(query)}`).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as Record<string, any>,
+    }));
+
+  it('starts a session of the tenant named only by hybris-tenant', async () => {
+    const { status, body } = await login({ client_id: 'storefront-web', 'hybris-tenant': 'acme' });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 3599, scope: 'tenant=acme' });
+    // The session is acme's: a customer login on acme carries it over.
+    const customer = await storefront.login(body.access_token, 'ann@example.com', 'correct-horse');
+    expect(customer.status).toBe(200);
+    expect(customer.body.session_id).toBe(body.sessionId);
+  });
+
+  it('accepts tenant and hybris-tenant together when they agree', async () => {
+    const { status, body } = await login({ tenant: 'acme', client_id: 'storefront-web', 'hybris-tenant': 'acme' });
+    expect(status).toBe(200);
+    expect(body.scope).toBe('tenant=acme');
+  });
+
+  it('checks the storefront client against the hybris-tenant', async () => {
+    expect((await login({ client_id: 'globex-web', 'hybris-tenant': 'globex' })).body.scope).toBe('tenant=globex');
+    const foreign = await login({ client_id: 'globex-web', 'hybris-tenant': 'acme' });
+    expect(foreign.status).toBe(401);
+  });
+
+  it('refuses tenant and hybris-tenant naming different tenants, naming the field', async () => {
+    for (const send of [login, refresh]) {
+      const { status, body } = await send({ tenant: 'acme', client_id: 'storefront-web', 'hybris-tenant': 'globex', refresh_token: 'x' });
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ status: 400, type: 'bad_request', details: [{ field: 'hybris-tenant', type: 'conflict' }] });
+    }
+  });
+
+  it('refuses a malformed, over-long or repeated hybris-tenant with 400 naming it', async () => {
+    for (const send of [login, refresh]) {
+      for (const bad of ['ACME!', 'ab', `a${'b'.repeat(5000)}`, 'acme\u0000']) {
+        const { status, body } = await send({ client_id: 'storefront-web', 'hybris-tenant': bad, refresh_token: 'x' });
+        expect(status).toBe(400);
+        expect(body).toMatchObject({ status: 400, type: 'bad_request', details: [{ field: 'hybris-tenant', type: 'invalid' }] });
+      }
+      const repeated = await send('client_id=storefront-web&hybris-tenant=acme&hybris-tenant=acme&refresh_token=x');
+      expect(repeated.status).toBe(400);
+      expect(repeated.body).toMatchObject({ status: 400, type: 'bad_request' });
+    }
+  });
+
+  it('refreshes with hybris-tenant, keeping the session, in both refresh forms', async () => {
+    const first = (await storefront.anonymousLogin()).body;
+    const rotated = await refresh({ client_id: 'storefront-web', 'hybris-tenant': 'acme', refresh_token: first.refresh_token });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body).toMatchObject({ sessionId: first.sessionId, scope: 'tenant=acme' });
+    const renewed = await refresh({ client_id: 'storefront-web', 'hybris-tenant': 'acme', anonymous_token: rotated.body.access_token });
+    expect(renewed.status).toBe(200);
+    expect(renewed.body.sessionId).toBe(first.sessionId);
+  });
+
+  it('does not let hybris-tenant carry a refresh token to another tenant', async () => {
+    const first = (await storefront.anonymousLogin()).body;
+    const foreign = await refresh({ client_id: 'globex-web', 'hybris-tenant': 'globex', refresh_token: first.refresh_token });
+    expect(foreign).toMatchObject({ status: 401, body: INVALID_REFRESH });
+  });
+});

@@ -332,6 +332,7 @@ const PARAM_NAMES = [
   'config',
   'nonce',
   'tenant',
+  'hybris-tenant',
   'client_id',
   'client_secret',
   'refresh_token',
@@ -448,6 +449,7 @@ const liveToken = fc.oneof({ weight: 4, arbitrary: realToken }, { weight: 1, arb
 
 const plausible: Record<(typeof PARAM_NAMES)[number], fc.Arbitrary<string>> = {
   tenant: mostly(fc.constantFrom('acme', 'globex'), tenant),
+  'hybris-tenant': mostly(fc.constantFrom('acme', 'globex'), tenant),
   client_id: mostly(fc.constantFrom('storefront-web', 'globex-web', SHOP_APP.clientId), clientId),
   client_secret: secret,
   refresh_token: liveToken,
