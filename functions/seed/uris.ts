@@ -110,13 +110,21 @@ export function issuerProblem(issuer: string): string | undefined {
 
 /**
  * Why `uri` cannot be the redirect URI the broker names to an identity provider, or undefined:
- * the storefront's callback, an absolute https URI or a loopback http one (the rules of
- * `redirectUriProblem`, without the private-use schemes of native apps).
+ * the storefront's callback, an absolute https URI, or plain http on a loopback host, `localhost`
+ * included. Unlike an app client's redirect URI, the broker never redirects a browser to it: it
+ * only repeats it to the provider, which compares it with the one the storefront sent and holds
+ * the registration. A storefront run locally (`react-scripts start` serves `http://localhost:3000`,
+ * as Emporix's showcase does) must be able to name its own callback.
  */
 export function providerRedirectUriProblem(uri: string): string | undefined {
-  const problem = redirectUriProblem(uri);
-  if (problem) return problem;
-  const scheme = uri.slice(0, uri.indexOf(':')).toLowerCase();
-  if (scheme !== 'https' && scheme !== 'http') return 'must be an absolute https URI (or http on 127.0.0.1 or [::1])';
+  const parts = absolute(uri);
+  if (typeof parts === 'string') return parts;
+  const { scheme, rest, url } = parts;
+  if (uri.includes('#')) return 'must not have a fragment (RFC 6749 section 3.1.2)';
+  if (url.username || url.password) return 'must not hold user information (user:password@)';
+  if (scheme !== 'https' && scheme !== 'http') return 'must be an absolute https URI (or http on a loopback host)';
+  if (!/^\/\/[^/?]/.test(rest)) return `must be an absolute URI: ${scheme}:// and a host`;
+  const loopback = LOOPBACK_HOSTS.has(url.hostname) || isLoopbackIp(url.hostname) || url.hostname === 'localhost';
+  if (scheme === 'http' && !loopback) return 'must use https: plain http is allowed only for a loopback host (127.0.0.1, [::1], localhost)';
   return undefined;
 }

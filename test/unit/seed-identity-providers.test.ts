@@ -102,6 +102,11 @@ describe('seed identityProviders', () => {
 
   it('requires an absolute https (or loopback http) redirect URI, without fragment', () => {
     expect(() => parseSeed(seedOf({ p: { ...minimal, redirectUri: 'http://127.0.0.1/cb' } }))).not.toThrow();
+    // A storefront run locally names its own callback, as Emporix's showcase does under react-scripts:
+    // the broker only repeats it to the provider, which holds the registration.
+    expect(() => parseSeed(seedOf({ p: { ...minimal, redirectUri: 'http://localhost:3000/auth0' } }))).not.toThrow();
+    expect(problem(seedOf({ p: { ...minimal, redirectUri: 'http://shop.localhost.example/cb' } }))).toContain('must use https');
+    expect(problem(seedOf({ p: { ...minimal, redirectUri: 'http:/localhost/cb' } }))).toContain('redirectUri');
     expect(problem(seedOf({ p: { ...minimal, redirectUri: 'http://shop.example/cb' } }))).toContain('identityProviders.p.redirectUri');
     expect(problem(seedOf({ p: { ...minimal, redirectUri: 'com.example.app:/cb' } }))).toMatch(
       /redirectUri: must be an absolute https URI/,
