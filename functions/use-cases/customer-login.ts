@@ -1,13 +1,12 @@
 import { audit } from '../audit.js';
 import { InvalidCredentials, InvalidToken } from '../domain/errors.js';
 import { attemptLimits } from '../domain/login-throttle.js';
-import { checkAccessToken, startFamily } from '../domain/refresh-family.js';
-import { signSaasToken } from '../domain/signing-keys.js';
-import { lifetimesOf, revokedWithStorefrontClient } from '../domain/tenant.js';
+import { checkAccessToken } from '../domain/refresh-family.js';
+import { revokedWithStorefrontClient } from '../domain/tenant.js';
 import { parseToken } from '../domain/tokens.js';
 import { checkCredentials } from './credentials.js';
 import type { StorefrontDeps } from './deps.js';
-import { firstPair, type SessionTokens } from './sessions.js';
+import { firstPair, planCustomerSession, type SessionTokens } from './sessions.js';
 
 export interface LoginInput {
   tenant: string;
@@ -58,32 +57,8 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
   const customer = await checkCredentials(deps, who, reservation, found, input.password, now);
 
   // The new family's absolute end is counted from this login; no token of it outlives the end.
-  const started = startFamily(
-    {
-      kind: 'customer',
-      tenant: tenant.tenant,
-      clientId: session!.clientId,
-      sessionId: session!.sessionId,
-      context: session!.context,
-      customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
-    },
-    lifetimesOf(tenant.settings, 'customer'),
-    now,
-  );
+  const { started, saasToken } = await planCustomerSession(deps, { tenant, session: session!, customer, issuer: input.issuer, now });
   const { selector, endsAt } = started.family;
-  // Signed before anything is written: without a signing key the login fails with nothing stored.
-  const saasToken = await signSaasToken(
-    {
-      issuer: input.issuer,
-      customerNumber: customer.customerNumber,
-      tenant: tenant.tenant,
-      email: customer.email,
-      sessionId: session!.sessionId,
-      issuedAt: now,
-      expiresAt: started.family.access.expiresAt,
-    },
-    await deps.signingKeys.current(),
-  );
   await Promise.all([
     deps.sessions.createSession(started.family),
     // If this write fails the login fails, and the family written beside it is never handed out.

@@ -3,13 +3,12 @@ import { ExternalTokenRejected, InvalidRequest, InvalidToken, ServiceUnavailable
 import { matchFederatedCustomer, newCustomerNumber } from '../domain/federated-customers.js';
 import { DEFAULT_PROVIDER, type ExternalIdentity, type IdentityProvider } from '../domain/federation.js';
 import { MAX_LENGTH } from '../domain/identifiers.js';
-import { checkAccessToken, startFamily, type RefreshFamily } from '../domain/refresh-family.js';
-import { signSaasToken } from '../domain/signing-keys.js';
-import { identityProviderOf, lifetimesOf, revokedWithStorefrontClient, type Tenant } from '../domain/tenant.js';
+import { checkAccessToken, type RefreshFamily } from '../domain/refresh-family.js';
+import { identityProviderOf, revokedWithStorefrontClient, type Tenant } from '../domain/tenant.js';
 import { parseToken } from '../domain/tokens.js';
 import type { CustomerRecord } from '../ports.js';
 import type { FederationDeps } from './deps.js';
-import { firstPair, type SessionTokens } from './sessions.js';
+import { firstPair, planCustomerSession, type SessionTokens } from './sessions.js';
 
 /**
  * Federated customers (contract section 10): `POST /customer/{tenant}/socialLogin` exchanges a
@@ -125,32 +124,8 @@ async function finish(
   const { customer, how, discardedPending } = await findOrProvision(deps, tenant.tenant, provider, usableEmail(identity), who);
   const now = deps.clock();
 
-  const started = startFamily(
-    {
-      kind: 'customer',
-      tenant: tenant.tenant,
-      clientId: session.clientId,
-      sessionId: session.sessionId,
-      context: session.context,
-      customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
-    },
-    lifetimesOf(tenant.settings, 'customer'),
-    now,
-  );
+  const { started, saasToken } = await planCustomerSession(deps, { tenant, session, customer, issuer: input.issuer, now });
   const { selector, endsAt } = started.family;
-  // Signed before anything is written: without a signing key the login fails with nothing stored.
-  const saasToken = await signSaasToken(
-    {
-      issuer: input.issuer,
-      customerNumber: customer.customerNumber,
-      tenant: tenant.tenant,
-      email: customer.email,
-      sessionId: session.sessionId,
-      issuedAt: now,
-      expiresAt: started.family.access.expiresAt,
-    },
-    await deps.signingKeys.current(),
-  );
   await Promise.all([
     deps.sessions.createSession(started.family),
     deps.sessions.indexCustomerSession({ tenant: tenant.tenant, email: customer.email, selector, endsAt }),

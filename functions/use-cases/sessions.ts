@@ -18,6 +18,7 @@ import {
   type StartedFamily,
   type Successor,
 } from '../domain/refresh-family.js';
+import { signSaasToken } from '../domain/signing-keys.js';
 import type { IssuedPair } from '../domain/storefront-responses.js';
 import { lifetimesOf, revokedWithStorefrontClient, type Tenant } from '../domain/tenant.js';
 import { mintToken, parseToken } from '../domain/tokens.js';
@@ -43,6 +44,50 @@ export function firstPair(started: StartedFamily, now: number): IssuedPair {
     refreshToken: started.refreshToken,
     refreshExpiresIn: family.refresh.expiresAt - now,
   };
+}
+
+/**
+ * A customer session about to start from an anonymous one (customer login, federated login): the
+ * family, whose absolute end is counted from `now`, and its saas_token, signed before anything is
+ * written (without a signing key the login fails with nothing stored). The caller writes the
+ * family and its entry in the customer's session index.
+ */
+export async function planCustomerSession(
+  deps: Pick<StorefrontDeps, 'signingKeys'>,
+  input: {
+    tenant: Tenant;
+    session: Pick<RefreshFamily, 'clientId' | 'sessionId' | 'context'>;
+    customer: { customerNumber: string; email: string; legalEntities: string[] };
+    issuer: string;
+    now: number;
+  },
+): Promise<{ started: StartedFamily; saasToken: string }> {
+  const { tenant, session, customer, now } = input;
+  const started = startFamily(
+    {
+      kind: 'customer',
+      tenant: tenant.tenant,
+      clientId: session.clientId,
+      sessionId: session.sessionId,
+      context: session.context,
+      customer: { customerNumber: customer.customerNumber, email: customer.email, legalEntities: customer.legalEntities },
+    },
+    lifetimesOf(tenant.settings, 'customer'),
+    now,
+  );
+  const saasToken = await signSaasToken(
+    {
+      issuer: input.issuer,
+      customerNumber: customer.customerNumber,
+      tenant: tenant.tenant,
+      email: customer.email,
+      sessionId: session.sessionId,
+      issuedAt: now,
+      expiresAt: started.family.access.expiresAt,
+    },
+    await deps.signingKeys.current(),
+  );
+  return { started, saasToken };
 }
 
 /** Contract section 1: a new session for a storefront client registered for the tenant. */
