@@ -111,6 +111,17 @@ describe('signAccessToken (RFC 9068)', () => {
   });
 });
 
+describe('signAccessToken with a key that does not import', () => {
+  it('fails the signature, and does not keep the failure: the next, good key under that kid signs', async () => {
+    const kid = `broken-${newSelector()}`;
+    const broken = { ...privateKey, kid, privateJwk: { ...privateKey.privateJwk, kid, d: 'not-a-scalar' } };
+    await expect(signAccessToken(claims, newSelector(), broken)).rejects.toThrow();
+    const repaired = { ...privateKey, kid, privateJwk: { ...privateKey.privateJwk, kid } };
+    const { token } = await signAccessToken(claims, newSelector(), repaired);
+    expect(decodeProtectedHeader(token).kid).toBe(kid);
+  });
+});
+
 describe('parseToken on JWT shapes', () => {
   const selector = newSelector();
   const jti = `${selector}.${'r'.repeat(16)}`;

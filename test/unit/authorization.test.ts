@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { isCodeVerifier, isS256Challenge, pkceChallenge, redirectUriMatches } from '../../functions/domain/authorization.js';
+import {
+  classifyFailedRedemption,
+  isCodeVerifier,
+  isS256Challenge,
+  issueRefusal,
+  pkceChallenge,
+  redemptionRefusal,
+  redirectUriMatches,
+} from '../../functions/domain/authorization.js';
 
 describe('PKCE (RFC 7636)', () => {
   it('computes S256 as the RFC’s Appendix B example does', () => {
@@ -51,5 +59,16 @@ describe('redirect URI matching (RFC 6749 section 3.1.2, RFC 8252 section 7.3)',
     // Only loopback: another host never matches on another port.
     expect(redirectUriMatches(['http://10.0.0.1/callback'], 'http://10.0.0.1:80/callback')).toBe(false);
     expect(redirectUriMatches(registered, 'not a uri')).toBe(false);
+  });
+});
+
+describe('the rules when nothing is stored under the selector', () => {
+  it('refuse by the exists clause, and a failed redemption is merely invalid (nothing to revoke)', () => {
+    const hash = 'h'.repeat(43);
+    expect(issueRefusal(undefined, { requestHash: hash, csrfHash: hash }, 0)).toBe('exists');
+    expect(
+      redemptionRefusal(undefined, { codeHash: hash, clientId: 'c', redirectUri: 'https://a.example/cb', codeChallenge: hash }, 0),
+    ).toBe('exists');
+    expect(classifyFailedRedemption(undefined, { codeHash: hash })).toEqual({ verdict: 'invalid' });
   });
 });
