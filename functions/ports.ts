@@ -1,6 +1,7 @@
 import type { Authorization, IssuedCode, PendingAuthorization } from './domain/authorization.js';
 import type { ExternalIdentity, IdentityProvider, LinkedIdentity, ProviderTokens } from './domain/federation.js';
 import type { AttemptLimits, AttemptReservation } from './domain/login-throttle.js';
+import type { OutgoingMail } from './domain/mail.js';
 import type { RefreshFamily, FamilyKind, RotationWrite, TokenSlot } from './domain/refresh-family.js';
 import type { PrivateSigningKey, PublishedKey } from './domain/signing-keys.js';
 import type { AppClient, ServiceClient, Tenant } from './domain/tenant.js';
@@ -317,6 +318,15 @@ export interface IdentityProviderClient {
    * endpoint (`provider.validation`); `iss`, `exp`, and `aud` / `azp` when configured.
    */
   verifyAccessToken(tenant: string, provider: IdentityProvider, token: string): Promise<ExternalIdentity>;
+}
+
+/**
+ * Sends mail (contract section 11): Amazon SES v2 in AWS, `DATA_DIR/outbox/*.eml` locally. Resolves
+ * once the message is accepted for delivery (or written); a failure is `ServiceUnavailable`, and
+ * the caller leaves nothing half done. Never logs the message's body (it holds a link's token).
+ */
+export interface Mailer {
+  send(mail: OutgoingMail): Promise<{ messageId: string }>;
 }
 
 /** The published half of the signing keys; the table holds it, the discovery function reads it. */
