@@ -6,8 +6,7 @@ import { hashPassword } from '../domain/passwords.js';
 import { checkAccessToken, type RefreshFamily } from '../domain/refresh-family.js';
 import { revokedWithStorefrontClient, type Tenant } from '../domain/tenant.js';
 import { mintToken, parseToken } from '../domain/tokens.js';
-import type { Mailer, SignupStore } from '../ports.js';
-import type { StorefrontDeps } from './deps.js';
+import type { SignupDeps } from './deps.js';
 import { firstPair, planCustomerSession } from './sessions.js';
 import type { LoginResult } from './customer-login.js';
 
@@ -18,7 +17,7 @@ import type { LoginResult } from './customer-login.js';
  * Never logged: the password, the link's token.
  */
 
-export type SignupDeps = StorefrontDeps & { signups: SignupStore; mailer: Mailer };
+export type { SignupDeps } from './deps.js';
 
 /** A confirmation link is valid 24 h; an unconfirmed account 7 days (contract section 11). */
 export const OPT_IN_SECONDS = 24 * 3600;

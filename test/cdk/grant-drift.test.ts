@@ -450,6 +450,7 @@ const ENTRIES: Record<BrokerFunctionName, () => Promise<any>> = {
   fallback: () => import('../../functions/entry-points/fallback.js'),
   authorize: () => import('../../functions/entry-points/authorize.js'),
   federation: () => import('../../functions/entry-points/federation.js'),
+  signup: () => import('../../functions/entry-points/signup.js'),
 };
 
 /**
