@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { CachedDirectory } from './adapters/cached-directory.js';
 import { type IdentityProviderClientOptions, identityProviderClient } from './adapters/identity-providers.js';
 import { VersionedClientSecrets } from './adapters/client-secrets.js';
@@ -7,6 +8,7 @@ import { DynamoDbSignups } from './adapters/dynamodb/signups.js';
 import { DynamoDbSessions, DynamoDbStore } from './adapters/dynamodb/stores.js';
 import { DynamoTable } from './adapters/dynamodb/table.js';
 import { outboxMailer } from './adapters/mail/outbox.js';
+import { sesMailer } from './adapters/mail/ses.js';
 import { memoisedUnseal } from './adapters/memoised-unseal.js';
 import { RefreshingValue } from './adapters/refreshing-value.js';
 import type { HoldSeconds } from './config.js';
@@ -82,8 +84,11 @@ export interface Sources<K extends KeySources = KeySources> {
   mail?: MailSource;
 }
 
-/** Where the broker's mail goes: an outbox directory (local mode, operating.md `DATA_DIR/outbox`). */
-export type MailSource = { outbox: string };
+/**
+ * Where the broker's mail goes: an outbox directory (local mode, operating.md `DATA_DIR/outbox`)
+ * or Amazon SES v2 (AWS; entry-points/aws-sources.ts `awsMail()`).
+ */
+export type MailSource = { outbox: string } | { ses: SESv2Client };
 
 export interface Settings {
   clock: Clock;
@@ -177,12 +182,12 @@ export function identityProvidersPart(
 }
 
 /**
- * The mailer (ports.ts `Mailer`): local mode's outbox of `.eml` files. The message's bytes are
+ * The mailer (ports.ts `Mailer`): local mode's outbox of `.eml` files, or SES. The message's bytes are
  * domain/mail.ts `renderRfc5322`'s, whichever adapter sends them.
  */
 export function mailerPart(source: MailSource | undefined, settings: Settings): Mailer {
   if (!source) return { send: async () => Promise.reject(new ServiceUnavailable('mail', new Error('no mailer configured'))) };
-  return outboxMailer(source.outbox, settings.log);
+  return 'ses' in source ? sesMailer(source.ses, settings.log) : outboxMailer(source.outbox, settings.log);
 }
 
 function liveKeysPart(publicKeys: PublicKeyStore, settings: Settings): Deps['liveKeys'] {

@@ -1,5 +1,5 @@
-import type { TenantMail } from './mail.js';
 import type { IdentityProvider } from './federation.js';
+import type { TenantMail } from './mail.js';
 import type { FamilyKind, FamilyLifetimes } from './refresh-family.js';
 
 /**
@@ -104,7 +104,7 @@ export interface Tenant {
    * (a tenant seeded before issue 11). Look one up with `identityProviderOf`.
    */
   identityProviders?: Record<string, IdentityProvider>;
-  /** The tenant's mail settings (seed `mail`, operating.md); without them signup is not offered. */
+  /** The tenant's signup mail (seed `mail`): without it, signup is not configured (400). */
   mail?: TenantMail;
 }
 
