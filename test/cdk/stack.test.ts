@@ -275,7 +275,16 @@ describe('functions', () => {
 
   it('each function has its reserved concurrency: oauth 200, storefront 200, authorize 100, federation 100, signup 50, discovery 20, fallback 10, warmup 2', () => {
     const reserved = Object.fromEntries(names.map((name) => [name, functionResource(name).Properties.ReservedConcurrentExecutions]));
-    expect(reserved).toEqual({ oauth: 200, storefront: 200, authorize: 100, federation: 100, signup: 50, discovery: 20, fallback: 10, warmup: 2 });
+    expect(reserved).toEqual({
+      oauth: 200,
+      storefront: 200,
+      authorize: 100,
+      federation: 100,
+      signup: 50,
+      discovery: 20,
+      fallback: 10,
+      warmup: 2,
+    });
     // The account keeps at least 100 unreserved out of its default 1000.
     expect(Object.values(reserved).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(900);
   });
@@ -285,7 +294,16 @@ describe('functions', () => {
     const reserved = Object.fromEntries(
       names.map((name) => [name, resourceOf(other, other.functions[name]).Properties.ReservedConcurrentExecutions]),
     );
-    expect(reserved).toEqual({ oauth: 500, storefront: 40, authorize: 100, federation: 100, signup: 50, discovery: 20, fallback: 10, warmup: 2 });
+    expect(reserved).toEqual({
+      oauth: 500,
+      storefront: 40,
+      authorize: 100,
+      federation: 100,
+      signup: 50,
+      discovery: 20,
+      fallback: 10,
+      warmup: 2,
+    });
   });
 
   it('ISSUER comes from the issuer stack prop when given', () => {
