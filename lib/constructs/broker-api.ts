@@ -128,7 +128,8 @@ export class BrokerApi extends Construct {
       Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: NO_AUTHORIZER_REASON });
     }
 
-    for (const key of [...LOGIN_THROTTLED_ROUTE_KEYS, ...SIGNUP_ROUTE_KEYS]) if (!loginRoutes.has(key)) throw new Error(`the route table has no ${key}`);
+    for (const key of [...LOGIN_THROTTLED_ROUTE_KEYS, ...SIGNUP_ROUTE_KEYS])
+      if (!loginRoutes.has(key)) throw new Error(`the route table has no ${key}`);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.stage = new HttpStage(this, 'DefaultStage', {
