@@ -4,6 +4,7 @@
  *   ISSUER (http://HOST:PORT, with the bound port when PORT=0).
  */
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS, positiveInteger } from '../functions/config.js';
 import { startLocalBroker } from '../functions/local/broker.js';
@@ -27,7 +28,7 @@ try {
     seedFile,
     ...(process.env.ISSUER ? { issuer: process.env.ISSUER } : {}),
   });
-  printWelcome(broker.url, broker.issuer, broker.seed, seedFile === demoSeed);
+  printWelcome(broker.url, broker.issuer, broker.seed, seedFile === demoSeed, broker.outbox);
   if (broker.issuer !== broker.url) console.error(`\nIssuer (metadata and saas_token iss): ${broker.issuer}`);
   const stop = () => void broker.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
@@ -37,8 +38,17 @@ try {
   process.exit(1);
 }
 
-function printWelcome(url: string, issuer: string, seed: Awaited<ReturnType<typeof startLocalBroker>>['seed'], isDemo: boolean): void {
-  const lines = [`token-broker listening on ${url}  (health: ${url}/health)`];
+function printWelcome(
+  url: string,
+  issuer: string,
+  seed: Awaited<ReturnType<typeof startLocalBroker>>['seed'],
+  isDemo: boolean,
+  outbox: string,
+): void {
+  const lines = [
+    `token-broker listening on ${url}  (health: ${url}/health)`,
+    `Mail (signup confirmation links) is written to ${resolve(outbox)}/, one .eml file per message`,
+  ];
   for (const [tenant, spec] of Object.entries(seed.tenants)) {
     for (const [clientId, client] of Object.entries(spec.serviceClients)) {
       // Only the shipped demo seed's secrets are printed: they are public already.

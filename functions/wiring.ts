@@ -1,13 +1,17 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import { CachedDirectory } from './adapters/cached-directory.js';
 import { type IdentityProviderClientOptions, identityProviderClient } from './adapters/identity-providers.js';
 import { VersionedClientSecrets } from './adapters/client-secrets.js';
 import { DynamoAuthorizations } from './adapters/dynamodb/authorizations.js';
 import { DynamoDbSessions, DynamoDbStore } from './adapters/dynamodb/stores.js';
 import { DynamoTable } from './adapters/dynamodb/table.js';
+import { outboxMailer } from './adapters/mail/outbox.js';
+import { sesMailer } from './adapters/mail/ses.js';
 import { memoisedUnseal } from './adapters/memoised-unseal.js';
 import { RefreshingValue } from './adapters/refreshing-value.js';
 import type { HoldSeconds } from './config.js';
+import { ServiceUnavailable } from './domain/errors.js';
 import type { ClientSecretsDocument } from './domain/client-secrets.js';
 import type { ScryptParams } from './domain/passwords.js';
 import { providerSecretOf, type ProviderSecretsDocument } from './domain/provider-secrets.js';
@@ -20,6 +24,7 @@ import type {
   CustomerStore,
   DirectoryStore,
   IdentityProviderClient,
+  Mailer,
   PublicKeyStore,
   SessionStore,
   TokenStore,
@@ -73,7 +78,15 @@ export interface KeySources {
 export interface Sources<K extends KeySources = KeySources> {
   table: TableSource;
   keys: K;
+  /** Where mail goes (`mailerPart`); without it a send answers 503 (`ServiceUnavailable('mail')`). */
+  mail?: MailSource;
 }
+
+/**
+ * Where the broker's mail goes: an outbox directory (local mode, operating.md `DATA_DIR/outbox`)
+ * or Amazon SES v2 (AWS; entry-points/aws-sources.ts `awsMail()`).
+ */
+export type MailSource = { outbox: string } | { ses: SESv2Client };
 
 export interface Settings {
   clock: Clock;
@@ -153,6 +166,15 @@ export function identityProvidersPart(
   return identityProviderClient(async (tenant, provider) => providerSecretOf(await secrets.get(), tenant, provider), options);
 }
 
+/**
+ * The mailer (ports.ts `Mailer`): local mode's outbox of `.eml` files, or SES. The message's bytes are
+ * domain/mail.ts `renderRfc5322`'s, whichever adapter sends them.
+ */
+export function mailerPart(source: MailSource | undefined, settings: Settings): Mailer {
+  if (!source) return { send: async () => Promise.reject(new ServiceUnavailable('mail', new Error('no mailer configured'))) };
+  return 'ses' in source ? sesMailer(source.ses, settings.log) : outboxMailer(source.outbox, settings.log);
+}
+
 function liveKeysPart(publicKeys: PublicKeyStore, settings: Settings): Deps['liveKeys'] {
   const { clock, hold } = settings;
   const read = () => publicKeys.getPublishedKeys();
@@ -187,6 +209,7 @@ export function buildDeps(sources: Sources<With<'clientSecrets' | 'cacheKey' | '
     signingKeys: signingKeysPart(name, signingKeys, settings),
     // A broker without provider secrets (the seed names no provider) has none to call.
     identityProviders: identityProvidersPart(name, sources.keys.identityProviderSecrets ?? (async () => ({})), settings),
+    mailer: mailerPart(sources.mail, settings),
     issuer,
     ...serviceTokensPart(settings),
     ...passwordHashingPart(settings),

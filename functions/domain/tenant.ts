@@ -1,4 +1,5 @@
 import type { IdentityProvider } from './federation.js';
+import type { TenantMail } from './mail.js';
 import type { FamilyKind, FamilyLifetimes } from './refresh-family.js';
 
 /**
@@ -103,6 +104,8 @@ export interface Tenant {
    * (a tenant seeded before issue 11). Look one up with `identityProviderOf`.
    */
   identityProviders?: Record<string, IdentityProvider>;
+  /** The tenant's signup mail (seed `mail`): without it, signup is not configured (400). */
+  mail?: TenantMail;
 }
 
 /** The tenant's provider of that name (a request's `config`): own properties only, so `__proto__` names nothing. */

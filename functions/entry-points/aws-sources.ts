@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import {
   secretsManagerCacheKey,
   secretsManagerClientSecrets,
@@ -9,7 +10,7 @@ import {
 import { DEFAULTS } from '../config.js';
 import { jsonLogger, type Logger } from '../log.js';
 import { systemClock } from '../ports.js';
-import type { KeySources, Settings, TableSource } from '../wiring.js';
+import type { KeySources, MailSource, Settings, TableSource } from '../wiring.js';
 
 /**
  * The AWS sources of functions/wiring.ts: the table through a DynamoDB client, the key material
@@ -27,6 +28,11 @@ const SDK_OPTIONS = { maxAttempts: 2, requestHandler: { connectionTimeout: 500, 
 
 export function awsTable(tableName: string): TableSource {
   return { client: new DynamoDBClient(SDK_OPTIONS), tableName };
+}
+
+/** Mail through SES v2, with the same bounded attempts (a throttled send is one retry, then a 503). */
+export function awsMail(): MailSource {
+  return { ses: new SESv2Client(SDK_OPTIONS) };
 }
 
 /** The secret ids the function was given; a loader for each, and nothing for the others. */

@@ -55,6 +55,8 @@ export interface LocalBroker {
   deps: Deps;
   /** The same `deps`, under the name older tests and benchmarks read the storefront's stores by. */
   storefront: Deps;
+  /** Where mail goes: `DATA_DIR/outbox`, one RFC 5322 `.eml` file per message (operating.md). */
+  outbox: string;
   /** The DynamoDB client on dynalite, for tests and benchmarks that count or fault its calls. */
   dynamoClient: DynamoDBClient | undefined;
   /** Applies another seed to this broker's store and secrets, as the seed CLI would. */
@@ -80,10 +82,12 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const dynamo = options.store === 'memory' ? undefined : await startEmbeddedDynamoDb(join(options.dataDir, 'dynamodb'));
   const secretsFile = new LocalSecretsFile(join(options.dataDir, 'secrets.json'));
   secretsFile.ensure();
+  const outbox = join(options.dataDir, 'outbox');
   const deps: Deps = buildDeps(
     {
       table: dynamo ? { client: dynamo.client, tableName: dynamo.tableName } : { memory: new MemoryStore() },
       keys: localSecretsSources(secretsFile),
+      mail: { outbox },
     },
     {
       clock,
@@ -147,6 +151,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     seedReport,
     deps,
     storefront: deps,
+    outbox,
     dynamoClient: dynamo?.client,
     reseed: (next, reseedOptions = {}) => applySeed(next, target, { now: clock(), log, scrypt: options.scrypt, ...reseedOptions }),
     close: async () => {

@@ -145,7 +145,13 @@ export async function applySeed(
     const settings = resolveSettings(spec.settings);
     longestSignedToken = Math.max(longestSignedToken, longestSignedLifetime(spec, settings.lifetimes));
     const identityProviders = identityProvidersOf(spec);
-    await target.directory.putTenant({ tenant, settings, storefrontClients: spec.storefrontClients, identityProviders });
+    await target.directory.putTenant({
+      tenant,
+      settings,
+      storefrontClients: spec.storefrontClients,
+      identityProviders,
+      ...(spec.mail ? { mail: { from: spec.mail.from, optInLink: spec.mail.optInLink } } : {}),
+    });
     report.identityProviders.push(...Object.keys(identityProviders).map((name) => `${tenant}/${name}`));
     report.tenants.push(tenant);
     for (const [clientId, client] of Object.entries(spec.serviceClients)) {

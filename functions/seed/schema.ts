@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MAX_LENGTH } from '../domain/identifiers.js';
 import { lineAndColumn, scanJson } from '../domain/json-scan.js';
 import { isValidTenant } from '../domain/tenant.js';
-import { audienceProblem, issuerProblem, providerRedirectUriProblem, redirectUriProblem } from './uris.js';
+import { audienceProblem, issuerProblem, optInLinkProblem, providerRedirectUriProblem, redirectUriProblem } from './uris.js';
 
 /**
  * The seed file (shared/spec/operating.md): one JSON document for local mode and for a deployed
@@ -158,6 +158,15 @@ const identityProvider = z.strictObject({
   validation: z.enum(['jwks', 'introspection']).default('jwks'),
 });
 
+/**
+ * The tenant's signup mail (contract section 11, operating.md): the sender (in AWS a verified SES
+ * identity) and the confirmation link template. Kept in the tenant's directory item.
+ */
+const mail = z.strictObject({
+  from: z.email().max(MAX_LENGTH.email, `must be at most ${MAX_LENGTH.email} characters`),
+  optInLink: uri(MAX_LENGTH.redirectUri, optInLinkProblem),
+});
+
 const customer = z.strictObject({
   email: z.email().max(MAX_LENGTH.email, `must be at most ${MAX_LENGTH.email} characters`),
   password: z.string().min(6, 'must be at least 6 characters'),
@@ -198,6 +207,7 @@ const tenant = z.strictObject({
   serviceClients: namedRecord('client', clientId, serviceClient),
   appClients: namedRecord('client', clientId, appClient),
   identityProviders: namedRecord('provider', z.string().regex(PROVIDER_NAME, 'must be 1-64 of A-Z a-z 0-9 . _ -'), identityProvider),
+  mail: mail.optional(),
   customers: z
     .array(customer)
     .default([])

@@ -128,3 +128,24 @@ export function providerRedirectUriProblem(uri: string): string | undefined {
   if (scheme === 'http' && !loopback) return 'must use https: plain http is allowed only for a loopback host (127.0.0.1, [::1], localhost)';
   return undefined;
 }
+
+/**
+ * Why `link` cannot be a tenant's confirmation link template (seed `mail.optInLink`), or undefined:
+ * it names `{token}` (replaced by the URL-encoded token, domain/mail.ts `optInMail`) and, with it
+ * replaced, is an absolute https URL, or plain http on a loopback host (a storefront run locally).
+ * A fragment is allowed: a single-page storefront may route on it.
+ */
+export function optInLinkProblem(link: string): string | undefined {
+  if (!link.includes('{token}')) return 'must contain {token}, where the confirmation token goes';
+  if (/^[^:/?#]+:\/\/[^/?#]*\{token\}/.test(link)) return 'must not put {token} in the host';
+  const filled = link.split('{token}').join('TOKEN');
+  const parts = absolute(filled);
+  if (typeof parts === 'string') return parts;
+  const { scheme, rest, url } = parts;
+  if (url.username || url.password) return 'must not hold user information (user:password@)';
+  if (scheme !== 'https' && scheme !== 'http') return 'must be an absolute https URL (or http on a loopback host)';
+  if (!/^\/\/[^/?#]/.test(rest)) return `must be an absolute URL: ${scheme}:// and a host`;
+  const loopback = LOOPBACK_HOSTS.has(url.hostname) || isLoopbackIp(url.hostname) || url.hostname === 'localhost';
+  if (scheme === 'http' && !loopback) return 'must use https: plain http is allowed only for a loopback host (127.0.0.1, [::1], localhost)';
+  return undefined;
+}

@@ -10,6 +10,7 @@ import type {
   DirectoryStore,
   IdentityProviderClient,
   KeyMaterial,
+  Mailer,
   PublicKeyStore,
   SessionStore,
   SigningKeySource,
@@ -39,6 +40,8 @@ export interface Deps {
   signingKeys: SigningKeySource;
   /** The identity providers' side of federated login (contract section 10): calls only their configured issuers. */
   identityProviders: IdentityProviderClient;
+  /** Sends the signup confirmation mail (contract section 11): SES in AWS, the outbox locally (wiring.ts `mailerPart`). */
+  mailer: Mailer;
   /**
    * The issuer (config ISSUER): `iss` of the JWT access tokens, and their `aud` when the client
    * names none (contract section 9). Configuration only, never the request's Host.

@@ -724,6 +724,12 @@ describe.each([
     expect(await stores.getTenant('acme')).toEqual({ ...tenant, identityProviders: { google } });
     await stores.putTenant(tenant);
     expect((await stores.getTenant('acme'))?.identityProviders).toEqual({});
+    // The signup mail settings (issue 12) are kept with the tenant, and go when a seed drops them.
+    const mail = { from: 'no-reply@acme.example', optInLink: 'https://shop.example/confirm?token={token}' };
+    await stores.putTenant({ ...tenant, mail });
+    expect(await stores.getTenant('acme')).toEqual({ ...tenant, identityProviders: {}, mail });
+    await stores.putTenant(tenant);
+    expect(await stores.getTenant('acme')).toEqual({ ...tenant, identityProviders: {} });
     await stores.putServiceClient({ clientId: 'w1', tenant: 'acme', scopes: ['a'], warmup: true, profile: 'oauth2' });
     await stores.putServiceClient({ clientId: 'w2', tenant: 'acme', scopes: ['a'], warmup: false, profile: 'emporix' });
     expect((await stores.listWarmupClients()).map((c) => c.clientId)).toEqual(['w1']);

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { optInMail } from '../../functions/domain/mail.js';
 import { startLocalBroker } from '../../functions/local/broker.js';
 import { jsonLogger } from '../../functions/log.js';
+import { linkFromMail } from '../support/eml.js';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { testSeed } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
@@ -139,6 +141,38 @@ describe('DATA_DIR', () => {
     } finally {
       await broker.close();
     }
+  });
+
+  it('holds the outbox: the broker’s mailer writes one .eml there and logs only its file name', async () => {
+    const dataDir = join(parent, 'mail', 'data');
+    const seedFile = join(parent, 'seed-mail.json');
+    writeFileSync(seedFile, JSON.stringify(testSeed()));
+    const lines: string[] = [];
+    const broker = await startLocalBroker({ port: 0, host: '127.0.0.1', dataDir, seedFile, log: jsonLogger((l) => lines.push(l)) });
+    try {
+      expect(broker.outbox).toBe(join(dataDir, 'outbox'));
+      const token = 'T'.repeat(64);
+      await broker.deps.mailer.send(
+        optInMail({ from: 'no-reply@acme.example', optInLink: 'https://shop.example/c/{token}' }, 'ann@example.com', token, 'acme'),
+      );
+      const files = readdirSync(broker.outbox);
+      expect(files).toHaveLength(1);
+      expect(statSync(broker.outbox).mode & 0o777).toBe(0o700);
+      const raw = readFileSync(join(broker.outbox, files[0] as string), 'utf8');
+      expect(linkFromMail(raw, 'https://shop.example/')).toBe(`https://shop.example/c/${token}`);
+      const written = lines.filter((l) => l.includes('mail written'));
+      expect(written).toHaveLength(1);
+      expect(written[0]).toContain(files[0]);
+      expect(lines.join('\n')).not.toContain(token);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('is where the start banner says mail goes', async () => {
+    const dataDir = join(parent, 'banner', 'data');
+    const { stderr } = await runLocal({ DATA_DIR: dataDir, SEED_FILE: '' });
+    expect(stderr).toContain(`Mail (signup confirmation links) is written to ${join(dataDir, 'outbox')}/`);
   });
 
   it('in use by another process stops the start with the “in use” message, not a stack trace', async () => {

@@ -7,6 +7,7 @@ import { newSigningKey } from '../../functions/domain/signing-keys.js';
 import { resolveSettings, type ServiceClient } from '../../functions/domain/tenant.js';
 import { DEFAULTS } from '../../functions/config.js';
 import { jsonLogger } from '../../functions/log.js';
+import type { OutgoingMail } from '../../functions/domain/mail.js';
 import type { Deps } from '../../functions/use-cases/deps.js';
 import { storesOf } from '../../functions/wiring.js';
 import { TEST_SCRYPT, TestClock } from './local-broker.js';
@@ -58,6 +59,7 @@ export async function memoryDeps() {
     });
   }
 
+  const mails: OutgoingMail[] = [];
   // The stores as the wiring builds them over a memory store; uncached, and with key material
   // that needs no secrets file, so a test sees every write at once.
   const deps: Deps = {
@@ -75,6 +77,13 @@ export async function memoryDeps() {
         throw new Error('no identity provider in memoryDeps');
       },
     },
+    // Records what was sent; a test that needs a failing mailer puts its own here.
+    mailer: {
+      send: async (mail) => {
+        mails.push(mail);
+        return { messageId: `${mails.length}@memory-deps` };
+      },
+    },
     issuer: ISSUER,
     unseal: memoisedUnseal(unseal),
     passwordHashing: TEST_SCRYPT,
@@ -85,7 +94,7 @@ export async function memoryDeps() {
   // One Deps; the two names the tests read it by (the oauth and storefront use cases).
   const broker = deps;
   const storefront = deps;
-  return { store, clock, logLines, broker, storefront, clients };
+  return { store, clock, logLines, broker, storefront, clients, mails };
 }
 
 /** A refused call: every use case refuses by throwing a domain error (issue 9 item 3). */

@@ -25,6 +25,7 @@ export class DynamoDirectory implements DirectoryStore {
       storefrontClients: doc.storefrontClients ?? [],
       // A tenant written before issue 11 has none.
       identityProviders: doc.identityProviders ?? {},
+      ...(doc.mail ? { mail: doc.mail } : {}),
     };
     const revoked = item.sfRevoked?.M;
     if (revoked) {
@@ -42,6 +43,7 @@ export class DynamoDirectory implements DirectoryStore {
       settings: tenant.settings,
       storefrontClients: tenant.storefrontClients,
       identityProviders: tenant.identityProviders ?? {},
+      ...(tenant.mail ? { mail: tenant.mail } : {}),
     };
     await this.table.call(() =>
       this.table.client.send(
