@@ -11,8 +11,11 @@ export const STACK_NAME = 'TokenBroker';
  */
 export function buildApp(props: AppProps = {}): { app: App; stack: TokenBrokerStack } {
   const app = new App(props);
+  // `cdk deploy -c mailFromIdentity=acme.example`: the verified SES identity signup mail is sent from.
+  const mailFromIdentity = app.node.tryGetContext('mailFromIdentity') as string | undefined;
   const stack = new TokenBrokerStack(app, STACK_NAME, {
     description: 'token-broker: OAuth 2.0 token service (API Gateway, Lambda, DynamoDB, Secrets Manager)',
+    ...(mailFromIdentity ? { mailFromIdentity } : {}),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };

@@ -1,10 +1,12 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { Construct } from 'constructs';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { Construct, IConstruct } from 'constructs';
 import { BrokerApi } from './constructs/broker-api.js';
 import { BrokerFunctions, type BrokerFunctionName } from './constructs/broker-functions.js';
 import { BrokerSecrets } from './constructs/broker-secrets.js';
+import { grantSendMailFrom, mailIdentity, mailIdentityArn } from './constructs/mail-identity.js';
 import { TokenTable } from './constructs/token-table.js';
 import { WarmupSchedule } from './constructs/warmup-schedule.js';
 
@@ -33,6 +35,12 @@ export interface TokenBrokerStackProps extends StackProps {
    * when a custom domain fronts the API. @default the HTTP API's endpoint (`ApiUrl`)
    */
   readonly issuer?: string;
+  /**
+   * The verified SES identity signup mail is sent from: a domain (`acme.example`) or an address
+   * (`no-reply@acme.example`). The mail-sending function may send from it only (`grantSendMail`);
+   * tenants' `mail.from` must be at it. @default none: no function may send mail (signup answers 503)
+   */
+  readonly mailFromIdentity?: string;
 }
 
 export class TokenBrokerStack extends Stack {
@@ -41,10 +49,13 @@ export class TokenBrokerStack extends Stack {
   readonly functions: Readonly<Record<BrokerFunctionName, NodejsFunction>>;
   readonly api: BrokerApi;
   readonly warmup: WarmupSchedule;
+  /** The SES identity mail is sent from (props.mailFromIdentity), checked; undefined when none. */
+  readonly mailFromIdentity?: string;
 
   constructor(scope: Construct, id: string, props: TokenBrokerStackProps = {}) {
     super(scope, id, props);
 
+    if (props.mailFromIdentity !== undefined) this.mailFromIdentity = mailIdentity(props.mailFromIdentity).identity;
     this.table = new TokenTable(this, 'Storage').table;
     this.secrets = new BrokerSecrets(this, 'Secrets');
     this.functions = new BrokerFunctions(this, 'Functions', {
@@ -86,5 +97,18 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, 'KeysSecretArn', { value: this.secrets.keys.secretArn });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: this.secrets.signingKeys.secretArn });
     new CfnOutput(this, 'IdentityProviderSecretsArn', { value: this.secrets.identityProviderSecrets.secretArn });
+    if (this.mailFromIdentity !== undefined) {
+      new CfnOutput(this, 'MailFromIdentityArn', { value: mailIdentityArn(this, this.mailFromIdentity) });
+    }
+  }
+
+  /**
+   * Lets `fn` send mail through SES v2 from the stack's identity only (lib/constructs/mail-identity.ts);
+   * without an identity it grants nothing, and a send fails (the API's 503). Returns whether it granted.
+   */
+  grantSendMail(fn: IGrantable & IConstruct): boolean {
+    if (this.mailFromIdentity === undefined) return false;
+    grantSendMailFrom(fn, this.mailFromIdentity);
+    return true;
   }
 }

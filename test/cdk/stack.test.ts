@@ -489,6 +489,14 @@ describe('outputs', () => {
   });
 });
 
+describe('mail', () => {
+  it('is sent by no function while the stack names no SES identity (the default)', () => {
+    expect(stack.mailFromIdentity).toBeUndefined();
+    expect(JSON.stringify(resources)).not.toContain('ses:');
+    expect(template.toJSON().Outputs.MailFromIdentityArn).toBeUndefined();
+  });
+});
+
 describe('cdk-nag (AwsSolutions)', () => {
   it('finds nothing unacknowledged', () => {
     const report = new AwsSolutionsChecks().validateScope(app);
