@@ -87,6 +87,8 @@ export class TokenBrokerStack extends Stack {
     for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize', 'federation', 'signup'] as const)
       this.functions[name].addEnvironment('ISSUER', issuer);
     this.warmup = new WarmupSchedule(this, 'Warmup', { handler: this.functions.warmup });
+    // Signup (contract section 11) is the one function that sends mail, from the stack's identity only.
+    this.grantSendMail(this.functions.signup);
 
     // The seed CLI finds the deployed resources by these output keys: keep them stable.
     // The $default stage serves at the API's root; apiEndpoint has no trailing slash, so

@@ -8,11 +8,9 @@ import { awsMail, awsSettings, awsTable, secretsManagerSources } from './aws-sou
  * POST /customer/{tenant}/signup, GET /customer/{tenant}/signup/optin/{token} and
  * POST /customer/{tenant}/signup/optin/refresh_token (contract section 11): customers and pending
  * signups, the signing key for the saas_token (the link logs in), and the mailer.
- * Mail goes through SES v2 from the tenant's `mail.from` (awsMail).
- *
- * SEAM (issue 12, M1's CDK helper): the send permission from the stack's verified identity is
- * granted by the stack once that helper lands; until then SES refuses the send, which answers 503
- * and leaves the account resendable.
+ * Mail goes through SES v2 from the tenant's `mail.from` (awsMail); the stack lets this function
+ * send from its `mailFromIdentity` only (lib/token-broker-stack.ts `grantSendMail`). Without an
+ * identity SES refuses the send: 503, and the account stays resendable.
  */
 const config = readConfig(process.env, ['tableName', 'signingKeysSecretId', 'issuer']);
 const deps = buildSignupDeps(
