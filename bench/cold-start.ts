@@ -37,6 +37,8 @@ const FLOOR_CLIENTS: Record<BrokerFunctionName, readonly FloorClient[]> = {
   authorize: ['dynamodb'],
   // The saas_token's signing key and the identity providers' secrets.
   federation: ['dynamodb', 'secretsManager'],
+  // The saas_token's signing key (the confirmation link logs in).
+  signup: ['dynamodb', 'secretsManager'],
   fallback: [],
 };
 

@@ -22,7 +22,9 @@ export type AuditEvent =
   | 'code_replayed'
   | 'authorization_refused'
   | 'authorization_code_issued'
-  | 'federated_login';
+  | 'federated_login'
+  | 'signup_created'
+  | 'signup_confirmed';
 
 export interface RequestContext {
   requestId: string;

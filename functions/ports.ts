@@ -263,6 +263,50 @@ export interface CustomerStore {
   deletePendingCustomer(tenant: string, email: string): Promise<boolean>;
 }
 
+/** A signup waiting for its confirmation (contract section 11): the pending `CUST#` item. */
+export interface PendingSignup {
+  tenant: string;
+  email: string;
+  customerNumber: string;
+  passwordHash: string;
+  /** The CustomerSignup extras the broker does not use, kept as a JSON document. */
+  details: string;
+  /** The current confirmation link's token: its selector (the lookup), hash and expiry (24 h). */
+  optIn: { selector: string; hash: string; expiresAt: number };
+  /** Unconfirmed by then, the account is gone (the item's TTL; code refuses it earlier too). */
+  expiresAt: number;
+}
+
+/** What a link's selector names (`OPTIN#`). */
+export interface OptInLookup {
+  tenant: string;
+  email: string;
+  expiresAt: number;
+}
+
+export interface SignupStore {
+  /**
+   * Creates the pending customer under an email with no customer (or only an expired pending
+   * one), by a conditional write, then the link's lookup. False when the email is taken.
+   */
+  createSignup(signup: PendingSignup, now: number): Promise<boolean>;
+  /** A new link for a live pending signup (the old links die with the hash); false otherwise. */
+  replaceOptIn(tenant: string, email: string, optIn: PendingSignup['optIn'], now: number): Promise<boolean>;
+  findOptIn(selector: string): Promise<OptInLookup | undefined>;
+  /**
+   * The confirmation: ONE conditional write on the customer (pending, the link's hash, the link
+   * and the signup unexpired) that makes it a customer. Of concurrent calls exactly one gets the
+   * customer; the others undefined.
+   */
+  confirmSignup(tenant: string, email: string, hash: string, now: number): Promise<CustomerRecord | undefined>;
+  /** One mail per address until `until`: a conditional put; false while a gate stands. */
+  claimMailGate(tenant: string, email: string, now: number, until: number): Promise<boolean>;
+  /** After a mail that could not be sent: the next try may send at once. */
+  releaseMailGate(tenant: string, email: string): Promise<void>;
+  /** Counts a signup or resend from `source` in its window; false once the window holds `limit`. */
+  countSourceRequest(source: string, now: number, limits: { windowSeconds: number; limit: number }): Promise<boolean>;
+}
+
 /**
  * The authorization code flow (contract section 8; the rules are domain/authorization.ts): a
  * pending request, the code it becomes, the code's one-time redemption. One item per request.

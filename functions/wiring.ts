@@ -4,6 +4,7 @@ import { CachedDirectory } from './adapters/cached-directory.js';
 import { type IdentityProviderClientOptions, identityProviderClient } from './adapters/identity-providers.js';
 import { VersionedClientSecrets } from './adapters/client-secrets.js';
 import { DynamoAuthorizations } from './adapters/dynamodb/authorizations.js';
+import { DynamoDbSignups } from './adapters/dynamodb/signups.js';
 import { DynamoDbSessions, DynamoDbStore } from './adapters/dynamodb/stores.js';
 import { DynamoTable } from './adapters/dynamodb/table.js';
 import { outboxMailer } from './adapters/mail/outbox.js';
@@ -27,10 +28,11 @@ import type {
   Mailer,
   PublicKeyStore,
   SessionStore,
+  SignupStore,
   TokenStore,
 } from './ports.js';
 import type { ClientSecretsWriter, ProviderSecretsWriter, SeedTarget, SigningKeyWriter } from './seed/apply.js';
-import type { AuthorizeDeps, Deps, FederationDeps, OAuthDeps, ServiceTokenDeps, StorefrontDeps } from './use-cases/deps.js';
+import type { AuthorizeDeps, Deps, FederationDeps, OAuthDeps, ServiceTokenDeps, SignupDeps, StorefrontDeps } from './use-cases/deps.js';
 
 /**
  * The one place that assembles the broker: from its sources (the table, the key material) and
@@ -45,7 +47,7 @@ import type { AuthorizeDeps, Deps, FederationDeps, OAuthDeps, ServiceTokenDeps, 
  */
 
 /** The stores over the table, uncached: every port the table serves. */
-export type Stores = Pick<Deps, 'directory' | 'tokens' | 'sessions' | 'customers' | 'publicKeys' | 'authorizations'>;
+export type Stores = Pick<Deps, 'directory' | 'tokens' | 'sessions' | 'customers' | 'publicKeys' | 'authorizations' | 'signups'>;
 
 /**
  * The table: a DynamoDB client and table name (AWS or dynalite), or a store that implements every
@@ -53,7 +55,7 @@ export type Stores = Pick<Deps, 'directory' | 'tokens' | 'sessions' | 'customers
  */
 export type TableSource =
   | { client: DynamoDBClient; tableName: string }
-  | { memory: DirectoryStore & TokenStore & SessionStore & CustomerStore & PublicKeyStore & AuthorizationStore };
+  | { memory: DirectoryStore & TokenStore & SessionStore & CustomerStore & PublicKeyStore & AuthorizationStore & SignupStore };
 
 /** What a seed is applied to: the stores (cached or not) and the writers of the secrets. */
 export function seedTarget(
@@ -117,11 +119,24 @@ function authorizationStoreOf(table: TableSource): AuthorizationStore {
   return 'memory' in table ? table.memory : new DynamoAuthorizations(new DynamoTable(table.client, table.tableName));
 }
 
+/** Pending signups, their links, the mail gate and the per-source counter (contract section 11). */
+function signupStoreOf(table: TableSource): SignupStore {
+  return 'memory' in table ? table.memory : new DynamoDbSignups(table.client, table.tableName);
+}
+
 /** The stores over a table, uncached: the same construction for the broker, the seed and the incident commands. */
 export function storesOf(table: TableSource): Stores {
   const tokens = tokenStoresOf(table);
   const sessions = sessionStoresOf(table);
-  return { directory: tokens, tokens, sessions, customers: sessions, publicKeys: sessions, authorizations: authorizationStoreOf(table) };
+  return {
+    directory: tokens,
+    tokens,
+    sessions,
+    customers: sessions,
+    publicKeys: sessions,
+    authorizations: authorizationStoreOf(table),
+    signups: signupStoreOf(table),
+  };
 }
 
 // One builder per part of `Deps`, each with its hold time from the settings (config.ts DEFAULTS).
@@ -305,6 +320,25 @@ export function buildFederationDeps(sources: Sources<With<'signingKeys' | 'ident
     customers: sessions,
     signingKeys: signingKeysPart(sources.keys.name, sources.keys.signingKeys, settings),
     identityProviders: identityProvidersPart(sources.keys.name, sources.keys.identityProviderSecrets, settings),
+    clock: settings.clock,
+    log: settings.log,
+  };
+}
+
+/**
+ * The signup function (contract section 11): the directory, refresh families, customers and the
+ * signup items, the signing key for the saas_token, and the mailer; no client secrets, no cache key.
+ */
+export function buildSignupDeps(sources: Sources<With<'signingKeys'>>, settings: Settings): SignupDeps {
+  const sessions = sessionStoresOf(sources.table);
+  return {
+    directory: directoryPart(tokenStoresOf(sources.table), settings),
+    sessions,
+    customers: sessions,
+    signups: signupStoreOf(sources.table),
+    signingKeys: signingKeysPart(sources.keys.name, sources.keys.signingKeys, settings),
+    mailer: mailerPart(sources.mail, settings),
+    ...passwordHashingPart(settings),
     clock: settings.clock,
     log: settings.log,
   };

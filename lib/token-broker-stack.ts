@@ -84,9 +84,11 @@ export class TokenBrokerStack extends Stack {
     // The warm-up signs JWT access tokens too (contract section 9), so it needs the `iss` as well;
     // the sign-in page names it in its form and in every redirect (RFC 9207); the federated
     // logins sign saas_tokens.
-    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize', 'federation'] as const)
+    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize', 'federation', 'signup'] as const)
       this.functions[name].addEnvironment('ISSUER', issuer);
     this.warmup = new WarmupSchedule(this, 'Warmup', { handler: this.functions.warmup });
+    // Signup (contract section 11) is the one function that sends mail, from the stack's identity only.
+    this.grantSendMail(this.functions.signup);
 
     // The seed CLI finds the deployed resources by these output keys: keep them stable.
     // The $default stage serves at the API's root; apiEndpoint has no trailing slash, so

@@ -27,6 +27,9 @@ import type {
   CustomerRecord,
   CustomerSessionEntry,
   CustomerStore,
+  OptInLookup,
+  PendingSignup,
+  SignupStore,
   DirectoryStore,
   FederatedLoginContext,
   FoundToken,
@@ -47,7 +50,9 @@ import type {
  * as the DynamoDB adapters on dynalite. Nothing expires by itself here either: expiry is checked
  * by the callers, as with DynamoDB's lagging TTL.
  */
-export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, CustomerStore, PublicKeyStore, AuthorizationStore {
+export class MemoryStore
+  implements DirectoryStore, TokenStore, SessionStore, CustomerStore, PublicKeyStore, AuthorizationStore, SignupStore
+{
   private readonly tenants = new Map<string, Tenant>();
   private readonly clients = new Map<string, ServiceClient>();
   private readonly appClients = new Map<string, AppClient>();
@@ -63,6 +68,11 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   private readonly identities = new Map<string, IdentityLink>();
   private publishedKeys: PublishedKey[] = [];
   private readonly authorizations = new Map<string, Authorization>();
+  /** Customer key → the pending signup's own attributes (the `CUST#` item's `details`, `optinH`, …). */
+  private readonly signups = new Map<string, { details: string; optinH?: string; optinExp?: number; ttl: number }>();
+  private readonly optIns = new Map<string, OptInLookup>();
+  private readonly mailGates = new Map<string, number>();
+  private readonly sourceCounters = new Map<string, number>();
 
   // --- directory ---------------------------------------------------------------------------
 
@@ -290,9 +300,11 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
   }
   async putCustomer(customer: CustomerRecord) {
     this.customers.set(customerKey(customer.tenant, customer.email), copy(customer));
+    this.signups.delete(customerKey(customer.tenant, customer.email));
   }
   async deleteCustomer(tenant: string, email: string) {
     this.customers.delete(customerKey(tenant, email));
+    this.signups.delete(customerKey(tenant, email));
   }
   async listSeededCustomers() {
     return Object.fromEntries([...this.seededCustomers.entries()].map(([tenant, emails]) => [tenant, [...emails]]));
@@ -336,6 +348,66 @@ export class MemoryStore implements DirectoryStore, TokenStore, SessionStore, Cu
     const key = customerKey(tenant, email);
     if (this.customers.get(key)?.pending !== true) return false;
     this.customers.delete(key);
+    this.signups.delete(key);
+    return true;
+  }
+
+  // --- signups (contract section 11) ---------------------------------------------------------
+
+  async createSignup(signup: PendingSignup, now: number) {
+    const key = customerKey(signup.tenant, signup.email);
+    const existing = this.customers.get(key);
+    const ttl = this.signups.get(key)?.ttl;
+    if (existing && !(existing.pending === true && ttl !== undefined && ttl <= now)) return false;
+    this.customers.set(key, {
+      tenant: signup.tenant,
+      email: signup.email,
+      passwordHash: signup.passwordHash,
+      customerNumber: signup.customerNumber,
+      legalEntities: [],
+      initialPassword: false,
+      pending: true,
+    });
+    this.signups.set(key, { details: signup.details, optinH: signup.optIn.hash, optinExp: signup.optIn.expiresAt, ttl: signup.expiresAt });
+    this.optIns.set(signup.optIn.selector, { tenant: signup.tenant, email: signup.email, expiresAt: signup.optIn.expiresAt });
+    return true;
+  }
+  async replaceOptIn(tenant: string, email: string, optIn: PendingSignup['optIn'], now: number) {
+    const key = customerKey(tenant, email);
+    const meta = this.signups.get(key);
+    if (this.customers.get(key)?.pending !== true || !meta || meta.ttl <= now) return false;
+    meta.optinH = optIn.hash;
+    meta.optinExp = optIn.expiresAt;
+    this.optIns.set(optIn.selector, { tenant, email, expiresAt: optIn.expiresAt });
+    return true;
+  }
+  async findOptIn(selector: string) {
+    return copy(this.optIns.get(selector));
+  }
+  async confirmSignup(tenant: string, email: string, hash: string, now: number) {
+    const key = customerKey(tenant, email);
+    const customer = this.customers.get(key);
+    const meta = this.signups.get(key);
+    if (customer?.pending !== true || !meta || meta.optinH !== hash || (meta.optinExp ?? 0) <= now || meta.ttl <= now) return undefined;
+    delete customer.pending;
+    this.signups.set(key, { details: meta.details, ttl: Number.POSITIVE_INFINITY });
+    return copy(customer);
+  }
+  async claimMailGate(tenant: string, email: string, now: number, until: number) {
+    const key = customerKey(tenant, email);
+    const standing = this.mailGates.get(key);
+    if (standing !== undefined && standing > now) return false;
+    this.mailGates.set(key, until);
+    return true;
+  }
+  async releaseMailGate(tenant: string, email: string) {
+    this.mailGates.delete(customerKey(tenant, email));
+  }
+  async countSourceRequest(source: string, now: number, limits: { windowSeconds: number; limit: number }) {
+    const key = `${source}\n${Math.floor(now / limits.windowSeconds)}`;
+    const hits = this.sourceCounters.get(key) ?? 0;
+    if (hits >= limits.limit) return false;
+    this.sourceCounters.set(key, hits + 1);
     return true;
   }
 

@@ -153,6 +153,20 @@ export class UnknownCustomer extends BrokerError {
   }
 }
 
+/** The resource exists already (contract section 11: a signup under an email with an account): 409. */
+export class Conflict extends BrokerError {
+  readonly kind = 'Conflict' as const;
+}
+
+/** Too many requests of one kind from one source (signup and resend per source IP): 429. */
+export class Throttled extends BrokerError {
+  readonly kind = 'Throttled' as const;
+
+  constructor(readonly retryAfter: number) {
+    super('too many requests');
+  }
+}
+
 /** No route serves this path. */
 export class NotFound extends BrokerError {
   readonly kind = 'NotFound' as const;
@@ -208,6 +222,8 @@ export type KnownError =
   | LoginThrottled
   | ExternalTokenRejected
   | UnknownCustomer
+  | Conflict
+  | Throttled
   | NotFound
   | MethodNotAllowed
   | ServiceUnavailable;

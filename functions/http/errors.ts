@@ -70,6 +70,8 @@ export const OAUTH_ERRORS: Table = {
   LoginThrottled: (e) => oauth(429, 'too_many_requests', LOGIN_THROTTLED, retryAfter(e.retryAfter)),
   ExternalTokenRejected: (e) => oauth(400, 'invalid_grant', e.message),
   UnknownCustomer: (e) => oauth(404, 'invalid_request', e.message),
+  Conflict: (e) => oauth(409, 'invalid_request', e.message),
+  Throttled: (e) => oauth(429, 'too_many_requests', e.message, retryAfter(e.retryAfter)),
   NotFound: (e) => oauth(404, 'invalid_request', e.message),
   MethodNotAllowed: (e) => oauth(405, 'invalid_request', e.message, { Allow: e.allowed.join(', ') }),
   // RFC 6749 section 4.1.2.1 defines temporarily_unavailable for exactly this.
@@ -111,6 +113,9 @@ export const EMPORIX_ERRORS: Table = {
   // Contract section 10: a bad or used code, a token that fails a check: 401 in the Emporix shape.
   ExternalTokenRejected: () => fault(FAULTS.invalidToken),
   UnknownCustomer: (e) => emporix(404, 'not_found', e.message),
+  // Contract section 11: Emporix's answer to a signup under an email with an account.
+  Conflict: (e) => emporix(409, 'conflict_resource', e.message),
+  Throttled: (e) => emporix(429, 'too_many_requests', e.message, [], retryAfter(e.retryAfter)),
   NotFound: (e) => emporix(404, 'not_found', e.message),
   MethodNotAllowed: (e) => emporix(405, 'method_not_allowed', e.message, [], { Allow: e.allowed.join(', ') }),
   ServiceUnavailable: (e) => emporix(503, 'service_unavailable', UNAVAILABLE, [], retryAfter(e.retryAfter)),

@@ -5,7 +5,7 @@ import type { WireShape } from './errors.js';
  * these to API Gateway and the local server dispatches by them, so both see the same map.
  */
 
-export type FunctionName = 'oauth' | 'discovery' | 'storefront' | 'authorize' | 'federation';
+export type FunctionName = 'oauth' | 'discovery' | 'storefront' | 'authorize' | 'federation' | 'signup';
 
 export interface RouteSpec {
   method: 'GET' | 'POST';
@@ -35,6 +35,11 @@ export const ROUTES: readonly RouteSpec[] = [
   // instances, never the storefront's.
   { method: 'POST', path: '/customer/{tenant}/socialLogin', fn: 'federation' },
   { method: 'POST', path: '/customer/{tenant}/exchangeauthtoken', fn: 'federation' },
+  // Signup with double opt-in (contract section 11): a function of its own, the only one that
+  // sends mail and writes pending customers (with their password hashes).
+  { method: 'POST', path: '/customer/{tenant}/signup', fn: 'signup' },
+  { method: 'GET', path: '/customer/{tenant}/signup/optin/{token}', fn: 'signup' },
+  { method: 'POST', path: '/customer/{tenant}/signup/optin/refresh_token', fn: 'signup' },
 ];
 
 export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {

@@ -7,6 +7,7 @@ import { MemoryStore } from '../adapters/memory-store.js';
 import { authorizeRoutes } from '../routes/authorize.js';
 import { discoveryRoutes } from '../routes/discovery.js';
 import { federationRoutes } from '../routes/federation.js';
+import { signupRoutes } from '../routes/signup.js';
 import { oauthRoutes } from '../routes/oauth.js';
 import { storefrontRoutes } from '../routes/storefront.js';
 import type { ScryptParams } from '../domain/passwords.js';
@@ -135,6 +136,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   functions.storefront = lambdaHttpHandler(storefrontRoutes(deps, { issuer }), log);
   functions.authorize = lambdaHttpHandler(authorizeRoutes(deps, { issuer }), log);
   functions.federation = lambdaHttpHandler(federationRoutes(deps, { issuer }), log);
+  functions.signup = lambdaHttpHandler(signupRoutes(deps, { issuer }), log);
 
   const runWarmUp = () =>
     warmUp(deps, warmupIntervalSeconds)

@@ -13,6 +13,7 @@ import type {
   Mailer,
   PublicKeyStore,
   SessionStore,
+  SignupStore,
   SigningKeySource,
   TokenStore,
 } from '../ports.js';
@@ -42,6 +43,8 @@ export interface Deps {
   identityProviders: IdentityProviderClient;
   /** Sends the signup confirmation mail (contract section 11): SES in AWS, the outbox locally (wiring.ts `mailerPart`). */
   mailer: Mailer;
+  /** Pending signups, their links, the mail gate and the per-source counter (contract section 11). */
+  signups: SignupStore;
   /**
    * The issuer (config ISSUER): `iss` of the JWT access tokens, and their `aud` when the client
    * names none (contract section 9). Configuration only, never the request's Host.
@@ -83,3 +86,12 @@ export type AuthorizeDeps = Pick<Deps, 'directory' | 'customers' | 'sessions' | 
  * customers (with their linked identities), signed with the signing key; no client secrets.
  */
 export type FederationDeps = Pick<Deps, 'directory' | 'sessions' | 'customers' | 'signingKeys' | 'identityProviders' | 'clock' | 'log'>;
+
+/**
+ * The signup function (contract section 11): customers and pending signups, refresh families (the
+ * link logs in), the signing key for the saas_token and the mailer; no client secrets, no cache key.
+ */
+export type SignupDeps = Pick<
+  Deps,
+  'directory' | 'sessions' | 'customers' | 'signups' | 'signingKeys' | 'passwordHashing' | 'mailer' | 'clock' | 'log'
+>;

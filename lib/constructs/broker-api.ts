@@ -42,8 +42,12 @@ export const SIGN_IN_ROUTE_KEY = 'POST /oauth/authorize';
  * too, throttled alike, so a flood cannot make the broker flood a tenant's provider.
  */
 export const FEDERATED_ROUTE_KEYS = ['POST /customer/{tenant}/socialLogin', 'POST /customer/{tenant}/exchangeauthtoken'] as const;
+/** Signup (contract section 11): scrypt and a mail per request; resend sends mail too. */
+export const SIGNUP_ROUTE_KEYS = ['POST /customer/{tenant}/signup', 'POST /customer/{tenant}/signup/optin/refresh_token'] as const;
 /** The routes throttled as logins, each with its own bucket of the login throttle's size. */
 export const LOGIN_THROTTLED_ROUTE_KEYS = [LOGIN_ROUTE_KEY, SIGN_IN_ROUTE_KEY, ...FEDERATED_ROUTE_KEYS] as const;
+/** The signup routes' own, lower throttle. */
+export const DEFAULT_SIGNUP_THROTTLE = { rateLimit: 10, burstLimit: 20 } as const;
 /** Login throttle defaults; why these numbers: README, "Deploy". */
 export const DEFAULT_LOGIN_THROTTLE = { rateLimit: 50, burstLimit: 50 } as const;
 
@@ -109,7 +113,8 @@ export class BrokerApi extends Construct {
         integration: integrationFor(props.routeHandlers[route.fn], route.fn),
       });
       this.routes.push(httpRoute);
-      if ((LOGIN_THROTTLED_ROUTE_KEYS as readonly string[]).includes(routeKey(route))) loginRoutes.set(routeKey(route), httpRoute);
+      if (([...LOGIN_THROTTLED_ROUTE_KEYS, ...SIGNUP_ROUTE_KEYS] as readonly string[]).includes(routeKey(route)))
+        loginRoutes.set(routeKey(route), httpRoute);
     }
     this.routes.push(
       new HttpRoute(this, 'DefaultRoute', {
@@ -123,7 +128,8 @@ export class BrokerApi extends Construct {
       Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: NO_AUTHORIZER_REASON });
     }
 
-    for (const key of LOGIN_THROTTLED_ROUTE_KEYS) if (!loginRoutes.has(key)) throw new Error(`the route table has no ${key}`);
+    for (const key of [...LOGIN_THROTTLED_ROUTE_KEYS, ...SIGNUP_ROUTE_KEYS])
+      if (!loginRoutes.has(key)) throw new Error(`the route table has no ${key}`);
 
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
     this.stage = new HttpStage(this, 'DefaultStage', {
@@ -142,9 +148,14 @@ export class BrokerApi extends Construct {
       ThrottlingRateLimit: props.loginRateLimit ?? DEFAULT_LOGIN_THROTTLE.rateLimit,
       ThrottlingBurstLimit: props.loginBurstLimit ?? DEFAULT_LOGIN_THROTTLE.burstLimit,
     };
-    (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
-      LOGIN_THROTTLED_ROUTE_KEYS.map((key) => [key, { ...loginThrottle }]),
-    );
+    const signupThrottle = {
+      ThrottlingRateLimit: DEFAULT_SIGNUP_THROTTLE.rateLimit,
+      ThrottlingBurstLimit: DEFAULT_SIGNUP_THROTTLE.burstLimit,
+    };
+    (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries([
+      ...LOGIN_THROTTLED_ROUTE_KEYS.map((key) => [key, { ...loginThrottle }]),
+      ...SIGNUP_ROUTE_KEYS.map((key) => [key, { ...signupThrottle }]),
+    ]);
     for (const route of loginRoutes.values()) this.stage.node.addDependency(route);
   }
 }

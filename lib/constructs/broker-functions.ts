@@ -60,6 +60,12 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
     // that reads those (it is the only one that calls providers).
     secrets: ['signingKeys', 'identityProviderSecrets'],
   },
+  signup: {
+    entry: 'signup.ts',
+    description: 'token-broker: POST /customer/{tenant}/signup, GET .../signup/optin/{token}, POST .../signup/optin/refresh_token',
+    // The saas_token's signing key (the link logs in). Sending mail: see the stack (SES identity).
+    secrets: ['signingKeys'],
+  },
   authorize: {
     entry: 'authorize.ts',
     description: 'token-broker: GET/POST /oauth/authorize (authorization request and sign-in page)',
@@ -103,6 +109,8 @@ export const DEFAULT_RESERVED_CONCURRENCY: Readonly<Record<BrokerFunctionName, n
   // provider's usual ~0.5 s it serves both federated routes' login throttle (2 x 50/s) with room;
   // at the full budget about 20 federated logins a second get through and the rest wait.
   federation: 100,
+  // scrypt per signup (~1.4 s) behind the signup route's own throttle and the per-source counter.
+  signup: 50,
   discovery: 20,
   fallback: 10,
   warmup: 2,

@@ -6,6 +6,9 @@ import {
   CUSTOMER_PREFIX,
   CUSTOMER_SESSIONS_PREFIX,
   IDENTITY_PREFIX,
+  MAIL_GATE_PREFIX,
+  OPTIN_PREFIX,
+  SOURCE_PREFIX,
   JWKS_PK,
   LOCK_PREFIX,
   TENANT_PK,
@@ -36,6 +39,9 @@ const LOGIN_ATTEMPTS = anyIn(LOCK_PREFIX);
 const CUSTOMER_SESSIONS = anyIn(CUSTOMER_SESSIONS_PREFIX);
 const AUTHORIZATIONS = anyIn(AUTHORIZATION_PREFIX);
 const IDENTITIES = anyIn(IDENTITY_PREFIX);
+const OPT_INS = anyIn(OPTIN_PREFIX);
+const MAIL_GATES = anyIn(MAIL_GATE_PREFIX);
+const SOURCE_COUNTERS = anyIn(SOURCE_PREFIX);
 
 export type TableGrant = Readonly<Partial<Record<TableAction, readonly KeyPattern[]>>>;
 
@@ -104,6 +110,19 @@ export const TABLE_GRANTS: Readonly<Record<BrokerFunctionName, TableGrant>> = {
     UpdateItem: [TOKENS],
     // A pending signup discarded (conditional on `pending`).
     DeleteItem: [CUSTOMERS],
+  },
+  signup: {
+    // The tenant (its mail settings, cached); the anonymous session.
+    GetItem: [TOKENS, TENANT_PK],
+    // A link's lookup (a one-key batch read).
+    BatchGetItem: [OPT_INS],
+    // The pending customer (conditional on a new email or an expired signup, so never over an
+    // account), a link's lookup, the mail gate (conditional); the customer family and its index entry.
+    PutItem: [CUSTOMERS, OPT_INS, MAIL_GATES, TOKENS, CUSTOMER_SESSIONS],
+    // The link replaced and the confirmation (both conditional on `pending`); the per-source counter.
+    UpdateItem: [CUSTOMERS, SOURCE_COUNTERS],
+    // The mail gate opened again after a mail that could not be sent.
+    DeleteItem: [MAIL_GATES],
   },
   discovery: {
     GetItem: [JWKS_PK],

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -11,6 +12,7 @@ import { pkceChallenge } from '../../functions/domain/authorization.js';
 import { LocalSecretsFile } from '../../functions/local/secrets-file.js';
 import type { BrokerFunctionName } from '../../lib/constructs/broker-functions.js';
 import { TokenBrokerStack } from '../../lib/token-broker-stack.js';
+import { parseEml } from '../support/eml.js';
 import { httpEvent } from '../support/lambda-event.js';
 import { startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
@@ -341,6 +343,71 @@ describe('every call a function makes is allowed by its own role', () => {
       ).toBe(true);
   });
 
+  it('signup: signup (mail sent), a duplicate, the link (once), resend for a pending and an unknown address, a failed mail', async () => {
+    const anonymous = async () => {
+      const query = new URLSearchParams({ tenant: 'acme', client_id: 'storefront-web' });
+      return ((await (await fetch(`${broker.url}/customerlogin/auth/anonymous/login?${query}`)).json()) as Json).access_token as string;
+    };
+    const acme = (await broker.deps.directory.getTenant('acme'))!;
+    await broker.deps.directory.putTenant({
+      ...acme,
+      mail: { from: 'shop@acme.example', optInLink: 'https://shop.example/optin?t={token}' },
+    });
+    const sent: string[] = [];
+    const ses = mockClient(SESv2Client);
+    ses.on(SendEmailCommand).callsFake((input: { Content?: { Raw?: { Data?: Uint8Array } } }) => {
+      sent.push(Buffer.from(input.Content!.Raw!.Data!).toString('ascii'));
+      return { MessageId: `m-${sent.length}` };
+    });
+    const tokens = await Promise.all([anonymous(), anonymous(), anonymous(), anonymous()]);
+    try {
+      const calls = await run('signup', async (handler) => {
+        const post = (path: string, body: unknown, bearer?: string) =>
+          handler(
+            httpEvent('POST', `/customer/acme/${path}`, {
+              headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+              body: JSON.stringify(body),
+            }),
+          );
+        await json(post('signup', { email: 'sig@example.com', password: 'long-enough' }, tokens[0]!), 201);
+        await json(post('signup', { email: 'sig@example.com', password: 'long-enough' }, tokens[0]!), 409);
+        const token = new URL(/https:\/\/shop\.example\/optin\?t=\S+/.exec(linkText(sent[0]!))![0]).searchParams.get('t')!;
+        const click = (bearer: string) =>
+          handler(
+            httpEvent('GET', `/customer/acme/signup/optin/${encodeURIComponent(token)}`, {
+              headers: { authorization: `Bearer ${bearer}` },
+            }),
+          );
+        await json(click(tokens[1]!), 200);
+        await json(click(tokens[2]!), 400);
+        await json(post('signup', { email: 'pend@example.com', password: 'long-enough' }, tokens[3]!), 201);
+        broker.clock.advance(61);
+        await json(post('signup/optin/refresh_token', { email: 'pend@example.com' }), 202);
+        await json(post('signup/optin/refresh_token', { email: 'nobody@example.com' }), 202);
+        // A mail that cannot be sent opens the gate again (DeleteItem on MAILGATE#): 503.
+        ses.on(SendEmailCommand).rejects(Object.assign(new Error('Throttling'), { name: 'TooManyRequestsException' }));
+        await json(post('signup', { email: 'fail@example.com', password: 'long-enough' }, tokens[3]!), 503);
+      });
+      expect(actionsOf(calls)).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'secretsmanager:GetSecretValue',
+      ]);
+      const keys = calls.flatMap((c) => c.leadingKeys ?? []);
+      for (const prefix of ['CUST#', 'OPTIN#', 'MAILGATE#', 'SRC#', 'CSESS#', 'T#', 'TENANT'])
+        expect(
+          keys.some((k) => k.startsWith(prefix)),
+          prefix,
+        ).toBe(true);
+    } finally {
+      ses.restore();
+      await broker.deps.directory.putTenant(acme);
+    }
+  });
+
   it('discovery: metadata and JWKS', async () => {
     const calls = await run('discovery', async (handler) => {
       expect(await json(handler(httpEvent('GET', '/.well-known/oauth-authorization-server')), 200)).toMatchObject({ issuer: ISSUER });
@@ -450,6 +517,7 @@ const ENTRIES: Record<BrokerFunctionName, () => Promise<any>> = {
   fallback: () => import('../../functions/entry-points/fallback.js'),
   authorize: () => import('../../functions/entry-points/authorize.js'),
   federation: () => import('../../functions/entry-points/federation.js'),
+  signup: () => import('../../functions/entry-points/signup.js'),
 };
 
 /**
@@ -644,4 +712,9 @@ function statementsOf(name: BrokerFunctionName): Json[] {
     (r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles ?? []).some((ref: Json) => ref.Ref === roleId),
   );
   return [...inline, ...attached.map((p) => p.Properties)].flatMap((p) => [p.PolicyDocument.Statement].flat());
+}
+
+/** The text part of a raw mail. */
+function linkText(raw: string): string {
+  return parseEml(raw).parts.find((part) => part.contentType.startsWith('text/plain'))?.body ?? '';
 }

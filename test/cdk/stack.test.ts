@@ -127,6 +127,13 @@ describe('functions', () => {
       IDENTITY_PROVIDER_SECRETS_ID: { Ref: id(stack.secrets.identityProviderSecrets) },
       ISSUER: issuer(),
     }),
+    // The saas_token's signing key (the link logs in); no client secrets, no cache key.
+    signup: () => ({
+      NODE_OPTIONS: '--enable-source-maps',
+      TABLE_NAME: table(),
+      SIGNING_KEYS_SECRET_ID: signingKeys(),
+      ISSUER: issuer(),
+    }),
     fallback: () => ({ NODE_OPTIONS: '--enable-source-maps' }),
   };
   /**
@@ -162,6 +169,14 @@ describe('functions', () => {
       'dynamodb:UpdateItem': ['T#*'],
       'dynamodb:DeleteItem': ['CUST#*'],
     },
+    // Pending customers (conditional writes only), their links, the mail gate, the per-source counter.
+    signup: {
+      'dynamodb:GetItem': ['T#*', 'TENANT'],
+      'dynamodb:BatchGetItem': ['OPTIN#*'],
+      'dynamodb:PutItem': ['CUST#*', 'OPTIN#*', 'MAILGATE#*', 'T#*', 'CSESS#*'],
+      'dynamodb:UpdateItem': ['CUST#*', 'SRC#*'],
+      'dynamodb:DeleteItem': ['MAILGATE#*'],
+    },
     discovery: { 'dynamodb:GetItem': ['JWKS'] },
     warmup: {
       'dynamodb:Query': ['CLIENT'],
@@ -172,7 +187,7 @@ describe('functions', () => {
   };
   const names = Object.keys(expectedEnv) as BrokerFunctionName[];
 
-  it('deploys exactly the seven functions', () => {
+  it('deploys exactly the eight functions', () => {
     template.resourceCountIs('AWS::Lambda::Function', names.length);
     expect(Object.keys(stack.functions).sort()).toEqual([...names].sort());
   });
@@ -258,9 +273,18 @@ describe('functions', () => {
     expect(resources).not.toContainEqual(signingKeys());
   });
 
-  it('each function has its reserved concurrency: oauth 200, storefront 200, authorize 100, federation 100, discovery 20, fallback 10, warmup 2', () => {
+  it('each function has its reserved concurrency: oauth 200, storefront 200, authorize 100, federation 100, signup 50, discovery 20, fallback 10, warmup 2', () => {
     const reserved = Object.fromEntries(names.map((name) => [name, functionResource(name).Properties.ReservedConcurrentExecutions]));
-    expect(reserved).toEqual({ oauth: 200, storefront: 200, authorize: 100, federation: 100, discovery: 20, fallback: 10, warmup: 2 });
+    expect(reserved).toEqual({
+      oauth: 200,
+      storefront: 200,
+      authorize: 100,
+      federation: 100,
+      signup: 50,
+      discovery: 20,
+      fallback: 10,
+      warmup: 2,
+    });
     // The account keeps at least 100 unreserved out of its default 1000.
     expect(Object.values(reserved).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(900);
   });
@@ -270,12 +294,21 @@ describe('functions', () => {
     const reserved = Object.fromEntries(
       names.map((name) => [name, resourceOf(other, other.functions[name]).Properties.ReservedConcurrentExecutions]),
     );
-    expect(reserved).toEqual({ oauth: 500, storefront: 40, authorize: 100, federation: 100, discovery: 20, fallback: 10, warmup: 2 });
+    expect(reserved).toEqual({
+      oauth: 500,
+      storefront: 40,
+      authorize: 100,
+      federation: 100,
+      signup: 50,
+      discovery: 20,
+      fallback: 10,
+      warmup: 2,
+    });
   });
 
   it('ISSUER comes from the issuer stack prop when given', () => {
     const other = unbundledStack({ issuer: 'https://auth.example.com' });
-    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize', 'federation'] as const) {
+    for (const name of ['oauth', 'discovery', 'storefront', 'warmup', 'authorize', 'federation', 'signup'] as const) {
       expect(resourceOf(other, other.functions[name]).Properties.Environment.Variables.ISSUER, name).toBe('https://auth.example.com');
     }
     expect(resourceOf(other, other.functions.fallback).Properties.Environment.Variables.ISSUER).toBeUndefined();
@@ -362,11 +395,14 @@ describe('HTTP API', () => {
       'POST /customer/{tenant}/socialLogin',
       'POST /customer/{tenant}/exchangeauthtoken',
     ];
-    expect(stage.Properties.RouteSettings).toEqual(
-      Object.fromEntries(keys.map((key) => [key, { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 50 }])),
-    );
+    const signupKeys = ['POST /customer/{tenant}/signup', 'POST /customer/{tenant}/signup/optin/refresh_token'];
+    expect(stage.Properties.RouteSettings).toEqual({
+      ...Object.fromEntries(keys.map((key) => [key, { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 50 }])),
+      // Signup and resend (contract section 11): scrypt and a mail each, their own lower throttle.
+      ...Object.fromEntries(signupKeys.map((key) => [key, { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 }])),
+    });
     // CloudFormation refuses route settings for a route it has not created yet.
-    for (const key of keys) {
+    for (const key of [...keys, ...signupKeys]) {
       const route = Object.entries(template.findResources('AWS::ApiGatewayV2::Route')).find(([, r]) => r.Properties.RouteKey === key)![0];
       expect(stage.DependsOn, key).toContain(route);
     }

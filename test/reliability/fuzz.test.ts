@@ -516,6 +516,10 @@ const ROUTE_PARAMS: Record<string, { core: Param[]; optional: Param[] }> = {
   // Query parameters, though POST (contract section 10).
   '/customer/{tenant}/socialLogin': { core: ['code'], optional: ['redirect_uri', 'code_verifier', 'config', 'nonce', 'anonymous_token'] },
   '/customer/{tenant}/exchangeauthtoken': { core: ['subjectAccessToken'], optional: ['config'] },
+  // Signup (contract section 11): JSON bodies; the link's token is a path segment.
+  '/customer/{tenant}/signup': { core: ['email', 'password'], optional: [] },
+  '/customer/{tenant}/signup/optin/{token}': { core: [], optional: [] },
+  '/customer/{tenant}/signup/optin/refresh_token': { core: ['email'], optional: [] },
   // GET reads the request's parameters, POST the form's: one path, both sets.
   '/oauth/authorize': {
     core: ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'request', 'email', 'password'],
@@ -669,11 +673,15 @@ function successProblem(method: string, served: string, status: number, body: Re
         return body.token_type === 'Bearer' && typeof body.sessionId === 'string';
       case 'health':
         return body.status === 'ok';
+      case 'POST /customer/{tenant}/signup':
+        return status === 201 && keysOf(body) === 'id' && typeof body.id === 'string';
       default:
         return false;
     }
   })();
-  return ok && status === 200 ? undefined : `unexpected success answer ${status} on ${route}: ${JSON.stringify(body).slice(0, 200)}`;
+  return ok && (status === 200 || route === 'POST /customer/{tenant}/signup')
+    ? undefined
+    : `unexpected success answer ${status} on ${route}: ${JSON.stringify(body).slice(0, 200)}`;
 }
 
 /** Undefined when the answer is fine, else what is wrong with it. */
@@ -684,6 +692,12 @@ function violation(request: FuzzRequest, answer: RawAnswer): string | undefined 
     // Only a CORS preflight and a logout answer 204.
     const logout = /^\/customer\/[^/]+\/logout$/.test(servedPath(request.path + request.query));
     if (request.method !== 'OPTIONS' && !(request.method === 'GET' && logout)) return `204 on ${request.method}`;
+  }
+  // Signup's resend answers 202 with no body, whatever the email (contract section 11).
+  if (answer.status === 202) {
+    const resend = /^\/customer\/[^/]+\/signup\/optin\/refresh_token$/.test(servedPath(request.path + request.query));
+    if (request.method !== 'POST' || !resend) return `202 on ${request.method} ${request.path}`;
+    return answer.text === '' ? undefined : 'a body on a 202 answer';
   }
   if (request.method === 'HEAD' || answer.status === 204) {
     return answer.text === '' ? undefined : 'a body on a 204 or HEAD answer';

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { InitializeMiddleware } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { linkFromMail } from '../support/eml.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { attributeStrings, rawRequest } from '../support/reliability-util.js';
 import { startOidcProvider, type OidcProviderFixture } from '../support/oidc-provider.js';
@@ -110,6 +111,8 @@ beforeAll(async () => {
       },
     },
   });
+  // Signup with double opt-in (contract section 11): the tenant's mail settings.
+  Object.assign(seed.tenants.acme, { mail: { from: 'shop@acme.example', optInLink: 'https://shop.acme.example/optin?token={token}' } });
   broker = await startTestBroker(seed);
   storefront = new Storefront(broker.url);
   secret(idp.clientSecret, "the identity provider's client secret");
@@ -319,6 +322,48 @@ async function runFullFlow(): Promise<void> {
     body: `{"client_secret":"${TEST_SECRETS.orders}", broken`,
   });
   await rawRequest(url, { method: 'GET', path: `//:1/${live}` });
+
+  await signupFlow(url);
+}
+
+/** Signup, the link from the outbox (twice: one use), a resend and a second link, a short password. */
+async function signupFlow(url: string): Promise<void> {
+  const password = 'signup-pass-4711';
+  secret(password, 'signup password');
+  secret('short7x', 'refused short signup password');
+  const anonymous = async () => (await storefront.anonymousLogin()).body.access_token as string;
+  const signup = async (body: unknown) =>
+    fetch(`${url}/customer/acme/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await anonymous()}` },
+      body: JSON.stringify(body),
+    });
+  const linkTokens = () =>
+    readdirSync(broker.outbox)
+      .filter((name) => name.endsWith('.eml'))
+      .sort()
+      .map((name) => new URL(linkFromMail(readFileSync(join(broker.outbox, name), 'utf8'), 'https://shop.acme.example/optin?token=')))
+      .map((link) => link.searchParams.get('token')!);
+  expect((await signup({ signup: { email: 'scan@example.com', password }, customerDetails: { company: 'Scan' } })).status).toBe(201);
+  expect((await signup({ email: 'scan2@example.com', password: 'short7x' })).status).toBe(400);
+  broker.clock.advance(61);
+  const resent = await fetch(`${url}/customer/acme/signup/optin/refresh_token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'scan@example.com' }),
+  });
+  expect(resent.status).toBe(202);
+  const [first, second] = linkTokens();
+  token(first, 'first signup link token');
+  token(second, 'second signup link token');
+  const confirm = async (value: string) =>
+    fetch(`${url}/customer/acme/signup/optin/${encodeURIComponent(value)}`, { headers: { authorization: `Bearer ${await anonymous()}` } });
+  expect((await confirm(first!)).status).toBe(400);
+  const confirmed = await confirm(second!);
+  expect(confirmed.status).toBe(200);
+  const login = await json(confirmed);
+  for (const field of ['access_token', 'refresh_token', 'saas_token']) token(login[field], `signup login ${field}`);
+  expect((await confirm(second!)).status).toBe(400);
 }
 
 describe('after a full flow', () => {

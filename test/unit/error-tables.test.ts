@@ -17,6 +17,8 @@ import {
   UnsupportedGrantType,
   ExternalTokenRejected,
   UnknownCustomer,
+  Conflict,
+  Throttled,
   BrokerError,
   type KnownError,
 } from '../../functions/domain/errors.js';
@@ -115,6 +117,24 @@ const CASES: Array<{ error: KnownError; oauth: unknown; emporix: unknown }> = [
       status: 404,
       headers: {},
       body: { status: 404, type: 'not_found', message: 'no customer for this identity', details: [] },
+    },
+  },
+  {
+    error: new Conflict('a customer with this email already exists'),
+    oauth: { status: 409, headers: {}, body: { error: 'invalid_request', error_description: 'a customer with this email already exists' } },
+    emporix: {
+      status: 409,
+      headers: {},
+      body: { status: 409, type: 'conflict_resource', message: 'a customer with this email already exists', details: [] },
+    },
+  },
+  {
+    error: new Throttled(30),
+    oauth: { status: 429, headers: { 'Retry-After': '30' }, body: { error: 'too_many_requests', error_description: 'too many requests' } },
+    emporix: {
+      status: 429,
+      headers: { 'Retry-After': '30' },
+      body: { status: 429, type: 'too_many_requests', message: 'too many requests', details: [] },
     },
   },
   {

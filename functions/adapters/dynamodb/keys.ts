@@ -21,6 +21,9 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
  * | linked identity      | `IDENT#<tenant>#<digest>`   | `I`          | –                          | customers.ts |
  * | seeded customers     | `SEED#CUSTOMERS`            | `<tenant>`   | –                          | customers.ts |
  * | public keys          | `JWKS`                      | `K`          | –                          | public-keys.ts |
+ * | opt-in link lookup   | `OPTIN#<selector>`          | `O`          | the link's expiry (24 h)   | signups.ts   |
+ * | mail gate            | `MAILGATE#<tenant>#<email>` | `M`          | its `until`                | signups.ts   |
+ * | signups per source   | `SRC#<source ip>`           | `W<window>`  | the window's end           | signups.ts   |
  *
  * An access token and a session family share `T#<selector>` (`kind` tells them apart), so any
  * presented token is one GetItem away. Token attributes hold SHA-256 hashes only.
@@ -49,6 +52,12 @@ export const AUTHORIZATION_PREFIX = 'AUTHZ#';
  * subject (domain/federated-customers.ts `identityDigest`), naming the customer's email.
  */
 export const IDENTITY_PREFIX = 'IDENT#';
+/** Signup with double opt-in (contract section 11): a link's token selector → tenant and email. */
+export const OPTIN_PREFIX = 'OPTIN#';
+/** One mail a minute per address. */
+export const MAIL_GATE_PREFIX = 'MAILGATE#';
+/** Signup and resend requests per source IP and window. */
+export const SOURCE_PREFIX = 'SRC#';
 
 export type FixedPartition = typeof TENANT_PK | typeof CLIENT_PK | typeof APP_CLIENT_PK | typeof JWKS_PK | typeof SEEDED_CUSTOMERS_PK;
 export type PartitionPrefix =
@@ -58,7 +67,10 @@ export type PartitionPrefix =
   | typeof LOCK_PREFIX
   | typeof CUSTOMER_SESSIONS_PREFIX
   | typeof AUTHORIZATION_PREFIX
-  | typeof IDENTITY_PREFIX;
+  | typeof IDENTITY_PREFIX
+  | typeof OPTIN_PREFIX
+  | typeof MAIL_GATE_PREFIX
+  | typeof SOURCE_PREFIX;
 
 const FIXED_PARTITIONS: readonly FixedPartition[] = [TENANT_PK, CLIENT_PK, APP_CLIENT_PK, JWKS_PK, SEEDED_CUSTOMERS_PK];
 const PARTITION_PREFIXES: readonly PartitionPrefix[] = [
@@ -69,6 +81,9 @@ const PARTITION_PREFIXES: readonly PartitionPrefix[] = [
   CUSTOMER_SESSIONS_PREFIX,
   AUTHORIZATION_PREFIX,
   IDENTITY_PREFIX,
+  OPTIN_PREFIX,
+  MAIL_GATE_PREFIX,
+  SOURCE_PREFIX,
 ];
 
 /**
@@ -113,6 +128,10 @@ export const customerSessionKey = (tenant: string, email: string, selector: stri
   key(customerSessionsPk(tenant, email), selector);
 
 export const identityKey = (tenant: string, digest: string): Key => key(`${IDENTITY_PREFIX}${tenant}#${digest}`, 'I');
+
+export const optInKey = (selector: string): Key => key(`${OPTIN_PREFIX}${selector}`, 'O');
+export const mailGateKey = (tenant: string, email: string): Key => key(`${MAIL_GATE_PREFIX}${tenant}#${email}`, 'M');
+export const sourceCounterKey = (source: string, window: number): Key => key(`${SOURCE_PREFIX}${source}`, `W${window}`);
 
 export const seededCustomersKey = (tenant: string): Key => key(SEEDED_CUSTOMERS_PK, tenant);
 
