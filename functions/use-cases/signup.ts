@@ -28,6 +28,14 @@ export const MAIL_GATE_SECONDS = 60;
 export const SOURCE_LIMITS = { windowSeconds: 600, limit: 10 };
 
 export const MIN_PASSWORD = 8;
+/**
+ * Every resend answers no sooner than this after it started, whatever it found: an SES send takes
+ * tens of milliseconds in-region, so an address with a pending account (a mail is sent) and one
+ * without (none is) answer alike. A send slower than this would still show; it is the bound's price.
+ */
+export const RESEND_FLOOR_MS = 500;
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** Bounded input: scrypt over a huge password is work an attacker chooses. */
 export const MAX_PASSWORD = 1024;
 const MAX_EMAIL = 254;
@@ -200,14 +208,25 @@ export async function confirmSignup(
  * address (the source counter, the mail gate, the conditional replacement); only an inactive
  * account's replacement succeeds and sends a mail. Earlier links die with the replaced hash.
  */
-export async function resendOptIn(deps: SignupDeps, input: { tenant: string; email: string; sourceIp: string }): Promise<void> {
-  const now = deps.clock();
-  await countSource(deps, 'resend', input.sourceIp, now);
-  const tenant = await deps.directory.getTenant(input.tenant);
-  const tenantId = tenant?.tenant ?? input.tenant;
-  const link = mintToken();
-  if (!(await deps.signups.claimMailGate(tenantId, input.email, now, now + MAIL_GATE_SECONDS))) return;
-  const optIn = { selector: link.selector, hash: link.hash, expiresAt: now + OPT_IN_SECONDS };
-  const replaced = await deps.signups.replaceOptIn(tenantId, input.email, optIn, now);
-  if (replaced && tenant?.mail) await sendLink(deps, tenant, input.email, link.token);
+export async function resendOptIn(
+  deps: SignupDeps & { pause?: (ms: number) => Promise<void> },
+  input: { tenant: string; email: string; sourceIp: string },
+): Promise<void> {
+  const started = performance.now();
+  try {
+    const now = deps.clock();
+    await countSource(deps, 'resend', input.sourceIp, now);
+    const tenant = await deps.directory.getTenant(input.tenant);
+    const tenantId = tenant?.tenant ?? input.tenant;
+    const link = mintToken();
+    if (!(await deps.signups.claimMailGate(tenantId, input.email, now, now + MAIL_GATE_SECONDS))) return;
+    const optIn = { selector: link.selector, hash: link.hash, expiresAt: now + OPT_IN_SECONDS };
+    const replaced = await deps.signups.replaceOptIn(tenantId, input.email, optIn, now);
+    if (replaced && tenant?.mail) await sendLink(deps, tenant, input.email, link.token);
+  } finally {
+    // The answer must not tell, by its time, whether a mail went out (an account exists): every
+    // resend takes at least RESEND_FLOOR_MS, longer than a send normally takes.
+    const left = RESEND_FLOOR_MS - (performance.now() - started);
+    if (left > 0) await (deps.pause ?? pause)(left);
+  }
 }

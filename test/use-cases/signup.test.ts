@@ -5,7 +5,7 @@ import { resolveSettings } from '../../functions/domain/tenant.js';
 import type { Mailer } from '../../functions/ports.js';
 import { customerLogin } from '../../functions/use-cases/customer-login.js';
 import { anonymousLogin, authenticateSession } from '../../functions/use-cases/sessions.js';
-import { confirmSignup, readSignupBody, resendOptIn, signup, type SignupDeps } from '../../functions/use-cases/signup.js';
+import { confirmSignup, RESEND_FLOOR_MS, readSignupBody, resendOptIn, signup, type SignupDeps } from '../../functions/use-cases/signup.js';
 import { CUSTOMER, ISSUER, memoryDeps } from '../support/memory-deps.js';
 
 /** Signup with double opt-in (contract section 11) on the memory store, with a recording mailer. */
@@ -160,6 +160,24 @@ describe('signup', () => {
       'InvalidRequest',
     );
     await confirmSignup(deps, { tenant: 'acme', bearer: await bearer(), token: second, issuer: ISSUER });
+  });
+
+  it('every resend waits out the same floor, mail sent or not, so its time tells no account', async () => {
+    await signUp();
+    world.clock.advance(60);
+    const waits: number[] = [];
+    const paced = { ...deps, pause: async (ms: number) => void waits.push(ms) };
+    // A pending account (a mail goes out), an unknown address, and the gate closed: each answers
+    // only once RESEND_FLOOR_MS has passed since it started.
+    await resendOptIn(paced, { tenant: 'acme', email: EMAIL, sourceIp: 'z' });
+    await resendOptIn(paced, { tenant: 'acme', email: 'nobody@example.com', sourceIp: 'z' });
+    await resendOptIn(paced, { tenant: 'acme', email: EMAIL, sourceIp: 'z' });
+    expect(mailer.sent).toHaveLength(2);
+    expect(waits).toHaveLength(3);
+    for (const wait of waits) {
+      expect(wait).toBeGreaterThan(0);
+      expect(wait).toBeLessThanOrEqual(RESEND_FLOOR_MS);
+    }
   });
 
   it('a link dies after 24 h, an unconfirmed account after 7 days, which frees its email', async () => {
