@@ -1,8 +1,8 @@
 import { InvalidRequest } from '../domain/errors.js';
-import { exchangeAuthTokenBody, socialLoginBody, withLegacyFields } from '../domain/storefront-responses.js';
-import { isValidTenant } from '../domain/tenant.js';
-import { bounded, invalidTenant, queryParam } from '../http/params.js';
-import type { HttpRequest, HttpResponse, RouteHandlers } from '../http/types.js';
+import { exchangeAuthTokenBody, socialLoginBody } from '../domain/storefront-responses.js';
+import { bearerToken, legacy, tenantFrom } from '../http/emporix.js';
+import { bounded, queryParam } from '../http/params.js';
+import type { HttpRequest, RouteHandlers } from '../http/types.js';
 import type { FederationDeps } from '../use-cases/deps.js';
 import { exchangeAuthToken, socialLogin } from '../use-cases/federated-login.js';
 
@@ -52,17 +52,6 @@ export function federationRoutes(deps: FederationDeps, options: { issuer: string
       return legacy(body, result.tenant.settings.legacyTokenFieldsUntil, deps.clock());
     },
   };
-}
-
-/** The tenant's `legacyTokenFieldsUntil` window applies as on login (contract section 2). */
-function legacy(body: Record<string, unknown>, until: string | undefined, now: number): HttpResponse {
-  const { body: withCopies, headers } = withLegacyFields(body, until, now);
-  return { status: 200, headers, body: withCopies };
-}
-
-function tenantFrom(tenant: string | undefined): string {
-  if (isValidTenant(tenant)) return tenant;
-  throw invalidTenant(tenant);
 }
 
 function invalid(field: string, message: string): InvalidRequest {
@@ -134,8 +123,8 @@ function codeVerifierOf(request: HttpRequest): string | undefined {
  * (Emporix's own storefront sends both, contract section 10).
  */
 function anonymousToken(request: HttpRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  if (match) return match[1];
+  const bearer = bearerToken(request);
+  if (bearer !== undefined) return bearer;
   const fromQuery = queryParam(request, 'anonymous_token');
   return fromQuery === undefined ? undefined : bounded('token', 'anonymous_token', fromQuery);
 }

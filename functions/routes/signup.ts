@@ -1,9 +1,8 @@
 import { InvalidRequest, RequestTooLarge } from '../domain/errors.js';
 import { MAX_LENGTH } from '../domain/identifiers.js';
 import { scanJson } from '../domain/json-scan.js';
-import { customerLoginBody, withLegacyFields } from '../domain/storefront-responses.js';
-import { isValidTenant } from '../domain/tenant.js';
-import { invalidTenant } from '../http/params.js';
+import { customerLoginBody } from '../domain/storefront-responses.js';
+import { bearerToken, legacy, tenantFrom } from '../http/emporix.js';
 import type { HttpRequest, RouteHandlers } from '../http/types.js';
 import { confirmSignup, readEmail, readSignupBody, resendOptIn, signup, type SignupDeps } from '../use-cases/signup.js';
 
@@ -32,8 +31,7 @@ export function signupRoutes(deps: SignupDeps, options: { issuer: string }): Rou
       }
       const result = await confirmSignup(deps, { tenant, bearer: bearerToken(request), token, issuer: options.issuer });
       const body = customerLoginBody(result.pair, result.saasToken, result.sessionId, result.initialPassword);
-      const { body: withCopies, headers } = withLegacyFields(body, result.tenant.settings.legacyTokenFieldsUntil, deps.clock());
-      return { status: 200, headers, body: withCopies };
+      return legacy(body, result.tenant.settings.legacyTokenFieldsUntil, deps.clock());
     },
 
     'POST /customer/{tenant}/signup/optin/refresh_token': async (request) => {
@@ -72,15 +70,4 @@ function depth(value: unknown): number {
     if (deepest > MAX_DEPTH) break;
   }
   return deepest + 1;
-}
-
-function tenantFrom(tenant: string | undefined): string {
-  if (isValidTenant(tenant)) return tenant;
-  throw invalidTenant(tenant);
-}
-
-/** RFC 6750 section 2.1: `Authorization: Bearer <token>`. */
-function bearerToken(request: HttpRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return match?.[1];
 }

@@ -1,16 +1,11 @@
 import { InvalidRequest, InvalidToken, type FieldProblem } from '../domain/errors.js';
 import { legalEntityOf, type SessionContext } from '../domain/refresh-family.js';
-import {
-  anonymousBody,
-  CAMEL_CASE_REMOVED_AT,
-  customerLoginBody,
-  customerRefreshBody,
-  withLegacyFields,
-} from '../domain/storefront-responses.js';
+import { anonymousBody, CAMEL_CASE_REMOVED_AT, customerLoginBody, customerRefreshBody } from '../domain/storefront-responses.js';
 import { isValidTenant } from '../domain/tenant.js';
 import { MAX_LENGTH } from '../domain/identifiers.js';
-import { bodyParams, bounded, invalidTenant, queryParam } from '../http/params.js';
-import type { HttpRequest, HttpResponse, RouteHandlers } from '../http/types.js';
+import { bearerToken, legacy, tenantFrom } from '../http/emporix.js';
+import { bodyParams, bounded, queryParam } from '../http/params.js';
+import type { HttpRequest, RouteHandlers } from '../http/types.js';
 import { customerLogin } from '../use-cases/customer-login.js';
 import type { StorefrontDeps } from '../use-cases/deps.js';
 import { anonymousLogin, authenticateSession, logout, refreshSession, renewAnonymousAccess } from '../use-cases/sessions.js';
@@ -111,16 +106,6 @@ export function storefrontRoutes(deps: StorefrontDeps, options: { issuer: string
   };
 }
 
-function legacy(body: Record<string, unknown>, until: string | undefined, now: number): HttpResponse {
-  const { body: withCopies, headers } = withLegacyFields(body, until, now);
-  return { status: 200, headers, body: withCopies };
-}
-
-function tenantFrom(tenant: string | undefined): string {
-  if (isValidTenant(tenant)) return tenant;
-  throw invalidTenant(tenant);
-}
-
 /**
  * Contract section 1: the anonymous routes take the tenant as `tenant` or as `hybris-tenant`
  * (which Emporix's own storefronts still send). Each one present is checked like a tenant and
@@ -171,12 +156,6 @@ function sessionContext(request: HttpRequest): SessionContext {
     context[field] = value;
   }
   return context;
-}
-
-/** RFC 6750 section 2.1: `Authorization: Bearer <token>`. */
-function bearerToken(request: HttpRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return match?.[1];
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
