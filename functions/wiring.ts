@@ -272,13 +272,23 @@ export function buildOAuthDeps(
 
 /** The storefront function: refresh families and customers; the signing key, no client secrets, no cache key. */
 export function buildStorefrontDeps(sources: Sources<With<'signingKeys'>>, settings: Settings): StorefrontDeps {
+  return { ...customerSessionsPart(sources, settings), ...passwordHashingPart(settings) };
+}
+
+/**
+ * What every function that starts customer sessions has (storefront, federation, signup): the
+ * cached directory, the refresh families and customers, the signing key for the saas_token.
+ */
+function customerSessionsPart(
+  sources: Sources<With<'signingKeys'>>,
+  settings: Settings,
+): Pick<Deps, 'directory' | 'sessions' | 'customers' | 'signingKeys' | 'clock' | 'log'> {
   const sessions = sessionStoresOf(sources.table);
   return {
     directory: directoryPart(tokenStoresOf(sources.table), settings),
     sessions,
     customers: sessions,
     signingKeys: signingKeysPart(sources.keys.name, sources.keys.signingKeys, settings),
-    ...passwordHashingPart(settings),
     clock: settings.clock,
     log: settings.log,
   };
@@ -313,15 +323,9 @@ export function buildAuthorizeDeps(table: TableSource, settings: Settings): Auth
  * saas_token; no client secrets, no cache key.
  */
 export function buildFederationDeps(sources: Sources<With<'signingKeys' | 'identityProviderSecrets'>>, settings: Settings): FederationDeps {
-  const sessions = sessionStoresOf(sources.table);
   return {
-    directory: directoryPart(tokenStoresOf(sources.table), settings),
-    sessions,
-    customers: sessions,
-    signingKeys: signingKeysPart(sources.keys.name, sources.keys.signingKeys, settings),
+    ...customerSessionsPart(sources, settings),
     identityProviders: identityProvidersPart(sources.keys.name, sources.keys.identityProviderSecrets, settings),
-    clock: settings.clock,
-    log: settings.log,
   };
 }
 
@@ -330,16 +334,10 @@ export function buildFederationDeps(sources: Sources<With<'signingKeys' | 'ident
  * signup items, the signing key for the saas_token, and the mailer; no client secrets, no cache key.
  */
 export function buildSignupDeps(sources: Sources<With<'signingKeys'>>, settings: Settings): SignupDeps {
-  const sessions = sessionStoresOf(sources.table);
   return {
-    directory: directoryPart(tokenStoresOf(sources.table), settings),
-    sessions,
-    customers: sessions,
+    ...customerSessionsPart(sources, settings),
     signups: signupStoreOf(sources.table),
-    signingKeys: signingKeysPart(sources.keys.name, sources.keys.signingKeys, settings),
     mailer: mailerPart(sources.mail, settings),
     ...passwordHashingPart(settings),
-    clock: settings.clock,
-    log: settings.log,
   };
 }
