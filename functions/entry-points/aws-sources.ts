@@ -1,6 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { brokerDynamoDbClient } from '../adapters/dynamodb/client.js';
 import {
   secretsManagerCacheKey,
   secretsManagerClientSecrets,
@@ -27,7 +27,10 @@ import type { KeySources, MailSource, Settings, TableSource } from '../wiring.js
 const SDK_OPTIONS = { maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1500 } };
 
 export function awsTable(tableName: string): TableSource {
-  return { client: new DynamoDBClient(SDK_OPTIONS), tableName };
+  return {
+    client: brokerDynamoDbClient({ maxAttempts: SDK_OPTIONS.maxAttempts, ...SDK_OPTIONS.requestHandler }),
+    tableName,
+  };
 }
 
 /** Mail through SES v2, with the same bounded attempts (a throttled send is one retry, then a 503). */

@@ -4,11 +4,12 @@ import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DescribeTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   ResourceNotFoundException,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { brokerDynamoDbClient } from '../adapters/dynamodb/client.js';
 import { TABLE_SCHEMA } from '../adapters/table-schema.js';
 
 /**
@@ -49,7 +50,7 @@ export async function startEmbeddedDynamoDb(path: string | undefined, tableName 
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({
+  const client = brokerDynamoDbClient({
     endpoint,
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
