@@ -106,3 +106,30 @@ export function formatScaleModel(results: readonly ScaleResult[], meta: { comman
     ...ASSUMPTIONS.map((a) => `- ${a}`),
   ];
 }
+
+/** The README's generated part of "Scaling": the summary, and one line of load per mix. */
+export function formatReadme(results: readonly ScaleResult[], meta: { command: string; measuredOn: string }): string[] {
+  const fn = (r: ScaleResult, name: string) => {
+    const f = r.functions.find((x) => x.fn === name);
+    return f ? `${num(f.concurrency)} / ${f.reserved}` : '–';
+  };
+  const busiestRoute = (r: ScaleResult) => [...r.api].sort((a, b) => b.rps / b.limit - a.rps / a.limit)[0];
+  const busiestItem = (r: ScaleResult) => [...r.hotItems].sort((a, b) => b.use - a.use)[0]!;
+  return [
+    `Computed by \`${meta.command}\` from the durations and round trips measured on ${meta.measuredOn} ` +
+      "(bench/results/latest.json) and the stack's default limits; full output in `bench/results/scale-model.md`.",
+    '',
+    ...formatSummary(results),
+    '',
+    '| mix | API Gateway req/s (account 10,000) | busiest route vs its throttle | Lambda concurrency / reserved: oauth, storefront, authorize | table RRU/s, WRU/s | busiest single item (use of one partition) |',
+    '|---|---:|---|---|---|---|',
+    ...results.map((r) => {
+      const route = busiestRoute(r);
+      const item = busiestItem(r);
+      return (
+        `| ${r.mix.name} | ${num(r.totalRps)} | ${route ? `\`${route.routeKey}\` ${num(route.rps)} / ${num(route.limit)}` : '–'} | ` +
+        `${fn(r, 'oauth')}, ${fn(r, 'storefront')}, ${fn(r, 'authorize')} | ${num(r.table.rru)}, ${num(r.table.wru)} | ${item.item}: ${pct(item.use)} |`
+      );
+    }),
+  ];
+}

@@ -4,7 +4,8 @@
  *   --mix <file.json>  one mix, or an array of them (fields left out: the 1k preset's)
  *   --preset <name>    one preset (commerce-1k, commerce-10k, commerce-100k)
  *   --json             the results as JSON on stdout instead of Markdown
- *   --no-write         do not write bench/results/scale-model.md
+ *   --no-write         do not write bench/results/scale-model.md nor the README's generated block
+ * With no mix or preset named, it also rewrites the README's block between the scale-model markers.
  * Durations and round trips come from bench/results/latest.json (`npm run bench`); the stack's
  * limits from lib/constructs; the arithmetic is bench/scale-model-core.ts.
  */
@@ -14,7 +15,7 @@ import { DEFAULT_LOGIN_THROTTLE, DEFAULT_STAGE_THROTTLE, LOGIN_THROTTLED_ROUTE_K
 import { DEFAULT_RESERVED_CONCURRENCY } from '../lib/constructs/broker-functions.js';
 import type { BenchResults } from './results-types.js';
 import { type Limits, type Measured, AWS_LIMITS, PRESETS, type TrafficMix, scaleModel } from './scale-model-core.js';
-import { formatScaleModel } from './scale-model-format.js';
+import { formatReadme, formatScaleModel } from './scale-model-format.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -87,5 +88,19 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const markdown = formatScaleModel(results, { command, measuredOn: latest.date.slice(0, 10) }).join('\n');
   if (argv.includes('--json')) console.log(JSON.stringify(results, null, 2));
   else console.log(markdown);
-  if (!argv.includes('--no-write')) writeFileSync(here('results/scale-model.md'), `${markdown}\n`);
+  if (!argv.includes('--no-write')) {
+    writeFileSync(here('results/scale-model.md'), `${markdown}\n`);
+    if (!argv.includes('--mix') && !argv.includes('--preset')) {
+      const readmePath = here('../README.md');
+      const readme = readFileSync(readmePath, 'utf8');
+      const start = '<!-- scale-model:start -->';
+      const end = '<!-- scale-model:end -->';
+      const from = readme.indexOf(start);
+      const to = readme.indexOf(end);
+      if (from >= 0 && to > from) {
+        const block = formatReadme(results, { command, measuredOn: latest.date.slice(0, 10) }).join('\n');
+        writeFileSync(readmePath, `${readme.slice(0, from + start.length)}\n${block}\n${readme.slice(to)}`);
+      }
+    }
+  }
 }
