@@ -5,6 +5,8 @@
  * Pure: no I/O, no clock. bench/scale-model.ts feeds it the measured durations and round trips
  * (bench/results/latest.json) and the stack's own limits (lib/constructs), and prints it.
  */
+import { DEFAULTS } from '../functions/config.js';
+import { DEFAULT_LIFETIMES, DEFAULT_SETTINGS } from '../functions/domain/tenant.js';
 import { MODEL_DEFAULTS, UNITS_PER_CALL } from './cost.js';
 
 /** The routes a mix may name (requests per second each). */
@@ -175,6 +177,11 @@ export interface TrafficMix {
   hottestAppClientShare: number;
   /** Service access-token lifetime, seconds (tenant setting lifetimes.serviceAccess). */
   serviceAccessSeconds: number;
+  /** Storefront access-token lifetimes, seconds: a live session refreshes once per lifetime. */
+  anonymousAccessSeconds: number;
+  customerAccessSeconds: number;
+  /** The tenant's refresh grace window, seconds (settings.refreshGraceSeconds). */
+  refreshGraceSeconds: number;
   /** SERVICE_TOKEN_REUSE_SHARE: a cached token is reused for this share of its life. */
   serviceTokenReuseShare: number;
   /** SERVICE_TOKEN_NEAR_CACHE_SECONDS: the in-process near cache's staleness; 0 = off. */
@@ -342,6 +349,11 @@ export interface ScaleResult {
   table: { rru: number; wru: number; rruWithoutGuards: number };
   hotItems: HotItem[];
   viralSession: ViralSession;
+  /**
+   * Live sessions the refresh rates imply (Little's law: each refreshes once per access-token
+   * lifetime), a check that the mix's refresh rates fit its logins.
+   */
+  liveSessions: { anonymous: number; customer: number };
   /** Sorted by the request rate at which each bites, soonest first. */
   limits: LimitUse[];
 }
@@ -737,6 +749,10 @@ export function evaluate(mix: TrafficMix, measured: Measured, limits: Limits, d:
     table: { rru, wru, rruWithoutGuards },
     hotItems,
     viralSession,
+    liveSessions: {
+      anonymous: rps('anonymous-refresh') * mix.anonymousAccessSeconds,
+      customer: rps('customer-refresh') * mix.customerAccessSeconds,
+    },
     limits: limitUses,
   };
 }
@@ -799,13 +815,17 @@ export const COMMERCE_SHARES: Readonly<Record<ScaleRoute, number>> = {
   discovery: 0.004,
 };
 
+/** The broker's own defaults (functions/config.ts, domain/tenant.ts); the near cache's is the lead's (issue 13 item 1). */
 const COMMON = {
   scopeSetsPerClient: 1,
-  serviceAccessSeconds: 14_399,
-  serviceTokenReuseShare: 0.5,
+  serviceAccessSeconds: DEFAULT_LIFETIMES.serviceAccess,
+  anonymousAccessSeconds: DEFAULT_LIFETIMES.anonymousAccess,
+  customerAccessSeconds: DEFAULT_LIFETIMES.customerAccess,
+  refreshGraceSeconds: DEFAULT_SETTINGS.refreshGraceSeconds,
+  serviceTokenReuseShare: DEFAULTS.serviceTokenReuseShare,
   nearCacheSeconds: 5,
-  directoryHoldSeconds: 60,
-  publishedKeysHoldSeconds: 60,
+  directoryHoldSeconds: DEFAULTS.awsHold.directory,
+  publishedKeysHoldSeconds: DEFAULTS.awsHold.publishedKeys,
   warmFactor: 2,
   viralSession: { tabs: 200, validatesPerTabPerSecond: 1 },
 };

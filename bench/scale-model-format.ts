@@ -66,6 +66,9 @@ export function formatResult(r: ScaleResult): string[] {
     '|---|---:|---:|---:|',
     ...r.api.map((a) => `| \`${a.routeKey}\` | ${num(a.rps)} | ${num(a.limit)} | ${pct(a.rps / a.limit)} |`),
     '',
+    `Sessions the refresh rates imply (each refreshes once per access-token lifetime): ${num(r.liveSessions.anonymous)} anonymous ` +
+      `(${num(r.mix.anonymousAccessSeconds)} s), ${num(r.liveSessions.customer)} customer (${num(r.mix.customerAccessSeconds)} s).`,
+    '',
     `DynamoDB table: ${num(r.table.rru)} RRU/s (${num(r.table.rruWithoutGuards)} without the near cache), ${num(r.table.wru)} WRU/s.`,
     '',
     '| hot item | key | RCU/s | WCU/s | use of one partition | RCU/s without its guard | RCU/s at every reservation full | kept off the hot path by |',
@@ -79,7 +82,8 @@ export function formatResult(r: ScaleResult): string[] {
       `in the second all tabs refresh the same token, ${num(r.viralSession.burstRcu)} RCU and ${num(r.viralSession.burstWcu)} WCU on its item ` +
       `(${pct(r.viralSession.burstUse)} of one partition). One write wins, the others get the same successor within the grace window; ` +
       `about ${num(r.viralSession.tabsAtLimit)} tabs refreshing in one second fill the partition, and the excess is throttled (503, Retry-After) ` +
-      'and retried.',
+      `and retried; a retry within the ${r.mix.refreshGraceSeconds} s grace window gets the successor, a later one reads as reuse and ends the session. ` +
+      `The burst comes once per access-token lifetime (${num(r.mix.customerAccessSeconds)} s for a customer).`,
     '',
     'Limits, soonest first (demand of the mix at its own rate; "bites at" scales every route of the mix together):',
     '',

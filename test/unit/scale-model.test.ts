@@ -62,6 +62,9 @@ const mix = (over: Partial<TrafficMix>): TrafficMix => ({
   appClients: 1,
   hottestAppClientShare: 1,
   serviceAccessSeconds: 1000,
+  anonymousAccessSeconds: 3600,
+  customerAccessSeconds: 14_400,
+  refreshGraceSeconds: 10,
   serviceTokenReuseShare: 0.5,
   nearCacheSeconds: 5,
   directoryHoldSeconds: 60,
@@ -177,6 +180,19 @@ describe('scale model', () => {
     expect(v.burstUse).toBeCloseTo(199 / 3000 + 200 / 1000, 12);
     expect(at(v.tabsAtLimit).burstUse).toBeLessThanOrEqual(1);
     expect(at(v.tabsAtLimit + 1).burstUse).toBeGreaterThan(1);
+  });
+
+  it("the sessions a mix's refresh rates imply: one refresh per access-token lifetime each (Little's law)", () => {
+    const r = evaluate(
+      mix({ rps: { 'anonymous-refresh': 2, 'customer-refresh': 1 } }),
+      {
+        ...MEASURED,
+        roundTrips: { ...MEASURED.roundTrips, 'anonymous-refresh': { reads: 0, writes: 1 }, 'customer-refresh': { reads: 0, writes: 1 } },
+      },
+      LIMITS,
+      PLAIN,
+    );
+    expect(r.liveSessions).toEqual({ anonymous: 2 * 3600, customer: 14_400 });
   });
 
   it('every route the model names is in the route table, served by the function the model says', () => {
