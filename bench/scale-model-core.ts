@@ -815,7 +815,7 @@ export const COMMERCE_SHARES: Readonly<Record<ScaleRoute, number>> = {
   discovery: 0.004,
 };
 
-/** The broker's own defaults (functions/config.ts, domain/tenant.ts); the near cache's is the lead's (issue 13 item 1). */
+/** The broker's own defaults (functions/config.ts, domain/tenant.ts). */
 const COMMON = {
   scopeSetsPerClient: 1,
   serviceAccessSeconds: DEFAULT_LIFETIMES.serviceAccess,
@@ -823,7 +823,7 @@ const COMMON = {
   customerAccessSeconds: DEFAULT_LIFETIMES.customerAccess,
   refreshGraceSeconds: DEFAULT_SETTINGS.refreshGraceSeconds,
   serviceTokenReuseShare: DEFAULTS.serviceTokenReuseShare,
-  nearCacheSeconds: 5,
+  nearCacheSeconds: DEFAULTS.serviceTokenNearCacheSeconds,
   directoryHoldSeconds: DEFAULTS.awsHold.directory,
   publishedKeysHoldSeconds: DEFAULTS.awsHold.publishedKeys,
   warmFactor: 2,
