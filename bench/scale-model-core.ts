@@ -541,9 +541,15 @@ export function evaluate(mix: TrafficMix, measured: Measured, limits: Limits, d:
   const appClientReaders = readersOf((reads) => reads.appClient);
   const jwksRps = rps('discovery');
   const hottestPairRps = rps('service-token') * mix.hottestClientShare;
-  // A cache entry's renewal: one write per reuse window, plus every request that finds the entry
-  // past its reuse share while the first new mint is in flight (no warm-up for that client).
-  const stampedeWrites = 1 + Math.floor(hottestPairRps * (mintMs / 1000));
+  // A cache entry's renewal, once per reuse window, for a client without warm-up (the warm-up
+  // renews before the reuse point, off the request path). Without the near cache, every request
+  // that reads the entry while the first new mint is in flight mints too. With it, every warm
+  // instance holding the old entry mints its own once (README "The near cache"; a Lambda instance
+  // serves one request at a time): the instances that see the client within the hold.
+  const stampedeWrites =
+    near > 0 && warm.oauth > 0
+      ? Math.max(1, Math.round(warm.oauth * (1 - Math.exp((-hottestPairRps * near) / warm.oauth))))
+      : 1 + Math.floor(hottestPairRps * (mintMs / 1000));
   const sharedTokenReads = mix.hottestClientShare * rps('introspection');
 
   const hotItems: HotItem[] = [
@@ -592,7 +598,7 @@ export function evaluate(mix: TrafficMix, measured: Measured, limits: Limits, d:
       ...(near > 0 ? { rcuBound: limits.reserved.oauth / near } : {}),
       keptOffBy:
         near > 0
-          ? `near cache: each warm instance reads it at most once per ${near} s; writes: one renewal per reuse window (burst shown), the warm-up renews it off the request path`
+          ? `near cache: each warm instance reads it at most once per ${near} s. Writes (shown: the renewal burst, once per reuse window): each warm instance holding the old entry mints once; the warm-up renews it before that, off the request path`
           : 'nothing (near cache off): every cached request reads it',
     }),
     item({

@@ -153,6 +153,16 @@ describe('scale model', () => {
     );
   });
 
+  it("a cache entry's renewal: every warm instance holding the old entry mints once; without the near cache, the requests during the first mint", () => {
+    const m = mix({ rps: { 'service-token': 1000 }, warmInstances: { oauth: 10 } });
+    const near = hot(evaluate(m, MEASURED, LIMITS, PLAIN), 'CACHE#<client id> / <scopes>');
+    // The busiest pair (~500 req/s) reaches all 10 instances within the 5 s hold.
+    expect(near.wcu).toBe(10);
+    const off = hot(evaluate({ ...m, nearCacheSeconds: 0 }, MEASURED, LIMITS, PLAIN), 'CACHE#<client id> / <scopes>');
+    // A mint: 2 ms CPU + 3 calls × 4 ms + 1 ms = 15 ms; ~500 req/s × 15 ms = 7 more, floored.
+    expect(off.wcu).toBe(1 + Math.floor((1000 - 10 / 500) * 0.5 * 0.015));
+  });
+
   it("introspection of the busiest client's shared token reads one item: nothing keeps it off, so it bites at 3,000 reads a second", () => {
     const r = scaleModel(mix({ rps: { introspection: 1000 }, hottestClientShare: 0.5 }), MEASURED, LIMITS, PLAIN);
     const shared = hot(r, 'T#<selector> / T');
