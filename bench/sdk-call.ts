@@ -8,11 +8,13 @@
  * alone. Calls are sequential (one in flight), warmed up; each figure is the median over rounds
  * of (user + system CPU) / calls.
  *
- *   npx tsx bench/sdk-call.ts [--quick]   prints the table, writes bench/results/sdk-call.json
+ *   npx tsx bench/sdk-call.ts [--quick] [--rounds=3] [--calls=2000] [--warmup=500]
+ *   prints the tables, writes bench/results/sdk-call.json
  */
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
@@ -23,7 +25,12 @@ import {
   UpdateItemCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { brokerDynamoDbClient, type DynamoDbClientOptions } from '../functions/adapters/dynamodb/client.js';
+import {
+  brokerDynamoDbClient,
+  CLIENT_TUNING,
+  type ClientTuning,
+  type DynamoDbClientOptions,
+} from '../functions/adapters/dynamodb/client.js';
 
 export interface SdkCallRow {
   call: string;
@@ -33,6 +40,13 @@ export interface SdkCallRow {
   sdkDefaultsMicros: number;
   /** µs per call of a raw keep-alive HTTP request with the same body and precomputed headers. */
   rawHttpMicros: number;
+  /**
+   * The SDK's own CPU, no network: the same two clients answered at once by a request handler
+   * with the store's recorded answer (what the options above can change; the rest is transport).
+   */
+  pipeline: { sdkDefaultsMicros: number; clientMicros: number };
+  /** µs per call with the factory's tuning steps applied one by one (each on top of the ones before). */
+  steps: { step: ClientTuning; micros: number }[];
 }
 
 export interface SdkCallResults {
@@ -88,6 +102,13 @@ const updateInput = {
 
 type Call = () => Promise<unknown>;
 
+/** dynalite checks the signature header's form, not the signature: one well-formed header, reused. */
+const RAW_AUTH = {
+  'x-amz-date': '20260101T000000Z',
+  authorization:
+    'AWS4-HMAC-SHA256 Credential=local/20260101/local/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000',
+};
+
 /** Median µs of client CPU per call over `rounds` rounds of `calls` sequential calls, after a warm-up. */
 async function cpuMicrosPerCall(call: Call, calls: number): Promise<number> {
   const before = process.cpuUsage();
@@ -108,10 +129,7 @@ function rawCall(endpoint: URL, agent: Agent, target: string, input: unknown): C
   const headers = {
     'content-type': 'application/x-amz-json-1.0',
     'x-amz-target': `DynamoDB_20120810.${target}`,
-    'x-amz-date': '20260101T000000Z',
-    // dynalite checks the header's form, not the signature: one well-formed header, reused.
-    authorization:
-      'AWS4-HMAC-SHA256 Credential=local/20260101/local/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000',
+    ...RAW_AUTH,
     'content-length': String(body.length),
   };
   const options = { host: endpoint.hostname, port: endpoint.port, path: '/', method: 'POST', agent, headers };
@@ -132,8 +150,43 @@ function rawCall(endpoint: URL, agent: Agent, target: string, input: unknown): C
     });
 }
 
+/** A request handler that answers every request at once with `answer` (a recorded store answer). */
+function cannedHandler(answer: { headers: Record<string, string>; body: string }) {
+  const body = Buffer.from(answer.body);
+  return {
+    metadata: { handlerProtocol: 'http/1.1' },
+    handle: async () => ({ response: { statusCode: 200, headers: { ...answer.headers }, body: Readable.from([body]) } }),
+    updateHttpClientConfig: () => {},
+    httpHandlerConfigs: () => ({}),
+    destroy: () => {},
+  };
+}
+
+/** The store's answer to one raw request: headers and body, for the canned handler. */
+function recordAnswer(endpoint: URL, target: string, input: unknown): Promise<{ headers: Record<string, string>; body: string }> {
+  const body = JSON.stringify(input);
+  const headers = { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `DynamoDB_20120810.${target}` };
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: endpoint.hostname, port: endpoint.port, path: '/', method: 'POST', headers: { ...headers, ...RAW_AUTH } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** dynalite in a child process (this module, forked with `--store`): its CPU is not the client's. */
-async function startStore(): Promise<{ endpoint: string; stop(): void }> {
+export async function startStore(): Promise<{ endpoint: string; stop(): void }> {
   const child = fork(fileURLToPath(import.meta.url), ['--store'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (message) => resolve((message as { port: number }).port));
@@ -158,6 +211,11 @@ export async function measureSdkCalls(
   const clientOptions: DynamoDbClientOptions = { endpoint: store.endpoint, region: 'local', credentials: CREDENTIALS, ...AWS_BUDGET };
   const broker = brokerDynamoDbClient(clientOptions);
   const defaults = sdkDefaultsClient(clientOptions);
+  // The steps before the last one; the last one is the broker's client itself.
+  const partial = CLIENT_TUNING.slice(0, -1).map((step, i) => ({
+    step,
+    client: brokerDynamoDbClient(clientOptions, CLIENT_TUNING.slice(0, i + 1)),
+  }));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     await broker.send(
@@ -178,41 +236,66 @@ export async function measureSdkCalls(
     await broker.send(new PutItemCommand({ TableName: TABLE, Item: item }));
 
     const endpoint = new URL(store.endpoint);
+    const clients: { way: string; client: DynamoDBClient }[] = [
+      { way: 'sdkDefaults', client: defaults },
+      ...partial.map(({ step, client }) => ({ way: step, client })),
+      { way: 'client', client: broker },
+    ];
     const kinds = [
       {
         call: 'GetItem (consistent)',
-        client: () => broker.send(new GetItemCommand(getInput)),
-        sdkDefaults: () => defaults.send(new GetItemCommand(getInput)),
-        rawHttp: rawCall(endpoint, agent, 'GetItem', getInput),
+        target: 'GetItem',
+        input: getInput,
+        command: () => new GetItemCommand(getInput),
+        raw: rawCall(endpoint, agent, 'GetItem', getInput),
       },
       {
         call: 'UpdateItem (conditional, ALL_NEW)',
-        client: () => broker.send(new UpdateItemCommand(updateInput)),
-        sdkDefaults: () => defaults.send(new UpdateItemCommand(updateInput)),
-        rawHttp: rawCall(endpoint, agent, 'UpdateItem', updateInput),
+        target: 'UpdateItem',
+        input: updateInput,
+        command: () => new UpdateItemCommand(updateInput),
+        raw: rawCall(endpoint, agent, 'UpdateItem', updateInput),
       },
     ];
     const rows: SdkCallRow[] = [];
     for (const kind of kinds) {
-      const ways = ['client', 'sdkDefaults', 'rawHttp'] as const;
-      for (const way of ways) for (let i = 0; i < warmup; i++) await kind[way]();
-      const samples: Record<(typeof ways)[number], number[]> = { client: [], sdkDefaults: [], rawHttp: [] };
-      // Alternating within each round, so a burst of load from elsewhere falls on all three alike.
+      const ways: { way: string; call: Call }[] = [
+        ...clients.map(({ way, client }) => ({ way, call: () => client.send(kind.command() as GetItemCommand) })),
+        { way: 'rawHttp', call: kind.raw },
+      ];
+      for (const { call } of ways) for (let i = 0; i < warmup; i++) await call();
+      const samples = new Map<string, number[]>(ways.map(({ way }) => [way, []]));
+      // Alternating within each round, so a burst of load from elsewhere falls on all of them alike.
       for (let round = 0; round < rounds; round++) {
-        for (const way of ways) samples[way].push(await cpuMicrosPerCall(kind[way], calls));
-        log(`  ${kind.call} round ${round + 1}: ${ways.map((way) => `${way} ${samples[way].at(-1)!.toFixed(0)} µs`).join(', ')}`);
+        for (const { way, call } of ways) samples.get(way)!.push(await cpuMicrosPerCall(call, calls));
+        log(`  ${kind.call} round ${round + 1}: ${ways.map(({ way }) => `${way} ${samples.get(way)!.at(-1)!.toFixed(0)}`).join(', ')} µs`);
       }
+      const micros = (way: string) => Math.round(median(samples.get(way)!));
+      // The same clients without the network: answered at once with the store's recorded answer.
+      const answer = await recordAnswer(endpoint, kind.target, kind.input);
+      const offline = [sdkDefaultsClient(clientOptions), brokerDynamoDbClient(clientOptions)].map((client) => {
+        (client.config as { requestHandler: unknown }).requestHandler = cannedHandler(answer);
+        return client;
+      });
+      const pipeline = offline.map((client) => ({ call: () => client.send(kind.command() as GetItemCommand), samples: [] as number[] }));
+      for (const { call } of pipeline) for (let i = 0; i < warmup; i++) await call();
+      for (let round = 0; round < rounds; round++) for (const way of pipeline) way.samples.push(await cpuMicrosPerCall(way.call, calls));
+      for (const client of offline) client.destroy();
       rows.push({
+        pipeline: {
+          sdkDefaultsMicros: Math.round(median(pipeline[0]!.samples)),
+          clientMicros: Math.round(median(pipeline[1]!.samples)),
+        },
         call: kind.call,
-        clientMicros: Math.round(median(samples.client)),
-        sdkDefaultsMicros: Math.round(median(samples.sdkDefaults)),
-        rawHttpMicros: Math.round(median(samples.rawHttp)),
+        clientMicros: micros('client'),
+        sdkDefaultsMicros: micros('sdkDefaults'),
+        rawHttpMicros: micros('rawHttp'),
+        steps: CLIENT_TUNING.map((step, i) => ({ step, micros: micros(i === CLIENT_TUNING.length - 1 ? 'client' : step) })),
       });
     }
     return { rounds, callsPerRound: calls, rows };
   } finally {
-    broker.destroy();
-    defaults.destroy();
+    for (const { client } of [{ client: broker }, { client: defaults }, ...partial]) client.destroy();
     agent.destroy();
     store.stop();
   }
@@ -227,11 +310,28 @@ export function formatSdkCalls(results: SdkCallResults): string[] {
     '',
     'Before/after: the SDK with its defaults (the factory before issue 13) against `brokerDynamoDbClient` now:',
     '',
-    '| call | SDK defaults µs/call | broker client µs/call | after/before |',
-    '|---|---:|---:|---:|',
+    '| call | SDK defaults µs/call | broker client µs/call | after/before | without the network: SDK defaults | broker client | after/before |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...results.rows.map(
-      (r) => `| ${r.call} | ${r.sdkDefaultsMicros} | ${r.clientMicros} | ${(r.clientMicros / r.sdkDefaultsMicros).toFixed(2)} |`,
+      (r) =>
+        `| ${r.call} | ${r.sdkDefaultsMicros} | ${r.clientMicros} | ${(r.clientMicros / r.sdkDefaultsMicros).toFixed(2)} | ${r.pipeline.sdkDefaultsMicros} | ${r.pipeline.clientMicros} | ${(r.pipeline.clientMicros / r.pipeline.sdkDefaultsMicros).toFixed(2)} |`,
     ),
+    '',
+    "Without the network: the request handler answers at once with the store's recorded answer, so this is the SDK's own CPU (middleware, serde, signing, retry bookkeeping), the part its options change; the rest of a call is the HTTP round trip.",
+    '',
+    'What each step of `brokerDynamoDbClient` bought (µs/call, each step on top of the ones before):',
+    '',
+    `| step | ${results.rows.map((r) => `${r.call} µs | saved`).join(' | ')} |`,
+    `|---|${results.rows.map(() => '---:|---:').join('|')}|`,
+    `| SDK defaults | ${results.rows.map((r) => `${r.sdkDefaultsMicros} | –`).join(' | ')} |`,
+    ...CLIENT_TUNING.map((step, i) => {
+      const cells = results.rows.map((r) => {
+        const before = i === 0 ? r.sdkDefaultsMicros : r.steps[i - 1]!.micros;
+        const now = r.steps[i]!.micros;
+        return `${now} | ${before - now}`;
+      });
+      return `| + ${step} | ${cells.join(' | ')} |`;
+    }),
     '',
     `Client CPU only (dynalite in a child process), sequential calls, median of ${results.rounds} rounds of ${results.callsPerRound} warmed calls.`,
   ];
@@ -243,10 +343,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   } else {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const quick = process.argv.includes('--quick');
+    const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
     const results = await measureSdkCalls({
-      rounds: quick ? 1 : 3,
-      calls: quick ? 300 : 2000,
-      warmup: quick ? 100 : 500,
+      rounds: Number(flag('rounds') ?? (quick ? 1 : 3)),
+      calls: Number(flag('calls') ?? (quick ? 300 : 2000)),
+      warmup: Number(flag('warmup') ?? (quick ? 100 : 500)),
       log: (line) => console.error(line),
     });
     writeFileSync(
