@@ -11,7 +11,7 @@ export interface DynamoDbClientOptions {
   region?: string;
   credentials?: DynamoDBClientConfig['credentials'];
   maxAttempts?: number;
-  /** Milliseconds to connect and to answer; undefined: the SDK's defaults. */
+  /** Milliseconds to connect and to answer (a call past `requestTimeout` fails, and is retried); undefined: no bound. */
   connectionTimeout?: number;
   requestTimeout?: number;
 }
@@ -37,7 +37,9 @@ export function brokerDynamoDbClient(options: DynamoDbClientOptions = {}, tuning
   const on = new Set(tuning);
   const config: DynamoDBClientConfig = { ...rest };
   if (connectionTimeout !== undefined || requestTimeout !== undefined) {
-    config.requestHandler = { connectionTimeout, requestTimeout };
+    // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and
+    // keeps waiting: a stalled store would hold the call until the Lambda's own timeout.
+    config.requestHandler = { connectionTimeout, requestTimeout, throwOnRequestTimeout: requestTimeout !== undefined };
   }
   if (on.has('cacheMiddleware')) config.cacheMiddleware = true;
   if (on.has('accountIdEndpointMode')) config.accountIdEndpointMode = 'disabled';
