@@ -10,6 +10,7 @@ import { formatColdStart, measureColdStart } from './cold-start.js';
 import { costModel, formatCost } from './cost.js';
 import type { BenchResults, LayerRow, ThroughputRow } from './results-types.js';
 import { formatRoundTrips, measureRoundTrips } from './round-trips.js';
+import { formatSdkCalls, measureSdkCalls } from './sdk-call.js';
 import { measureLayers, measureThroughput } from './throughput.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -38,6 +39,8 @@ log('layers of the cached path…');
 const layers = await measureLayers(loadOptions, log);
 log('round trips…');
 const roundTrips = await measureRoundTrips();
+log('DynamoDB client CPU per call…');
+const sdkCalls = await measureSdkCalls({ rounds: quick ? 1 : 3, calls: quick ? 300 : 2000, warmup: quick ? 100 : 500 });
 log('cold start…');
 const coldStart = await measureColdStart({ runs: quick ? 3 : 10 });
 
@@ -86,6 +89,10 @@ const markdown = [
   '',
   ...formatRoundTrips(roundTrips),
   '',
+  '**DynamoDB client CPU per call** (`npx tsx bench/sdk-call.ts`; issue 13):',
+  '',
+  ...formatSdkCalls(sdkCalls),
+  '',
   '**Cold start** (each Lambda bundle as CDK builds it; median import time in a fresh Node process):',
   '',
   ...formatColdStart(coldStart),
@@ -97,6 +104,7 @@ const markdown = [
 
 writeFileSync(here('./results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(here('./results/latest.md'), `${markdown}\n`);
+writeFileSync(here('./results/sdk-call.json'), `${JSON.stringify({ date: results.date, node: results.node, ...sdkCalls }, null, 2)}\n`);
 const readmePath = here('../README.md');
 const readme = readFileSync(readmePath, 'utf8');
 const start = '<!-- bench:start -->';
