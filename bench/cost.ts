@@ -204,6 +204,13 @@ function billedMsOf(cpuMs: number, calls: number, a: Required<CostAssumptions>):
   return cpuMs * a.lambdaCpuScale + calls * a.dynamoDbLatencyMs + a.roundingMs;
 }
 
+/** `{ name: MB }` as `[MB, names][]`, in order of first appearance. */
+export function groupBySize(sizes: Readonly<Record<string, number>>): [number, string[]][] {
+  const groups = new Map<number, string[]>();
+  for (const [name, mb] of Object.entries(sizes)) groups.set(mb, [...(groups.get(mb) ?? []), name]);
+  return [...groups];
+}
+
 function sum(parts: readonly [Breakdown, number][]): Breakdown {
   const total = Object.fromEntries(COMPONENTS.map((c) => [c, 0])) as Breakdown;
   for (const [breakdown, times] of parts) for (const c of COMPONENTS) total[c] += breakdown[c] * times;
@@ -225,12 +232,7 @@ export function costModel(input: CostInput): CostModel {
     row(`storefront session (${sessionRequests} requests)`, sum(session.map(([route, times]) => [routeCost(route, input), times]))),
   ];
 
-  const perRouteMemory = Object.entries(
-    Object.entries(input.memoryMbByRoute ?? {}).reduce<Record<number, string[]>>((sizes, [route, mb]) => {
-      (sizes[mb] ??= []).push(route);
-      return sizes;
-    }, {}),
-  );
+  const perRouteMemory = groupBySize(input.memoryMbByRoute ?? {});
   const unmeasured = (Object.keys(DEFAULT_CPU_MS) as Route[]).filter((r) => input.cpuMsPerRequest[r] === undefined);
   const uncounted = (Object.keys(DEFAULT_ROUND_TRIPS) as Route[]).filter((r) => input.roundTrips[r] === undefined);
   const assumptions = [
@@ -244,7 +246,7 @@ export function costModel(input: CostInput): CostModel {
         ? `the stack's memory sizes: ${perRouteMemory
             .map(
               ([mb, routes]) =>
-                `${routes.join(', ')} at ${mb} MB (CPU factor ${(input.overrides?.lambdaCpuScale ?? cpuScaleAt(Number(mb))).toFixed(3)})`,
+                `${routes.join(', ')} at ${mb} MB (CPU factor ${(input.overrides?.lambdaCpuScale ?? cpuScaleAt(mb)).toFixed(3)})`,
             )
             .join('; ')}.`
         : `${a.memoryMb} MB (CPU factor ${a.lambdaCpuScale.toFixed(3)}).`) +

@@ -8,7 +8,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MEMORY_MB } from '../lib/constructs/broker-functions.js';
 import { formatColdStart, measureColdStart } from './cold-start.js';
-import { costByMemory, costModel, cpuOnSdkPath, formatCost, formatMemoryComparison } from './cost.js';
+import { costByMemory, costModel, cpuOnSdkPath, formatCost, formatMemoryComparison, groupBySize } from './cost.js';
 import { formatJwtVerify, JWT_VERIFY_DEFAULTS, JWT_VERIFY_QUICK, measureJwtVerify } from './jwt-verify.js';
 import type { BenchResults, LayerRow, ThroughputRow } from './results-types.js';
 import { formatRoundTrips, measureRoundTrips } from './round-trips.js';
@@ -52,12 +52,7 @@ const ROUTE_FUNCTIONS: Record<string, keyof typeof DEFAULT_MEMORY_MB> = {
 const STACK_MEMORY_BY_ROUTE = Object.fromEntries(Object.entries(ROUTE_FUNCTIONS).map(([route, fn]) => [route, DEFAULT_MEMORY_MB[fn]]));
 const STACK_MEMORY_NOTE =
   'The stack (lib/constructs/broker-functions.ts DEFAULT_MEMORY_MB) follows: ' +
-  Object.entries(
-    Object.entries(DEFAULT_MEMORY_MB).reduce<Record<number, string[]>>((sizes, [fn, mb]) => {
-      (sizes[mb] ??= []).push(fn);
-      return sizes;
-    }, {}),
-  )
+  groupBySize(DEFAULT_MEMORY_MB)
     .map(([mb, fns]) => `${fns.join(', ')} at ${mb} MB`)
     .join('; ') +
   ' (scrypt).';
