@@ -122,7 +122,9 @@ export const DEFAULT_CPU_MS: Record<Route, number> = {
 
 /** DynamoDB calls per route on a warm function (README, test/integration/round-trips.test.ts). */
 export const DEFAULT_ROUND_TRIPS: Record<Route, { reads: number; writes: number }> = {
-  'service-token-cached': { reads: 1, writes: 0 },
+  // A warm instance answers from its near cache (issue 13); the shared cache item is read once per
+  // instance and client every few seconds (SERVICE_TOKEN_NEAR_CACHE_SECONDS): nothing per million.
+  'service-token-cached': { reads: 0, writes: 0 },
   'service-token-minted': { reads: 1, writes: 2 },
   introspection: { reads: 1, writes: 0 },
   'anonymous-login': { reads: 0, writes: 1 },
@@ -274,6 +276,9 @@ export function costModel(input: CostInput): CostModel {
       'sealed successor is 1–2 KB, counted as 2 WRU for every session write (PutItem, conditional UpdateItem). ' +
       'Customer login writes the family (2 WRU), its session-index entry, the attempt reservation and its ' +
       'deletion (1 WRU each); a failed login from the 3rd failure adds a slow-down UpdateItem: not in the session.',
+    'Service tokens served from the cache: a warm instance answers from its near cache (0 DynamoDB calls); the shared ' +
+      'cache item is read once per instance and client at most every SERVICE_TOKEN_NEAR_CACHE_SECONDS (5 s), ' +
+      'at most 720 reads an hour per instance and client ($0.00009): 0 per million.',
     'Secrets Manager: secrets are cached per warm function (1 min client secrets, so an incident revocation of a ' +
       'previous secret lands within a minute; 5 min signing key; 1 h cache key), at most ~61 GetSecretValue calls ' +
       'per warm instance-hour ($0.0003), independent of request count: 0 per million. Fixed: 3 secrets × $0.40 = ' +
