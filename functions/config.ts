@@ -33,6 +33,15 @@ export interface HoldSeconds {
 export const DEFAULTS = {
   /** Share of a service token's life after which the cache mints a new one (0 < share ≤ 1). */
   serviceTokenReuseShare: 0.5,
+  /**
+   * How long a warm instance serves a cached service token from memory before it reads the cache
+   * item again (adapters/near-cache.ts). 5 s: at a steady 100 requests a second per client, one
+   * read in 500 still reaches the table, which keeps a popular client's cache item far from the
+   * per-partition limit; and a token revoked on another instance goes on being handed out for at
+   * most 5 s, a tenth of the 60 s a seed or a revoked previous secret already takes to reach a
+   * warm function (the directory and secrets holds below), while introspection refuses it at once.
+   */
+  serviceTokenNearCacheSeconds: 5,
   /** How often the warm-up runs (the EventBridge schedule; local mode's timer). */
   warmupIntervalSeconds: 300,
   /**
@@ -72,6 +81,8 @@ export interface FunctionConfig {
   identityProviderSecretsId: string;
   /** Share of a service token's life after which the cache mints anew. */
   serviceTokenReuseShare: number;
+  /** How long a warm instance serves a cached service token from memory (0: always read the table). */
+  serviceTokenNearCacheSeconds: number;
   /** How often the warm-up runs; it renews tokens that would go stale before the next run. */
   warmupIntervalSeconds: number;
   /**
@@ -96,6 +107,7 @@ export function readConfig<K extends keyof FunctionConfig>(env: Env, needed: rea
     signingKeysSecretId: () => required(env, 'SIGNING_KEYS_SECRET_ID'),
     identityProviderSecretsId: () => required(env, 'IDENTITY_PROVIDER_SECRETS_ID'),
     serviceTokenReuseShare: () => share(env, 'SERVICE_TOKEN_REUSE_SHARE', DEFAULTS.serviceTokenReuseShare),
+    serviceTokenNearCacheSeconds: () => nonNegativeSeconds(env, 'SERVICE_TOKEN_NEAR_CACHE_SECONDS', DEFAULTS.serviceTokenNearCacheSeconds),
     warmupIntervalSeconds: () => positiveInteger(env, 'WARMUP_INTERVAL_SECONDS', DEFAULTS.warmupIntervalSeconds),
     issuer: () => issuerUrl(required(env, 'ISSUER')),
   };
@@ -148,5 +160,14 @@ export function positiveInteger(env: Env, name: string, fallback: number): numbe
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+/** A number of seconds, 0 included, at most an hour (more would be a mistake, not a setting). */
+export function nonNegativeSeconds(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= 0 && value <= 3600)) throw new ConfigError(`${name} must be a number of seconds from 0 to 3600, got "${raw}"`);
   return value;
 }

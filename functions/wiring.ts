@@ -10,6 +10,7 @@ import { DynamoTable } from './adapters/dynamodb/table.js';
 import { outboxMailer } from './adapters/mail/outbox.js';
 import { sesMailer } from './adapters/mail/ses.js';
 import { memoisedUnseal } from './adapters/memoised-unseal.js';
+import { type MillisecondClock, NearCachedTokens } from './adapters/near-cache.js';
 import { RefreshingValue } from './adapters/refreshing-value.js';
 import type { HoldSeconds } from './config.js';
 import { ServiceUnavailable } from './domain/errors.js';
@@ -98,6 +99,11 @@ export interface Settings {
   hold: HoldSeconds;
   /** Logged when a reload fails and the cached value keeps serving; by default nothing. */
   onStale?: (error: unknown) => void;
+  /**
+   * The service-token cache's in-process copy (adapters/near-cache.ts), for the functions that
+   * answer `client_credentials`; absent or 0 seconds: every request reads the cache item.
+   */
+  nearCache?: { staleSeconds: number; nowMs?: MillisecondClock };
   /** The decoy hash's cost: that of the customers' hashes; production's if absent. */
   passwordHashing?: ScryptParams;
 }
@@ -198,6 +204,13 @@ function liveKeysPart(publicKeys: PublicKeyStore, settings: Settings): Deps['liv
   return async () => liveKeys(await published.get(), clock());
 }
 
+/** The token store with the near cache in front of its cache item, when the settings ask for one. */
+function nearCachedPart(tokens: TokenStore, settings: Settings): TokenStore {
+  const near = settings.nearCache;
+  if (!near || near.staleSeconds <= 0) return tokens;
+  return new NearCachedTokens(tokens, { staleSeconds: near.staleSeconds, nowMs: near.nowMs });
+}
+
 function serviceTokensPart(settings: Settings): Pick<Deps, 'unseal' | 'serviceTokenReuseShare'> {
   return { unseal: memoisedUnseal(unseal), serviceTokenReuseShare: settings.serviceTokenReuseShare };
 }
@@ -217,6 +230,7 @@ export function buildDeps(sources: Sources<With<'clientSecrets' | 'cacheKey' | '
   const { name, clientSecrets, cacheKey, signingKeys } = sources.keys;
   return {
     ...stores,
+    tokens: nearCachedPart(stores.tokens, settings),
     directory: directoryPart(stores.directory, settings),
     liveKeys: liveKeysPart(stores.publicKeys, settings),
     secrets: secretsPart(name, clientSecrets, settings),
@@ -261,8 +275,11 @@ export function buildOAuthDeps(
   settings: Settings,
   issuer: string,
 ): OAuthDeps {
+  const serviceTokenDeps = buildServiceTokenDeps(sources, settings, issuer);
   return {
-    ...buildServiceTokenDeps(sources, settings, issuer),
+    ...serviceTokenDeps,
+    // The warm-up reads the table itself; the function that answers requests keeps a near copy.
+    tokens: nearCachedPart(serviceTokenDeps.tokens, settings),
     sessions: sessionStoresOf(sources.table),
     secrets: secretsPart(sources.keys.name, sources.keys.clientSecrets, settings),
     // The authorization_code grant redeems the codes the sign-in page issued.

@@ -69,11 +69,15 @@ export function secretsManagerSources<
 }
 
 /** A Lambda function's settings: the system clock, JSON logs, AWS hold times, a warning when a stale secret serves. */
-export function awsSettings(config: { serviceTokenReuseShare?: number }, log: Logger = jsonLogger()): Settings {
+export function awsSettings(
+  config: { serviceTokenReuseShare?: number; serviceTokenNearCacheSeconds?: number },
+  log: Logger = jsonLogger(),
+): Settings {
   return {
     clock: systemClock,
     log,
     serviceTokenReuseShare: config.serviceTokenReuseShare ?? DEFAULTS.serviceTokenReuseShare,
+    nearCache: { staleSeconds: config.serviceTokenNearCacheSeconds ?? DEFAULTS.serviceTokenNearCacheSeconds },
     hold: DEFAULTS.awsHold,
     onStale: (error: unknown) => log.warn('serving cached secret after a failed reload', { error }),
   };

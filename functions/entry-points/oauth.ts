@@ -11,6 +11,7 @@ const config = readConfig(process.env, [
   'keysSecretId',
   'signingKeysSecretId',
   'serviceTokenReuseShare',
+  'serviceTokenNearCacheSeconds',
   'issuer',
 ]);
 const deps = buildOAuthDeps(

@@ -4,6 +4,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { MemoryStore } from '../adapters/memory-store.js';
+import type { MillisecondClock } from '../adapters/near-cache.js';
 import { authorizeRoutes } from '../routes/authorize.js';
 import { discoveryRoutes } from '../routes/discovery.js';
 import { federationRoutes } from '../routes/federation.js';
@@ -44,6 +45,13 @@ export interface LocalBrokerOptions {
   scrypt?: ScryptParams;
   log?: Logger;
   clock?: Clock;
+  /**
+   * How long the service-token cache's in-process copy is served (adapters/near-cache.ts);
+   * DEFAULTS.serviceTokenNearCacheSeconds by default, 0 to read the cache item every time.
+   */
+  nearCacheSeconds?: number;
+  /** The near cache's millisecond clock; `Date.now` by default. */
+  clockMs?: MillisecondClock;
 }
 
 export interface LocalBroker {
@@ -94,6 +102,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
       clock,
       log,
       serviceTokenReuseShare: options.serviceTokenReuseShare ?? DEFAULTS.serviceTokenReuseShare,
+      nearCache: { staleSeconds: options.nearCacheSeconds ?? DEFAULTS.serviceTokenNearCacheSeconds, nowMs: options.clockMs },
       hold: DEFAULTS.localHold,
       passwordHashing: options.scrypt,
     },

@@ -31,6 +31,9 @@ export const ESM_REQUIRE_BANNER =
 /** Share of a service token's life after which the cache mints anew (contract section 3; functions/config.ts DEFAULTS). */
 const SERVICE_TOKEN_REUSE_SHARE = String(DEFAULTS.serviceTokenReuseShare);
 
+/** How long a warm oauth instance serves a cached service token from memory (issue 13; config.ts DEFAULTS). */
+const SERVICE_TOKEN_NEAR_CACHE_SECONDS = String(DEFAULTS.serviceTokenNearCacheSeconds);
+
 /**
  * One entry per function. Typed by `BrokerFunctionName`, so a function added to the route table
  * does not compile until it has an entry here.
@@ -41,7 +44,7 @@ const FUNCTIONS: Record<BrokerFunctionName, FunctionSpec> = {
     description: 'token-broker: POST /oauth/token, /oauth/introspect, /oauth/revoke',
     // The signing key signs the JWT access tokens of `accessTokenFormat: jwt` clients (contract section 9).
     secrets: ['clientSecrets', 'keys', 'signingKeys'],
-    environment: { SERVICE_TOKEN_REUSE_SHARE },
+    environment: { SERVICE_TOKEN_REUSE_SHARE, SERVICE_TOKEN_NEAR_CACHE_SECONDS },
   },
   discovery: {
     entry: 'discovery.ts',

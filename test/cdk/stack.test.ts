@@ -98,6 +98,7 @@ describe('functions', () => {
       KEYS_SECRET_ID: keys(),
       SIGNING_KEYS_SECRET_ID: signingKeys(),
       SERVICE_TOKEN_REUSE_SHARE: '0.5',
+      SERVICE_TOKEN_NEAR_CACHE_SECONDS: '5',
       ISSUER: issuer(),
     }),
     // No CLIENT_SECRETS_ID: the warm-up authenticates nobody. It signs JWT access tokens of warmup clients.

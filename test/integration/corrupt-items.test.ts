@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../functions/config.js';
 import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
@@ -36,6 +37,8 @@ describe('a corrupt item', () => {
     const key = { pk: entry?.pk ?? { S: '' }, sk: entry?.sk ?? { S: '' } };
     await broker.dynamoClient.send(new UpdateItemCommand({ TableName: 'token-broker', Key: key, UpdateExpression: 'REMOVE sealed' }));
 
+    // Past the near cache's bound, so the instance reads the item instead of its copy in memory.
+    broker.clock.advance(DEFAULTS.serviceTokenNearCacheSeconds);
     const before = broker.logLines.length;
     const second = await postForm(`${broker.url}/oauth/token`, request);
     expect(second.status).toBe(500);

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../functions/config.js';
 import type { InitializeMiddleware } from '@smithy/types';
 import { createRemoteJWKSet, decodeJwt, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import * as oauth from 'oauth4webapi';
@@ -178,10 +179,15 @@ describe('a service client with accessTokenFormat jwt', () => {
         await request();
         return [...calls].sort();
       };
-      // A share near zero: the cached token is past its reuse point, so the request mints.
+      // A share near zero: the cached token is past its reuse point, so the request mints. The
+      // clock is moved past the near cache's bound first, so the table is asked, as on an
+      // instance that did not mint the cached token itself.
       broker.deps.serviceTokenReuseShare = Number.MIN_VALUE;
+      broker.clock.advance(DEFAULTS.serviceTokenNearCacheSeconds);
       expect(await roundTrips(() => ledgerToken())).toEqual(['GetItem', 'PutItem', 'PutItem']);
       broker.deps.serviceTokenReuseShare = 0.5;
+      expect(await roundTrips(() => ledgerToken())).toEqual([]);
+      broker.clock.advance(DEFAULTS.serviceTokenNearCacheSeconds);
       expect(await roundTrips(() => ledgerToken())).toEqual(['GetItem']);
       const token = (await ledgerToken()).access_token as string;
       expect(await roundTrips(() => introspect(token))).toEqual(['GetItem']);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_CLIENTS, codeThroughSignIn, grantSeed } from '../support/authorization.js';
 import { startOidcProvider, type OidcProviderFixture } from '../support/oidc-provider.js';
 import { postForm, basic, startTestBroker, type TestBroker } from '../support/local-broker.js';
+import { DEFAULTS } from '../../functions/config.js';
 import { TEST_SECRETS } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
 
@@ -118,7 +119,7 @@ describe('DynamoDB round trips', () => {
     expect(await roundTrips(() => storefront.login(anonymous, 'ann@example.com', 'correct-horse'))).toEqual(success);
   });
 
-  it('service token: one read from the cache; a miss adds the record and the cache entry', async () => {
+  it('service token: none on a warm instance, one read when its near copy is stale; a miss adds the record and the cache entry', async () => {
     const token = (scope: string) =>
       postForm(
         `${broker.url}/oauth/token`,
@@ -126,7 +127,14 @@ describe('DynamoDB round trips', () => {
         { authorization: basic('orders-svc', TEST_SECRETS.orders) },
       );
     expect(await roundTrips(() => token('order.order_manage'))).toEqual(['GetItem', 'PutItem', 'PutItem']);
+    // Issue 13: the instance that minted holds the token in memory, and serves it without a call.
+    expect(await roundTrips(() => token('order.order_manage'))).toEqual([]);
+    expect(await roundTrips(() => token('order.order_manage'))).toEqual([]);
+    // Past the near cache's bound (5 s by default) the instance asks the table again, once, as a
+    // cold instance would.
+    broker.clock.advance(DEFAULTS.serviceTokenNearCacheSeconds);
     expect(await roundTrips(() => token('order.order_manage'))).toEqual(['GetItem']);
+    expect(await roundTrips(() => token('order.order_manage'))).toEqual([]);
   });
 
   it('introspection: one read, whatever the kind of token', async () => {

@@ -1,6 +1,7 @@
 import { DynamoDBClient, GetItemCommand, ProvisionedThroughputExceededException, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../functions/config.js';
 import { postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
 
@@ -31,7 +32,16 @@ async function expectUnavailable(response: Response) {
 }
 
 describe('when DynamoDB fails', () => {
+  it("serves a warm instance's cached token from memory while its near copy is fresh", async () => {
+    dynamo = mockClient(DynamoDBClient);
+    dynamo.on(GetItemCommand).rejects(throttled());
+    expect((await postForm(`${broker.url}/oauth/token`, request)).status).toBe(200);
+    expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(0);
+  });
+
   it('answers 503 with Retry-After and logs the request id', async () => {
+    // Past the near cache's bound: the cached token must be read from the table, which fails.
+    broker.clock.advance(DEFAULTS.serviceTokenNearCacheSeconds);
     dynamo = mockClient(DynamoDBClient);
     dynamo.on(GetItemCommand).rejects(throttled());
     const before = broker.logLines.length;

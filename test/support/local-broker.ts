@@ -39,7 +39,7 @@ export interface TestBroker extends LocalBroker {
  */
 export async function startTestBroker(
   seed: object = testSeed(),
-  options: Pick<LocalBrokerOptions, 'issuer' | 'scrypt'> = {},
+  options: Pick<LocalBrokerOptions, 'issuer' | 'scrypt' | 'nearCacheSeconds'> = {},
 ): Promise<TestBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'token-broker-test-'));
   const seedFile = join(dataDir, 'seed.json');
@@ -52,6 +52,9 @@ export async function startTestBroker(
     dataDir,
     seedFile,
     clock: clock.read,
+    // The near cache's bound is timed on the same hand-moved clock: a test that changes the
+    // table behind the broker's back advances it past DEFAULTS.serviceTokenNearCacheSeconds.
+    clockMs: () => clock.now * 1000,
     log: jsonLogger((line) => logLines.push(line)),
     scrypt: TEST_SCRYPT,
     ...options,

@@ -359,4 +359,16 @@ describe('readConfig', () => {
     expect(() => readConfig({ SERVICE_TOKEN_REUSE_SHARE: '1.5' }, ['serviceTokenReuseShare'])).toThrow(/\(0, 1\]/);
     expect(() => readConfig({ WARMUP_INTERVAL_SECONDS: 'soon' }, ['warmupIntervalSeconds'])).toThrow(/positive integer/);
   });
+
+  it('reads the near cache bound: 5 s by default, 0 turns it off, anything else is refused', () => {
+    const bound = (value?: string) =>
+      readConfig(value === undefined ? {} : { SERVICE_TOKEN_NEAR_CACHE_SECONDS: value }, ['serviceTokenNearCacheSeconds'])
+        .serviceTokenNearCacheSeconds;
+    expect(bound()).toBe(5);
+    expect(bound('0')).toBe(0);
+    expect(bound('2.5')).toBe(2.5);
+    for (const bad of ['-1', 'soon', '1e3', ' ', '3601', '0x10']) {
+      expect(() => bound(bad), bad).toThrow(/SERVICE_TOKEN_NEAR_CACHE_SECONDS must be a number of seconds from 0 to 3600/);
+    }
+  });
 });

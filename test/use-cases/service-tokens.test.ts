@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { NearCachedTokens } from '../../functions/adapters/near-cache.js';
 import { ServiceUnavailable } from '../../functions/domain/errors.js';
 import { hashToken, parseToken } from '../../functions/domain/tokens.js';
 import { issueServiceToken, warmUp } from '../../functions/use-cases/service-tokens.js';
@@ -52,6 +53,21 @@ describe('service tokens (use case, memory store)', () => {
     expect(fresh.accessToken).not.toBe(first.accessToken);
     const found = await store.findToken(parseToken(fresh.accessToken)?.selector ?? '');
     expect(found?.kind === 'access' && found.record.issuedAt).toBeGreaterThan(clock.now);
+  });
+
+  it('never hands out a token issued before its client’s tokens were revoked, even from a warm near cache', async () => {
+    const { broker, clients, clock, store } = world;
+    // The near cache holds the token for far longer than the test takes: only the client check can refuse it.
+    const warm = { ...broker, tokens: new NearCachedTokens(broker.tokens, { staleSeconds: 3600, nowMs: () => clock.now * 1000 }) };
+    const first = await issueServiceToken(warm, clients.orders, undefined);
+    clock.advance(10);
+    await store.revokeServiceClientTokens('orders-svc', clock.now);
+    const fresh = await issueServiceToken(warm, { ...clients.orders, tokensRevokedAt: clock.now }, undefined);
+    expect(fresh.accessToken).not.toBe(first.accessToken);
+    // The new token is what the near cache holds from now on.
+    expect((await issueServiceToken(warm, { ...clients.orders, tokensRevokedAt: clock.now }, undefined)).accessToken).toBe(
+      fresh.accessToken,
+    );
   });
 
   it('mints anew when the cached value no longer opens (the cache key was rotated)', async () => {
