@@ -128,7 +128,7 @@ const markdown = [
   '',
   ...formatColdStart(coldStart),
   '',
-  '**Cost model by memory size** (the rows below at 256, 512 and 1024 MB; CPU on the SDK path; ✓ the cheapest):',
+  '**Cost model by memory size** (the totals of the cost model below with every function at 256, 512 or 1024 MB; CPU on the SDK path; ✓ the cheapest):',
   '',
   ...formatMemoryComparison(costAtSizes, STACK_MEMORY_NOTE),
   '',
