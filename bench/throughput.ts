@@ -1,7 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
+import { STORE_ENTRY } from '../functions/local/embedded-dynamodb.js';
 import { BENCH_CUSTOMER } from './bench-seed.js';
 import { PEER_CLIENT } from './peer.js';
 import { BROKER_ADDS, LAYERS } from './layers.js';
@@ -69,6 +72,8 @@ function serverBundle(): Promise<string> {
       packages: 'external',
       logLevel: 'error',
     });
+    // The broker starts dynalite from this plain module beside itself (functions/local/embedded-dynamodb.ts).
+    copyFileSync(STORE_ENTRY, join(dirname(outfile), basename(STORE_ENTRY)));
     return outfile;
   })();
   return bundled;
