@@ -48,8 +48,15 @@ describe('when DynamoDB fails', () => {
     await expectUnavailable(await postForm(`${broker.url}/oauth/token`, request));
     const logged = broker.logLines.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
     const warning = logged.find((line) => line.message === 'dependency unavailable');
-    expect(warning).toMatchObject({ level: 'warn', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
-    expect(logged.find((line) => line.message === 'request')).toMatchObject({ status: 503, requestId: warning!.requestId });
+    expect(warning).toMatchObject({ level: 'warn', requestId: expect.stringMatching(/^[A-Za-z0-9+/]{15}=$/) });
+    // The request's one line: its route, the 503, and whom it was for.
+    expect(logged.find((line) => line.message === 'POST /oauth/token')).toMatchObject({
+      level: 'info',
+      status: 503,
+      tenant: 'acme',
+      clientId: 'reports-svc',
+      requestId: warning!.requestId,
+    });
   });
 
   it('returns no token whose record could not be written', async () => {
