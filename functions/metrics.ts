@@ -183,9 +183,17 @@ export function countTokensIssued(grant: Grant): void {
   currentRequest()?.metrics?.countTokensIssued(grant);
 }
 
+/**
+ * A client's cached service token looked up. The warm-up's own look-ups are not counted: in AWS
+ * it reads the table without the near cache (and so without counting); locally it shares the
+ * oauth function's near cache, whose counts would otherwise show a `warmup` service AWS never has.
+ */
 export function countCacheLookup(tier: CacheTier): void {
-  currentRequest()?.metrics?.countCacheLookup(tier);
+  const metrics = currentRequest()?.metrics;
+  if (metrics && metrics.service !== WARMUP) metrics.countCacheLookup(tier);
 }
+
+const WARMUP = 'warmup';
 
 /** Runs `work` (the warm-up, which no request starts) with its counts going to `metrics`. */
 export function withMetrics<T>(metrics: Metrics, work: () => T): T {
