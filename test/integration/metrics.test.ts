@@ -1,9 +1,12 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLUSH_INTERVAL_MS } from '../../functions/metrics.js';
 import { basic, postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
-import { TEST_SECRETS } from '../support/seed.js';
+import { TEST_SECRETS, testSeed } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
 import { checkEmf, type EmfDocument, sumMetrics } from '../support/emf.js';
+import { linkFromMail } from '../support/eml.js';
 
 /**
  * Issue 14, item 1: the broker's counters reach the log as CloudWatch embedded metric format
@@ -13,6 +16,7 @@ import { checkEmf, type EmfDocument, sumMetrics } from '../support/emf.js';
  * metrics' clock too) is moved by hand, so nothing here waits or times anything.
  */
 
+const OPT_IN_LINK = 'https://shop.acme.example/optin?token=';
 let broker: TestBroker;
 let storefront: Storefront;
 /** Everything a request presented that must never reach the log. */
@@ -33,7 +37,10 @@ async function flushAll(): Promise<void> {
 }
 
 beforeAll(async () => {
-  broker = await startTestBroker();
+  const seed = testSeed();
+  // Signup mail (contract section 11) for the signup counters.
+  Object.assign(seed.tenants.acme, { mail: { from: 'shop@acme.example', optInLink: `${OPT_IN_LINK}{token}` } });
+  broker = await startTestBroker(seed);
   storefront = new Storefront(broker.url);
 });
 afterAll(() => broker.stop());
@@ -112,6 +119,38 @@ describe('metrics over real HTTP', () => {
     expect(added('storefront LoginsFailed')).toBe(1);
     expect(added('storefront TokensIssued Grant=login')).toBe(1);
     expect(added('storefront FamiliesRevoked')).toBe(1);
+  });
+
+  it('counts a signup mail sent, and the confirmation link handing out tokens', async () => {
+    const before = sumMetrics(emfDocuments());
+    const bearer = async () => (await storefront.anonymousLogin()).body.access_token as string;
+    const password = 'signup-metrics-pass-1';
+    presented.push(password);
+    const created = await fetch(`${broker.url}/customer/acme/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await bearer()}` },
+      body: JSON.stringify({ email: 'metrics@example.com', password }),
+    });
+    expect(created.status).toBe(201);
+    const mail = readdirSync(broker.outbox).find((name) => name.endsWith('.eml'))!;
+    const token = new URL(linkFromMail(readFileSync(join(broker.outbox, mail), 'utf8'), OPT_IN_LINK)).searchParams.get('token')!;
+    presented.push(token);
+    const confirmed = await fetch(`${broker.url}/customer/acme/signup/optin/${encodeURIComponent(token)}`, {
+      headers: { authorization: `Bearer ${await bearer()}` },
+    });
+    expect(confirmed.status).toBe(200);
+    const body = (await confirmed.json()) as Record<string, string>;
+    presented.push(body.access_token!, body.refresh_token!, body.saas_token!);
+    broker.clock.advance(FLUSH_INTERVAL_MS / 1000);
+    await fetch(`${broker.url}/customer/acme/signup/optin/refresh_token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'nobody@example.com' }),
+    });
+    const sums = sumMetrics(emfDocuments());
+    const added = (key: string) => (sums[key] ?? 0) - (before[key] ?? 0);
+    expect(added('signup MailsSent')).toBe(1);
+    expect(added('signup TokensIssued Grant=signup_optin')).toBe(1);
   });
 
   it('every EMF line is valid EMF under namespace TokenBroker with only the bounded dimensions', () => {

@@ -2,6 +2,8 @@ import { DynamoDBClient, GetItemCommand, ProvisionedThroughputExceededException,
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../functions/config.js';
+import { FLUSH_INTERVAL_MS } from '../../functions/metrics.js';
+import { checkEmf, type EmfDocument, sumMetrics } from '../support/emf.js';
 import { postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
 
@@ -69,5 +71,14 @@ describe('when DynamoDB fails', () => {
 
   it('serves again once the store recovers', async () => {
     expect((await postForm(`${broker.url}/oauth/token`, request)).status).toBe(200);
+  });
+
+  it('counted each 503 as StoreUnavailable in the oauth metrics', async () => {
+    // A minute on, the next request writes what the oauth instance counted since its first line.
+    broker.clock.advance(FLUSH_INTERVAL_MS / 1000);
+    expect((await postForm(`${broker.url}/oauth/token`, request)).status).toBe(200);
+    const documents = broker.logLines.map((line) => JSON.parse(line) as EmfDocument).filter((line) => '_aws' in line);
+    for (const doc of documents) checkEmf(doc);
+    expect(sumMetrics(documents)['oauth StoreUnavailable']).toBe(2);
   });
 });
