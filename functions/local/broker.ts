@@ -15,7 +15,7 @@ import type { ScryptParams } from '../domain/passwords.js';
 import { DEFAULTS, issuerUrl } from '../config.js';
 import { lambdaHttpHandler, type LambdaHttpHandler } from '../http/lambda-adapter.js';
 import type { FunctionName } from '../http/route-table.js';
-import { jsonLogger, type Logger } from '../log.js';
+import { jsonLogger, type Logger, unfilteredLevel } from '../log.js';
 import { count, Metrics, withMetrics } from '../metrics.js';
 import { systemClock, type Clock } from '../ports.js';
 import { applySeed, type SeedReport } from '../seed/apply.js';
@@ -133,7 +133,8 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   // request is read before they are in place (the bridge answers 503 until then).
   const functions: Partial<Record<FunctionName, LambdaHttpHandler>> = {};
   // Each function's counters as its Lambda instance keeps them, written to the log as in AWS.
-  const metricsOf = (service: string) => new Metrics(service, { write: (line) => log.line(line), nowMs: options.clockMs });
+  const metricsOf = (service: string) =>
+    new Metrics(service, { write: (line) => log.line(line), nowMs: options.clockMs, level: unfilteredLevel(log.level) });
   const server = createHttpBridge(functions, lambdaHttpHandler({}, log), log, health);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
