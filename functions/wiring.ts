@@ -20,6 +20,7 @@ import { providerSecretOf, type ProviderSecretsDocument } from './domain/provide
 import { unseal } from './domain/seal.js';
 import { liveKeys, signingKeyAt, type PrivateSigningKey } from './domain/signing-keys.js';
 import type { Logger } from './log.js';
+import { count, countCacheLookup } from './metrics.js';
 import type {
   AuthorizationStore,
   Clock,
@@ -184,7 +185,29 @@ export function identityProvidersPart(
   options: IdentityProviderClientOptions = {},
 ): IdentityProviderClient {
   const secrets = heldPart(settings, name, load, settings.hold.identityProviderSecrets ?? settings.hold.clientSecrets);
-  return identityProviderClient(async (tenant, provider) => providerSecretOf(await secrets.get(), tenant, provider), options);
+  return countedIdentityProviders(
+    identityProviderClient(async (tenant, provider) => providerSecretOf(await secrets.get(), tenant, provider), options),
+  );
+}
+
+/**
+ * Each call to a provider (a code exchanged, an access token verified) is one
+ * `IdentityProviderCalls`; one the provider failed (unreachable, too slow, a 5xx: the 503 of
+ * issue 11) is also one `IdentityProviderFailures`. A refusal of what the storefront brought (a
+ * used code, a bad token) is the storefront's failure, not the provider's, and is not counted so.
+ */
+function countedIdentityProviders(client: IdentityProviderClient): IdentityProviderClient {
+  const counted = <T>(call: Promise<T>): Promise<T> => {
+    count('IdentityProviderCalls');
+    return call.catch((error: unknown) => {
+      if (error instanceof ServiceUnavailable) count('IdentityProviderFailures');
+      throw error;
+    });
+  };
+  return {
+    exchangeCode: (tenant, provider, request) => counted(client.exchangeCode(tenant, provider, request)),
+    verifyAccessToken: (tenant, provider, token) => counted(client.verifyAccessToken(tenant, provider, token)),
+  };
 }
 
 /**
@@ -192,8 +215,26 @@ export function identityProvidersPart(
  * domain/mail.ts `renderRfc5322`'s, whichever adapter sends them.
  */
 export function mailerPart(source: MailSource | undefined, settings: Settings): Mailer {
-  if (!source) return { send: async () => Promise.reject(new ServiceUnavailable('mail', new Error('no mailer configured'))) };
-  return 'ses' in source ? sesMailer(source.ses, settings.log) : outboxMailer(source.outbox, settings.log);
+  if (!source)
+    return countedMailer({ send: async () => Promise.reject(new ServiceUnavailable('mail', new Error('no mailer configured'))) });
+  return countedMailer('ses' in source ? sesMailer(source.ses, settings.log) : outboxMailer(source.outbox, settings.log));
+}
+
+/** Each message handed to the mail service is one `MailsSent`; each send that failed one `MailsFailed`. */
+function countedMailer(mailer: Mailer): Mailer {
+  return {
+    send: (mail) =>
+      mailer.send(mail).then(
+        (sent) => {
+          count('MailsSent');
+          return sent;
+        },
+        (error: unknown) => {
+          count('MailsFailed');
+          throw error;
+        },
+      ),
+  };
 }
 
 function liveKeysPart(publicKeys: PublicKeyStore, settings: Settings): Deps['liveKeys'] {
@@ -204,11 +245,31 @@ function liveKeysPart(publicKeys: PublicKeyStore, settings: Settings): Deps['liv
   return async () => liveKeys(await published.get(), clock());
 }
 
-/** The token store with the near cache in front of its cache item, when the settings ask for one. */
+/**
+ * The token store with the near cache in front of its cache item, when the settings ask for one.
+ * Either way each read of a cached service token is counted by where it was answered
+ * (`ServiceTokenCache`, metrics.ts): near, table or miss.
+ */
 function nearCachedPart(tokens: TokenStore, settings: Settings): TokenStore {
   const near = settings.nearCache;
-  if (!near || near.staleSeconds <= 0) return tokens;
-  return new NearCachedTokens(tokens, { staleSeconds: near.staleSeconds, nowMs: near.nowMs });
+  if (!near || near.staleSeconds <= 0) return tableCountedTokens(tokens);
+  return new NearCachedTokens(tokens, { staleSeconds: near.staleSeconds, nowMs: near.nowMs, observe: countCacheLookup });
+}
+
+/** Without a near copy every read is the table's: a hit or a miss. */
+function tableCountedTokens(tokens: TokenStore): TokenStore {
+  return {
+    getCachedServiceToken: async (clientId, scopeKey) => {
+      const entry = await tokens.getCachedServiceToken(clientId, scopeKey);
+      countCacheLookup(entry ? 'table' : 'miss');
+      return entry;
+    },
+    putCachedServiceToken: (entry) => tokens.putCachedServiceToken(entry),
+    dropCachedServiceToken: (clientId, scopeKey, selector) => tokens.dropCachedServiceToken(clientId, scopeKey, selector),
+    revokeAccessToken: (selector, hash, tenant, now, clientId) => tokens.revokeAccessToken(selector, hash, tenant, now, clientId),
+    putAccessToken: (record) => tokens.putAccessToken(record),
+    findToken: (selector) => tokens.findToken(selector),
+  };
 }
 
 function serviceTokensPart(settings: Settings): Pick<Deps, 'unseal' | 'serviceTokenReuseShare'> {

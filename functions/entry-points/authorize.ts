@@ -1,6 +1,7 @@
 import { readConfig } from '../config.js';
 import { authorizeRoutes } from '../routes/authorize.js';
 import { lambdaHttpHandler } from '../http/lambda-adapter.js';
+import { lambdaMetrics } from '../metrics.js';
 import { buildAuthorizeDeps } from '../wiring.js';
 import { awsSettings, awsTable } from './aws-sources.js';
 
@@ -8,4 +9,4 @@ import { awsSettings, awsTable } from './aws-sources.js';
 const config = readConfig(process.env, ['tableName', 'issuer']);
 const deps = buildAuthorizeDeps(awsTable(config.tableName), awsSettings({}));
 
-export const handler = lambdaHttpHandler(authorizeRoutes(deps, { issuer: config.issuer }), deps.log);
+export const handler = lambdaHttpHandler(authorizeRoutes(deps, { issuer: config.issuer }), deps.log, lambdaMetrics('authorize'));

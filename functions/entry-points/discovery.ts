@@ -1,6 +1,7 @@
 import { readConfig } from '../config.js';
 import { discoveryRoutes } from '../routes/discovery.js';
 import { lambdaHttpHandler } from '../http/lambda-adapter.js';
+import { lambdaMetrics } from '../metrics.js';
 import { buildDiscoveryDeps } from '../wiring.js';
 import { awsSettings, awsTable } from './aws-sources.js';
 
@@ -11,4 +12,4 @@ import { awsSettings, awsTable } from './aws-sources.js';
 const { issuer, tableName } = readConfig(process.env, ['issuer', 'tableName']);
 const deps = buildDiscoveryDeps(awsTable(tableName), awsSettings({}));
 
-export const handler = lambdaHttpHandler(discoveryRoutes({ issuer, publicKeys: deps.liveKeys }), deps.log);
+export const handler = lambdaHttpHandler(discoveryRoutes({ issuer, publicKeys: deps.liveKeys }), deps.log, lambdaMetrics('discovery'));

@@ -1,5 +1,6 @@
 import { readConfig } from '../config.js';
 import { lambdaHttpHandler } from '../http/lambda-adapter.js';
+import { lambdaMetrics } from '../metrics.js';
 import { federationRoutes } from '../routes/federation.js';
 import { buildFederationDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
@@ -21,4 +22,4 @@ const deps = buildFederationDeps(
   awsSettings({}),
 );
 
-export const handler = lambdaHttpHandler(federationRoutes(deps, { issuer: config.issuer }), deps.log);
+export const handler = lambdaHttpHandler(federationRoutes(deps, { issuer: config.issuer }), deps.log, lambdaMetrics('federation'));

@@ -1,6 +1,7 @@
 import { readConfig } from '../config.js';
 import { oauthRoutes } from '../routes/oauth.js';
 import { lambdaHttpHandler } from '../http/lambda-adapter.js';
+import { lambdaMetrics } from '../metrics.js';
 import { buildOAuthDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
@@ -27,4 +28,4 @@ const deps = buildOAuthDeps(
   config.issuer,
 );
 
-export const handler = lambdaHttpHandler(oauthRoutes(deps), deps.log);
+export const handler = lambdaHttpHandler(oauthRoutes(deps), deps.log, lambdaMetrics('oauth'));

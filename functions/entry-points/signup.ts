@@ -1,5 +1,6 @@
 import { readConfig } from '../config.js';
 import { lambdaHttpHandler } from '../http/lambda-adapter.js';
+import { lambdaMetrics } from '../metrics.js';
 import { signupRoutes } from '../routes/signup.js';
 import { buildSignupDeps } from '../wiring.js';
 import { awsMail, awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
@@ -22,4 +23,4 @@ const deps = buildSignupDeps(
   awsSettings({}),
 );
 
-export const handler = lambdaHttpHandler(signupRoutes(deps, { issuer: config.issuer }), deps.log);
+export const handler = lambdaHttpHandler(signupRoutes(deps, { issuer: config.issuer }), deps.log, lambdaMetrics('signup'));

@@ -1,6 +1,7 @@
 import { readConfig } from '../config.js';
 import { storefrontRoutes } from '../routes/storefront.js';
 import { lambdaHttpHandler } from '../http/lambda-adapter.js';
+import { lambdaMetrics } from '../metrics.js';
 import { buildStorefrontDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
 
@@ -11,4 +12,4 @@ const deps = buildStorefrontDeps(
   awsSettings({}),
 );
 
-export const handler = lambdaHttpHandler(storefrontRoutes(deps, { issuer: config.issuer }), deps.log);
+export const handler = lambdaHttpHandler(storefrontRoutes(deps, { issuer: config.issuer }), deps.log, lambdaMetrics('storefront'));

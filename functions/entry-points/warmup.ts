@@ -1,4 +1,5 @@
 import { readConfig } from '../config.js';
+import { count, lambdaMetrics, withMetrics } from '../metrics.js';
 import { warmUp } from '../use-cases/service-tokens.js';
 import { buildServiceTokenDeps } from '../wiring.js';
 import { awsSettings, awsTable, secretsManagerSources } from './aws-sources.js';
@@ -25,8 +26,16 @@ const deps = buildServiceTokenDeps(
   config.issuer,
 );
 
+const metrics = lambdaMetrics('warmup');
+
 export async function handler(): Promise<{ refreshed: number; stillFresh: number; failed: number }> {
-  const report = await warmUp(deps, config.warmupIntervalSeconds);
+  // Each run's counts are written at its end (WarmupRefreshed, WarmupFailures): runs are minutes apart.
+  const report = await withMetrics(metrics, () =>
+    warmUp(deps, config.warmupIntervalSeconds).catch((error: unknown) => {
+      count('WarmupFailures');
+      throw error;
+    }),
+  ).finally(() => metrics.flush());
   deps.log.info('warm-up done', { ...report });
   // One client's failure is logged and counted, not thrown: retrying the whole run would re-mint
   // every other client. warmUp throws only when the client list cannot be read,

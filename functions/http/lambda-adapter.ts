@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { MethodNotAllowed, NotFound, ServiceUnavailable } from '../domain/errors.js';
-import { withRequestContext } from '../audit.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { type RequestContext, withRequestContext } from '../request-context.js';
 import { errorResponse } from './errors.js';
 import { matchRoute, shapeOf } from './route-table.js';
 import type { HttpRequest, HttpResponse, RouteHandlers } from './types.js';
@@ -17,33 +18,57 @@ const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
  * errors.ts; anything unexpected is logged and answered with a generic 500) and requests are
  * logged; local mode runs exactly this code. A request for a route this function does not
  * serve (API Gateway's `$default` route) is answered with a JSON 404 or 405.
+ *
+ * Each request is one log line (`requestLine`); the function instance's counters (`metrics`,
+ * metrics.ts) are written after a request when a minute has passed since they last were.
  */
-export function lambdaHttpHandler(handlers: RouteHandlers, log: Logger): LambdaHttpHandler {
+export function lambdaHttpHandler(handlers: RouteHandlers, log: Logger, metrics?: Metrics): LambdaHttpHandler {
   return async (event) => {
     const started = Date.now();
     const request = toRequest(event);
+    const context: RequestContext = { requestId: request.requestId, sourceIp: request.sourceIp, metrics };
     let response: HttpResponse;
+    let route = event.routeKey;
     try {
-      const handler = handlers[event.routeKey] ?? handlers[resolveRouteKey(request)];
+      let handler = handlers[route];
+      if (!handler) {
+        route = resolveRouteKey(request);
+        handler = handlers[route];
+      }
       if (!handler) throw routingError(request);
-      response = await withRequestContext({ requestId: request.requestId, sourceIp: request.sourceIp }, () => handler(request));
+      const serve = handler;
+      response = await withRequestContext(context, () => serve(request));
     } catch (error) {
       response = errorResponse(error, shapeOf(request.path), (unexpected) =>
         log.error('unexpected error', { requestId: request.requestId, error: describe(unexpected) }),
       );
       if (error instanceof ServiceUnavailable) {
+        metrics?.count('StoreUnavailable');
         log.warn('dependency unavailable', { requestId: request.requestId, error: describe(error) });
       }
     }
-    log.info('request', {
-      requestId: request.requestId,
-      method: request.method,
-      path: request.path,
-      status: response.status,
-      ms: Date.now() - started,
-    });
+    log.info(route && handlers[route] ? route : UNROUTED, requestLine(request, context, response.status, Date.now() - started));
+    metrics?.flushIfDue();
     return toResult(response);
   };
+}
+
+/** The request line's message when no route of this function matched (a 404 or 405): the route is the message otherwise. */
+const UNROUTED = '$default';
+/** A tenant taken from the path is the caller's text: bounded, like everything else logged from a request. */
+const MAX_LOGGED_TENANT = 64;
+
+/**
+ * The one line per request (issue 14): `{"level":"info","message":"<route>","status","ms",
+ * "tenant","clientId","requestId"}`, about 140 bytes. The route is the matched route's template
+ * (never the path as sent, which can hold a token: the sign-up link's); the tenant and client are
+ * those the use cases named (request-context.ts `noteCaller`: the authenticated client, the
+ * session's storefront client), else the path's `{tenant}`; null when unknown. Never a token, a
+ * secret, a password or a header.
+ */
+function requestLine(request: HttpRequest, context: RequestContext, status: number, ms: number): Record<string, unknown> {
+  const tenant = context.tenant ?? request.pathParameters.tenant?.slice(0, MAX_LOGGED_TENANT);
+  return { status, ms, tenant: tenant ?? null, clientId: context.clientId ?? null, requestId: request.requestId };
 }
 
 function resolveRouteKey(request: HttpRequest): string {

@@ -15,7 +15,8 @@ import type { ScryptParams } from '../domain/passwords.js';
 import { DEFAULTS, issuerUrl } from '../config.js';
 import { lambdaHttpHandler, type LambdaHttpHandler } from '../http/lambda-adapter.js';
 import type { FunctionName } from '../http/route-table.js';
-import { jsonLogger, type Logger } from '../log.js';
+import { jsonLogger, type Logger, unfilteredLevel } from '../log.js';
+import { count, Metrics, withMetrics } from '../metrics.js';
 import { systemClock, type Clock } from '../ports.js';
 import { applySeed, type SeedReport } from '../seed/apply.js';
 import { parseSeed, type Seed } from '../seed/schema.js';
@@ -148,6 +149,9 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   // The handlers need the issuer, which by default names the port, known only once bound. No
   // request is read before they are in place (the bridge answers 503 until then).
   const functions: Partial<Record<FunctionName, LambdaHttpHandler>> = {};
+  // Each function's counters as its Lambda instance keeps them, written to the log as in AWS.
+  const metricsOf = (service: string) =>
+    new Metrics(service, { write: (line) => log.line(line), nowMs: options.clockMs, level: unfilteredLevel(log.level) });
   const server = createHttpBridge(functions, lambdaHttpHandler({}, log), log, health);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -157,17 +161,23 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const issuer = configuredIssuer ?? `http://${host}:${port}`;
   deps.issuer = issuer;
-  functions.oauth = lambdaHttpHandler(oauthRoutes(deps), log);
-  functions.discovery = lambdaHttpHandler(discoveryRoutes({ issuer, publicKeys: deps.liveKeys }), log);
-  functions.storefront = lambdaHttpHandler(storefrontRoutes(deps, { issuer }), log);
-  functions.authorize = lambdaHttpHandler(authorizeRoutes(deps, { issuer }), log);
-  functions.federation = lambdaHttpHandler(federationRoutes(deps, { issuer }), log);
-  functions.signup = lambdaHttpHandler(signupRoutes(deps, { issuer }), log);
+  functions.oauth = lambdaHttpHandler(oauthRoutes(deps), log, metricsOf('oauth'));
+  functions.discovery = lambdaHttpHandler(discoveryRoutes({ issuer, publicKeys: deps.liveKeys }), log, metricsOf('discovery'));
+  functions.storefront = lambdaHttpHandler(storefrontRoutes(deps, { issuer }), log, metricsOf('storefront'));
+  functions.authorize = lambdaHttpHandler(authorizeRoutes(deps, { issuer }), log, metricsOf('authorize'));
+  functions.federation = lambdaHttpHandler(federationRoutes(deps, { issuer }), log, metricsOf('federation'));
+  functions.signup = lambdaHttpHandler(signupRoutes(deps, { issuer }), log, metricsOf('signup'));
 
+  const warmupMetrics = metricsOf('warmup');
   const runWarmUp = () =>
-    warmUp(deps, warmupIntervalSeconds)
-      .then((report) => log.info('warm-up done', { ...report }))
-      .catch((error: unknown) => log.warn('warm-up failed', { error }));
+    withMetrics(warmupMetrics, () =>
+      warmUp(deps, warmupIntervalSeconds)
+        .then((report) => log.info('warm-up done', { ...report }))
+        .catch((error: unknown) => {
+          count('WarmupFailures');
+          log.warn('warm-up failed', { error });
+        }),
+    ).finally(() => warmupMetrics.flush());
   await runWarmUp();
   const timer = setInterval(runWarmUp, warmupIntervalSeconds * 1000);
   timer.unref();

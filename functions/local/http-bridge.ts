@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -164,6 +164,14 @@ function gatewayCookies(headers: Record<string, string>): { cookies: string[] } 
   return { cookies };
 }
 
+/**
+ * An id shaped as HTTP API's `requestContext.requestId` is (16 characters, such as
+ * `JdaKbgSPoAMEMzw=`), so that local logs are as long as AWS's: the request line measures them.
+ */
+function gatewayRequestId(): string {
+  return randomBytes(11).toString('base64');
+}
+
 /** requestContext.time, formatted once per second rather than once per request. */
 let clockSecond = 0;
 let clockText = '';
@@ -246,7 +254,7 @@ function toEvent(
         sourceIp,
         userAgent: headers['user-agent'] ?? '',
       },
-      requestId: randomUUID(),
+      requestId: gatewayRequestId(),
       routeKey: key,
       stage: '$default',
       time: gatewayTime(now),

@@ -1,4 +1,5 @@
 import { audit } from '../audit.js';
+import { noteCaller } from '../request-context.js';
 import { InvalidClient } from '../domain/errors.js';
 import type { AppClient, ServiceClient } from '../domain/tenant.js';
 import type { Deps } from './deps.js';
@@ -41,6 +42,7 @@ export async function authenticateServiceClient(
     });
     throw new InvalidClient('client authentication failed', credentials.usedBasic);
   }
+  noteCaller(client.tenant, client.clientId);
   return client;
 }
 
@@ -72,7 +74,7 @@ export async function authenticateClient(
   };
   if (presented.clientSecret === undefined) {
     const app = await deps.directory.getAppClient(clientId);
-    if (app?.type === 'public') return { kind: 'app', client: app };
+    if (app?.type === 'public') return authenticated({ kind: 'app', client: app });
     throw fail(app ? 'secret_required' : 'unknown_client', app?.tenant);
   }
   const [service, app, secretOk] = await Promise.all([
@@ -82,13 +84,19 @@ export async function authenticateClient(
   ]);
   // Client ids are unique across service and app clients (the seed refuses a clash).
   if (service) {
-    if (secretOk) return { kind: 'service', client: service };
+    if (secretOk) return authenticated({ kind: 'service', client: service });
     throw fail('wrong_secret', service.tenant);
   }
   if (app?.type === 'public') throw fail('public_client_sent_secret', app.tenant);
   if (app) {
-    if (secretOk) return { kind: 'app', client: app };
+    if (secretOk) return authenticated({ kind: 'app', client: app });
     throw fail('wrong_secret', app.tenant);
   }
   throw fail('unknown_client');
+}
+
+/** The client the request is about, for its log line. */
+function authenticated(caller: AuthenticatedClient): AuthenticatedClient {
+  noteCaller(caller.client.tenant, caller.client.clientId);
+  return caller;
 }

@@ -1,6 +1,8 @@
 import { audit } from '../audit.js';
 import { InvalidCredentials, InvalidToken } from '../domain/errors.js';
 import { attemptLimits } from '../domain/login-throttle.js';
+import { countTokensIssued } from '../metrics.js';
+import { noteCaller } from '../request-context.js';
 import { checkAccessToken } from '../domain/refresh-family.js';
 import { revokedWithStorefrontClient } from '../domain/tenant.js';
 import { parseToken } from '../domain/tokens.js';
@@ -52,6 +54,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
   if (check !== 'valid') throw new InvalidToken({ expired: check === 'expired' });
   if (revokedWithStorefrontClient(tenant, session!.clientId, session!.issuedAt)) throw new InvalidToken();
   const who = { tenant: tenant.tenant, clientId: session!.clientId, email: input.email };
+  noteCaller(who.tenant, who.clientId);
 
   // The attempt counter, the password and the audit events: shared with the sign-in page.
   const customer = await checkCredentials(deps, who, reservation, found, input.password, now);
@@ -76,6 +79,7 @@ export async function customerLogin(deps: StorefrontDeps, input: LoginInput): Pr
     await deps.sessions.setSessionLegalEntities(selector, current.legalEntities);
   }
 
+  countTokensIssued('login');
   return {
     sessionId: session!.sessionId,
     tenant,

@@ -3,6 +3,8 @@ import { ExternalTokenRejected, InvalidRequest, InvalidToken, ServiceUnavailable
 import { matchFederatedCustomer, newCustomerNumber } from '../domain/federated-customers.js';
 import { DEFAULT_PROVIDER, type ExternalIdentity, type IdentityProvider } from '../domain/federation.js';
 import { MAX_LENGTH } from '../domain/identifiers.js';
+import { countTokensIssued } from '../metrics.js';
+import { noteCaller } from '../request-context.js';
 import { checkAccessToken, type RefreshFamily } from '../domain/refresh-family.js';
 import { identityProviderOf, revokedWithStorefrontClient, type Tenant } from '../domain/tenant.js';
 import { parseToken } from '../domain/tokens.js';
@@ -70,13 +72,16 @@ export async function socialLogin(deps: FederationDeps, input: SocialLoginInput)
     ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
   });
   const result = await finish(deps, input, tenant, provider, session, tokens.identity);
+  countTokensIssued('social_login');
   return { ...result, socialAccessToken: tokens.accessToken, socialIdToken: tokens.idToken };
 }
 
 export async function exchangeAuthToken(deps: FederationDeps, input: ExchangeInput): Promise<FederatedLoginResult> {
   const { tenant, provider, session } = await begin(deps, input);
   const identity = await deps.identityProviders.verifyAccessToken(tenant.tenant, provider, input.subjectAccessToken);
-  return finish(deps, input, tenant, provider, session, identity);
+  const result = await finish(deps, input, tenant, provider, session, identity);
+  countTokensIssued('token_exchange');
+  return result;
 }
 
 /** The provider a request names, or a 400 naming `config` (contract section 10). */
@@ -105,6 +110,7 @@ async function begin(
   const check = session?.kind === 'anonymous' ? checkAccessToken(session, parsed.hash, tenant.tenant, now) : 'invalid';
   if (check !== 'valid') throw new InvalidToken({ expired: check === 'expired' });
   if (revokedWithStorefrontClient(tenant, session!.clientId, session!.issuedAt)) throw new InvalidToken();
+  noteCaller(tenant.tenant, session!.clientId);
   return { tenant, provider, session: session! };
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../domain/authorization.js';
 import { signAccessToken } from '../domain/access-token-jwt.js';
 import { InvalidGrant } from '../domain/errors.js';
+import { countTokensIssued } from '../metrics.js';
 import {
   effectiveExpiry,
   startFamily,
@@ -160,6 +161,7 @@ export async function redeemAuthorizationCode(deps: GrantDeps, client: AppClient
     }
     throw new InvalidGrant('the authorization code is no longer valid');
   }
+  countTokensIssued('authorization_code');
   return { ...firstPair(started, now), scope: scopeString(authorization.scopes, tenant.tenant) };
 }
 

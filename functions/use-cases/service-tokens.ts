@@ -1,5 +1,6 @@
 import { signAccessToken } from '../domain/access-token-jwt.js';
 import { ServiceUnavailable } from '../domain/errors.js';
+import { count, countTokensIssued } from '../metrics.js';
 import { grantScopes, scopeString } from '../domain/scopes.js';
 import { seal } from '../domain/seal.js';
 import { isReusable, type ServiceTokenGrant } from '../domain/service-token.js';
@@ -25,10 +26,13 @@ export async function issueServiceToken(
   if (cached && isReusable(cached, now, deps.serviceTokenReuseShare) && !revokedWithClient(client, cached.issuedAt)) {
     const accessToken = await openCached(deps, client, cached);
     if (accessToken) {
+      countTokensIssued('client_credentials');
       return { accessToken, expiresIn: cached.expiresAt - now, scope: scopeString(granted, client.tenant) };
     }
   }
-  return mintServiceToken(deps, client, granted);
+  const minted = await mintServiceToken(deps, client, granted);
+  countTokensIssued('client_credentials');
+  return minted;
 }
 
 /** Mints, stores durably, then caches. A failed cache write does not cost the caller its token. */
@@ -140,9 +144,11 @@ export async function warmUp(deps: ServiceTokenDeps, intervalSeconds: number): P
         }
         await mintServiceToken(deps, client, granted);
         report.refreshed.push(client.clientId);
+        count('WarmupRefreshed');
       } catch (error) {
         deps.log.warn('warm-up failed for a client', { clientId: client.clientId, error });
         report.failed.push(client.clientId);
+        count('WarmupFailures');
       }
     }),
   );

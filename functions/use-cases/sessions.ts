@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { audit } from '../audit.js';
+import { count, countTokensIssued, type Grant } from '../metrics.js';
+import { noteCaller } from '../request-context.js';
 import { InvalidGrant, InvalidScope, InvalidToken, LegalEntityNotAssigned, UnknownStorefrontClient } from '../domain/errors.js';
 import { unseal } from '../domain/seal.js';
 import {
@@ -104,6 +106,8 @@ export async function anonymousLogin(
     now,
   );
   await deps.sessions.createSession(started.family);
+  noteCaller(tenant.tenant, input.clientId);
+  countTokensIssued('anonymous');
   return { sessionId: started.family.sessionId, tenant, pair: firstPair(started, now) };
 }
 
@@ -154,7 +158,10 @@ export async function refreshSession(
     write,
   );
   if (outcome.outcome === 'rotated') {
+    noteCaller(tenant.tenant, outcome.family.clientId);
     await refuseIfClientRevoked(deps, tenant, outcome.family, now, () => new InvalidGrant('client tokens revoked'), revoked);
+    count('RefreshRotations');
+    countTokensIssued(REFRESHED);
     return answer(successor, outcome.family, tenant, now);
   }
 
@@ -179,7 +186,12 @@ export async function refreshSession(
   if (verdict.verdict === 'scope-not-granted') throw new InvalidScope('scope was not granted to this refresh token');
   if (verdict.verdict === 'retry') {
     const opened = unseal(verdict.sealedSuccessor, parsed.token, successorContext(parsed.selector));
-    if (opened) return answer(JSON.parse(opened) as Successor, family!, tenant, now);
+    if (opened) {
+      noteCaller(tenant.tenant, family!.clientId);
+      count('GraceRetries');
+      countTokensIssued(REFRESHED);
+      return answer(JSON.parse(opened) as Successor, family!, tenant, now);
+    }
     throw new InvalidGrant('successor does not open');
   }
   if (verdict.verdict === 'reuse') {
@@ -191,6 +203,9 @@ export async function refreshSession(
   }
   throw new InvalidGrant('refresh token not current');
 }
+
+/** Every refresh, storefront or OAuth, anonymous, customer or grant, hands out its pair as `refresh_token`. */
+const REFRESHED: Grant = 'refresh_token';
 
 /** The successor's lifetimes as answered: never beyond the session's end (contract section 2). */
 function answer(successor: Successor, family: RefreshFamily, tenant: Tenant, now: number): RefreshResult {
@@ -232,7 +247,9 @@ export async function renewAnonymousAccess(
     { hash: access.hash, expiresAt: now + lifetime.access },
   );
   if (!family) throw new InvalidToken();
+  noteCaller(tenant.tenant, family.clientId);
   await refuseIfClientRevoked(deps, tenant, family, now, () => new InvalidToken(), storefrontRevoked);
+  countTokensIssued('anonymous');
   return { accessToken: access.token, expiresIn: effectiveExpiry(family, family.access) - now, sessionId: family.sessionId, tenant };
 }
 
@@ -248,6 +265,7 @@ export async function authenticateSession(
   const now = deps.clock();
   const check = family ? checkAccessToken(family, parsed.hash, tenant, now) : 'invalid';
   if (check !== 'valid') throw new InvalidToken({ expired: check === 'expired' });
+  noteCaller(family!.tenant, family!.clientId);
   const settings = await deps.directory.getTenant(tenant);
   if (!settings || revokedWithStorefrontClient(settings, family!.clientId, family!.issuedAt)) throw new InvalidToken();
   return { family: family!, expiresIn: effectiveExpiry(family!, accessSlot(family!, parsed.hash)!) - now };
@@ -268,6 +286,7 @@ async function refuseIfClientRevoked(
 ): Promise<void> {
   if (!revoked(family, tenant)) return;
   await deps.sessions.revokeSession(family.selector, now);
+  count('FamiliesRevoked');
   throw refusal();
 }
 
@@ -282,4 +301,5 @@ export async function logout(deps: StorefrontDeps, tenant: string, accessToken: 
   if (!parsed || !(await deps.sessions.revokeSession(parsed.selector, deps.clock(), { hash: parsed.hash, tenant }))) {
     throw new InvalidToken();
   }
+  count('FamiliesRevoked');
 }

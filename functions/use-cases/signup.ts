@@ -6,6 +6,7 @@ import { hashPassword } from '../domain/passwords.js';
 import { checkAccessToken, type RefreshFamily } from '../domain/refresh-family.js';
 import { revokedWithStorefrontClient, type Tenant } from '../domain/tenant.js';
 import { mintToken, parseToken } from '../domain/tokens.js';
+import { countTokensIssued } from '../metrics.js';
 import type { SignupDeps } from './deps.js';
 import { firstPair, planCustomerSession } from './sessions.js';
 import type { LoginResult } from './customer-login.js';
@@ -200,6 +201,7 @@ export async function confirmSignup(
     deps.sessions.createSession(started.family),
     deps.sessions.indexCustomerSession({ tenant: tenant.tenant, email: customer.email, selector, endsAt }),
   ]);
+  countTokensIssued('signup_optin');
   return { sessionId: session.sessionId, tenant, saasToken, initialPassword: customer.initialPassword, pair: firstPair(started, now) };
 }
 

@@ -74,7 +74,7 @@ describe('the Lambda entries (oauth, storefront, discovery)', () => {
 
   it('answers discovery with the configured issuer, whatever Host and X-Forwarded-Proto say', async () => {
     Object.assign(process.env, oauthFunctionEnv(dynamo), { ISSUER: 'https://login.example.com' });
-    vi.spyOn(console, 'log').mockImplementation(() => {});
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const { handler } = await import('../../functions/entry-points/discovery.js');
     const event = tokenRequestEvent('');
     Object.assign(event, {
@@ -99,7 +99,8 @@ describe('the Lambda entries (oauth, storefront, discovery)', () => {
     });
     sm.on(GetSecretValueCommand, { SecretId: 'clients', VersionStage: 'AWSPREVIOUS' }).resolves({ SecretString: '{}' });
     sm.on(GetSecretValueCommand, { SecretId: 'keys' }).resolves({ SecretString: JSON.stringify({ cacheKey: 'c'.repeat(64) }) });
-    const logs = vi.spyOn(console, 'log').mockImplementation(() => {});
+    // The functions write their lines straight to stdout (functions/log.ts), as Lambda reads them.
+    const logs = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
 
     const { handler } = await import('../../functions/entry-points/oauth.js');
     const result = await handler(tokenRequestEvent('grant_type=client_credentials&client_id=orders-svc&client_secret=orders-secret-0001'));

@@ -2,6 +2,8 @@ import { DynamoDBClient, GetItemCommand, ProvisionedThroughputExceededException,
 import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../functions/config.js';
+import { FLUSH_INTERVAL_MS } from '../../functions/metrics.js';
+import { checkEmf, type EmfDocument, sumMetrics } from '../support/emf.js';
 import { postForm, startTestBroker, type TestBroker } from '../support/local-broker.js';
 import { TEST_SECRETS } from '../support/seed.js';
 
@@ -48,8 +50,15 @@ describe('when DynamoDB fails', () => {
     await expectUnavailable(await postForm(`${broker.url}/oauth/token`, request));
     const logged = broker.logLines.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
     const warning = logged.find((line) => line.message === 'dependency unavailable');
-    expect(warning).toMatchObject({ level: 'warn', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
-    expect(logged.find((line) => line.message === 'request')).toMatchObject({ status: 503, requestId: warning!.requestId });
+    expect(warning).toMatchObject({ level: 'warn', requestId: expect.stringMatching(/^[A-Za-z0-9+/]{15}=$/) });
+    // The request's one line: its route, the 503, and whom it was for.
+    expect(logged.find((line) => line.message === 'POST /oauth/token')).toMatchObject({
+      level: 'info',
+      status: 503,
+      tenant: 'acme',
+      clientId: 'reports-svc',
+      requestId: warning!.requestId,
+    });
   });
 
   it('returns no token whose record could not be written', async () => {
@@ -62,5 +71,14 @@ describe('when DynamoDB fails', () => {
 
   it('serves again once the store recovers', async () => {
     expect((await postForm(`${broker.url}/oauth/token`, request)).status).toBe(200);
+  });
+
+  it('counted each 503 as StoreUnavailable in the oauth metrics', async () => {
+    // A minute on, the next request writes what the oauth instance counted since its first line.
+    broker.clock.advance(FLUSH_INTERVAL_MS / 1000);
+    expect((await postForm(`${broker.url}/oauth/token`, request)).status).toBe(200);
+    const documents = broker.logLines.map((line) => JSON.parse(line) as EmfDocument).filter((line) => '_aws' in line);
+    for (const doc of documents) checkEmf(doc);
+    expect(sumMetrics(documents)['oauth StoreUnavailable']).toBe(2);
   });
 });

@@ -69,7 +69,11 @@ beforeAll(async () => {
     profile: 'emporix',
   });
   Object.assign(process.env, oauthFunctionEnv(dynamo));
-  vi.spyOn(console, 'log').mockImplementation((line: unknown) => void logs.push(String(line)));
+  // The functions write their lines straight to stdout (functions/log.ts), as Lambda reads them.
+  vi.spyOn(process.stdout, 'write').mockImplementation((line: unknown) => {
+    logs.push(String(line));
+    return true;
+  });
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
 });

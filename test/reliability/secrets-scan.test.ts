@@ -371,6 +371,9 @@ describe('after a full flow', () => {
     expect(tokens.size).toBeGreaterThanOrEqual(20);
     expect(broker.logLines.length).toBeGreaterThanOrEqual(40);
     expect(broker.logLines.some((line) => line.includes('dependency unavailable'))).toBe(true);
+    // The scan covers every kind of line: request lines and metrics (EMF) lines too (issue 14).
+    expect(broker.logLines.some((line) => line.includes('"status":') && line.includes('"requestId":'))).toBe(true);
+    expect(broker.logLines.some((line) => line.includes('"_aws":'))).toBe(true);
   });
 
   it('the scanner finds a planted secret, a planted token and a planted piece of a token', () => {

@@ -284,7 +284,7 @@ describe('the error tables (functions/http/errors.ts)', () => {
 
 describe('the Lambda adapter applies the tables', () => {
   function logger() {
-    return { info: vi.fn(), warn: vi.fn(), error: vi.fn() } satisfies Logger;
+    return { level: 'info', debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn(), line: vi.fn() } satisfies Logger;
   }
 
   it('answers a thrown domain error by the table of the route, with no-store', async () => {
