@@ -25,7 +25,19 @@ export interface CostInput {
    * over `overrides.memoryMb`; its CPU scale follows unless `overrides.lambdaCpuScale` is given.
    */
   memoryMbByRoute?: Record<string, number>;
+  /**
+   * The broker's log bytes per request per route, measured (bench/log-bytes.ts: the one request
+   * line); each is billed with CloudWatch's per-event overhead. Missing routes: the assumption's
+   * `logBytesPerRequest`.
+   */
+  logBytesByRoute?: Record<string, number>;
 }
+
+/**
+ * CloudWatch counts 26 bytes per log event beside its message (PutLogEvents' batch size); billing by
+ * the same measure is assumed, so each request line is charged 26 bytes more than its length.
+ */
+export const LOG_EVENT_OVERHEAD_BYTES = 26;
 
 export type Route =
   | 'service-token-cached'
@@ -197,8 +209,14 @@ export function routeCost(route: Route, input: CostInput): Breakdown {
     // Cached in memory per warm function (5 min for client secrets and signing key, 1 h for the
     // cache key): calls scale with warm instances over time, not with requests.
     secretsManager: 0,
-    cloudWatchLogs: ((a.logBytesPerRequest * 1e6) / GIB) * PRICES.cloudWatchLogsPerGbIngested,
+    cloudWatchLogs: ((logBytesOf(route, input, a) * 1e6) / GIB) * PRICES.cloudWatchLogsPerGbIngested,
   };
+}
+
+/** Bytes ingested per request of `route`: its measured request line and the event overhead, or the assumption. */
+function logBytesOf(route: Route, input: CostInput, a: Required<CostAssumptions>): number {
+  const measured = input.logBytesByRoute?.[route];
+  return measured === undefined ? a.logBytesPerRequest : measured + LOG_EVENT_OVERHEAD_BYTES;
 }
 
 /** Lambda's billed duration of one request: CPU stretched by the CPU share, DynamoDB waits, rounding. */
@@ -283,8 +301,14 @@ export function costModel(input: CostInput): CostModel {
       'previous secret lands within a minute; 5 min signing key; 1 h cache key), at most ~61 GetSecretValue calls ' +
       'per warm instance-hour ($0.0003), independent of request count: 0 per million. Fixed: 3 secrets × $0.40 = ' +
       '$1.20 a month.',
-    `CloudWatch Logs: ${a.logBytesPerRequest} bytes ingested per request (API access log line, the broker's ` +
-      "request log line, Lambda START/END/REPORT); storage at $0.03/GB-month for a month's retention not included.",
+    input.logBytesByRoute
+      ? `CloudWatch Logs: each route's measured request line (bench/log-bytes.ts; ${Object.entries(input.logBytesByRoute)
+          .map(([route, bytes]) => `${route} ${bytes}`)
+          .join(', ')} bytes) plus ${LOG_EVENT_OVERHEAD_BYTES} bytes of per-event overhead: the one line per request at ` +
+        'the default levels (application INFO, system WARN: no START/END/REPORT lines; no API access log). The ' +
+        "metrics lines (one per instance a minute, ~425 bytes) are under a byte per request at 10 req/s. Storage at $0.03/GB-month for a month's retention not included."
+      : `CloudWatch Logs: ${a.logBytesPerRequest} bytes ingested per request (API access log line, the broker's ` +
+        "request log line, Lambda START/END/REPORT); storage at $0.03/GB-month for a month's retention not included.",
     'Not included: data transfer out (~1 KB per response, $0.09/GB: ~$0.09 per million), CORS preflights, the ' +
       'warm-up function (8,640 runs a month plus its mints, fixed), point-in-time recovery and table storage, ' +
       'free tiers and volume tiers.',

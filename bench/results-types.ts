@@ -79,7 +79,13 @@ export interface BenchResults {
   layers: LayerRow[];
   roundTrips: RoundTripRow[];
   coldStart: ColdStartRow[];
-  cost: { prices: Record<string, string>; rows: CostRow[]; assumptions: string[] };
+  cost: {
+    prices: Record<string, string>;
+    rows: CostRow[];
+    assumptions: string[];
+  };
+  /** Issue 14: the broker's log bytes per request per route (bench/log-bytes.ts). */
+  logBytes?: Record<string, number>;
   /** Issue 13: the cost rows at 256, 512 and 1024 MB; absent in results before it. */
   costByMemory?: MemoryComparison;
   /** Issue 13: a JWT access token verified locally against introspection over HTTP; absent before it. */

@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MEMORY_MB } from '../lib/constructs/broker-functions.js';
 import { formatColdStart, measureColdStart } from './cold-start.js';
+import { formatLogBytes, measureLogLines } from './log-bytes.js';
 import { costByMemory, costModel, cpuOnSdkPath, formatCost, formatMemoryComparison, groupBySize } from './cost.js';
 import { formatJwtVerify, JWT_VERIFY_DEFAULTS, JWT_VERIFY_QUICK, measureJwtVerify } from './jwt-verify.js';
 import type { BenchResults, LayerRow, ThroughputRow } from './results-types.js';
@@ -69,6 +70,8 @@ log('DynamoDB client CPU per call…');
 const sdkCalls = await measureSdkCalls({ rounds: quick ? 1 : 3, calls: quick ? 300 : 2000, warmup: quick ? 100 : 500 });
 log('JWT verification against introspection…');
 const jwtVerify = await measureJwtVerify(quick ? JWT_VERIFY_QUICK : JWT_VERIFY_DEFAULTS, log);
+log('log bytes per request…');
+const logLines = await measureLogLines();
 log('cold start…');
 const coldStart = await measureColdStart({ runs: quick ? 3 : 10 });
 
@@ -91,6 +94,7 @@ const costInput = {
   roundTrips: measuredTrips,
   cpuSource: sdkPath.source,
   memoryMbByRoute: STACK_MEMORY_BY_ROUTE,
+  logBytesByRoute: logLines.bytesPerRequest,
 };
 const cost = costModel(costInput);
 const costAtSizes = costByMemory(costInput);
@@ -105,6 +109,7 @@ const results: BenchResults = {
   coldStart,
   cost,
   costByMemory: costAtSizes,
+  logBytes: logLines.bytesPerRequest,
   jwtVerify,
 };
 
@@ -122,6 +127,10 @@ const markdown = [
   '**DynamoDB round trips per request** (warm function):',
   '',
   ...formatRoundTrips(roundTrips),
+  '',
+  '**Log bytes per request** (the one request line at the default level; `npx tsx bench/log-bytes.ts`):',
+  '',
+  ...formatLogBytes(logLines.bytesPerRequest),
   '',
   '**DynamoDB client CPU per call** (`npx tsx bench/sdk-call.ts`; issue 13):',
   '',
