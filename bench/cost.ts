@@ -365,6 +365,23 @@ export interface MeasuredCpu {
 }
 
 /**
+ * Which measured scenario gives each cost-model route its CPU time (bench/run.ts, and the scale
+ * model). Lambda bills the SDK path, so the dynalite row of the scenario where there is one, else
+ * the memory row plus the SDK's cost per DynamoDB call ({@link cpuOnSdkPath}).
+ */
+export const CPU_SOURCES: Readonly<Record<string, string>> = {
+  'service-token-cached': 'service token, cached',
+  'service-token-minted': 'service token, cache bypassed',
+  introspection: 'introspection',
+  'anonymous-login': 'anonymous login',
+  'anonymous-refresh': 'anonymous refresh',
+  'customer-login': 'customer login',
+  'customer-refresh': 'customer refresh',
+  validate: 'validate',
+  logout: 'logout',
+};
+
+/**
  * Lambda bills the CPU of the real SDK path, so the model takes each route's broker CPU from the
  * dynalite rows of the throughput bench (every call through @aws-sdk/client-dynamodb). A route
  * measured on the memory store only (the customer routes: scrypt makes them slow to load) gets its

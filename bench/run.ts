@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_MEMORY_MB } from '../lib/constructs/broker-functions.js';
 import { formatColdStart, measureColdStart } from './cold-start.js';
 import { formatLogBytes, measureLogLines } from './log-bytes.js';
-import { costByMemory, costModel, cpuOnSdkPath, formatCost, formatMemoryComparison, groupBySize } from './cost.js';
+import { CPU_SOURCES, costByMemory, costModel, cpuOnSdkPath, formatCost, formatMemoryComparison, groupBySize } from './cost.js';
 import { formatJwtVerify, JWT_VERIFY_DEFAULTS, JWT_VERIFY_QUICK, measureJwtVerify } from './jwt-verify.js';
 import type { BenchResults, LayerRow, ThroughputRow } from './results-types.js';
 import { formatRoundTrips, measureRoundTrips } from './round-trips.js';
@@ -21,23 +21,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const quick = process.argv.includes('--quick');
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const log = (line: string) => console.error(line);
-
-/**
- * Which measured scenario gives each cost-model route its CPU time. Lambda bills the SDK path, so
- * the dynalite row of the scenario where there is one, else the memory row plus the SDK's cost
- * per DynamoDB call (bench/cost.ts cpuOnSdkPath).
- */
-const CPU_SOURCES: Record<string, string> = {
-  'service-token-cached': 'service token, cached',
-  'service-token-minted': 'service token, cache bypassed',
-  introspection: 'introspection',
-  'anonymous-login': 'anonymous login',
-  'anonymous-refresh': 'anonymous refresh',
-  'customer-login': 'customer login',
-  'customer-refresh': 'customer refresh',
-  validate: 'validate',
-  logout: 'logout',
-};
 
 /** The function that serves each cost-model route, for its memory size in the stack. */
 const ROUTE_FUNCTIONS: Record<string, keyof typeof DEFAULT_MEMORY_MB> = {

@@ -894,7 +894,7 @@ export const PRESETS: readonly TrafficMix[] = [
 
 /** What the model takes as given, printed with every run. */
 export const ASSUMPTIONS: readonly string[] = [
-  'Durations as bench/cost.ts models them: billed ms = broker CPU ms (memory store, bench/results/latest.json) × the Lambda CPU factor + 4 ms per DynamoDB call + 1 ms rounding; SDK client CPU per call is not in the memory-store CPU (issue 13 item 2 measures it). Routes the bench does not time borrow a similar route\'s CPU (column "CPU").',
+  'Durations as bench/cost.ts models them: billed ms = broker CPU ms on the SDK path (the dynalite rows, store in its own process, as the cost model takes them from bench/results/latest.json) × the Lambda CPU factor at 512 MB + 4 ms per DynamoDB call + 1 ms rounding. Routes the bench does not time borrow a similar route\'s CPU (column "CPU").',
   "Concurrency = req/s × billed duration (Little's law), per function, for the demand of the mix, except that a login-throttled route (customer login, the sign-in form: scrypt, ~1.1 s each) reaches its function at most at its throttle (50 req/s): the reservations are sized for that, and the excess demand shows in the throttle's own row. The route table's concurrency column is the unthrottled demand.",
   'Warm instances = needed concurrency × warm factor, at most the reservation; each one reads every tenant, client and key it serves once per hold, and each service-token cache entry once per near-cache staleness.',
   'DynamoDB reads are strongly consistent (1 RRU per item ≤ 4 KB); writes 1 WRU per started KB; a family item 2 WRU; a failed conditional write consumes write units as a write of the item would.',

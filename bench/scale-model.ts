@@ -13,32 +13,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LOGIN_THROTTLE, DEFAULT_STAGE_THROTTLE, LOGIN_THROTTLED_ROUTE_KEYS } from '../lib/constructs/broker-api.js';
 import { DEFAULT_RESERVED_CONCURRENCY } from '../lib/constructs/broker-functions.js';
+import { CPU_SOURCES, cpuOnSdkPath } from './cost.js';
 import type { BenchResults } from './results-types.js';
 import { type Limits, type Measured, AWS_LIMITS, PRESETS, type TrafficMix, scaleModel } from './scale-model-core.js';
 import { formatReadme, formatScaleModel } from './scale-model-format.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
-/** Which measured throughput scenario (memory store) gives each route its CPU: as bench/run.ts. */
-const CPU_SOURCES: Record<string, string> = {
-  'service-token-cached': 'service token, cached',
-  'service-token-minted': 'service token, cache bypassed',
-  introspection: 'introspection',
-  'anonymous-login': 'anonymous login',
-  'anonymous-refresh': 'anonymous refresh',
-  'customer-login': 'customer login',
-  'customer-refresh': 'customer refresh',
-  validate: 'validate',
-  logout: 'logout',
-};
-
 export function measuredFrom(results: Pick<BenchResults, 'throughput' | 'roundTrips'>): Measured {
-  const cpuMs: Record<string, number> = {};
-  for (const [route, scenario] of Object.entries(CPU_SOURCES)) {
-    const cpu = results.throughput.find((r) => r.store === 'memory' && r.scenario === scenario)?.broker.cpuMsPerRequest;
-    if (cpu !== undefined) cpuMs[route] = cpu;
-  }
   const roundTrips = Object.fromEntries(results.roundTrips.map((r) => [r.route, { reads: r.reads, writes: r.writes }]));
+  // The CPU the cost model bills: the SDK path (dynalite rows, the store in its own process).
+  const measured = results.throughput.map((r) => ({ scenario: r.scenario, store: r.store, cpuMsPerRequest: r.broker.cpuMsPerRequest }));
+  const { cpuMsPerRequest: cpuMs } = cpuOnSdkPath(measured, CPU_SOURCES, roundTrips);
   return { cpuMs, roundTrips };
 }
 
