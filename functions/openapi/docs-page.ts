@@ -17,7 +17,7 @@ body{margin:0;background:var(--bg);color:var(--fg)}
 nav{flex:0 0 17rem;position:sticky;top:0;align-self:flex-start;max-height:100vh;overflow:auto;padding:1rem;border-right:1px solid var(--line);font-size:.9rem}
 nav h2{font-size:.8rem;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);margin:1rem 0 .25rem}
 nav ul{list-style:none;margin:0;padding:0}
-nav li{margin:.15rem 0}
+nav li{margin:.15rem 0;overflow-wrap:anywhere}
 main{flex:1;min-width:0;padding:1rem 2rem 4rem}
 a{color:var(--link)}
 h1{margin:.5rem 0 0}
@@ -36,6 +36,7 @@ pre code{background:none;padding:0}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid var(--line)}
 th{color:var(--muted);font-weight:600}
+td p,li p{margin:0}
 .status{font-weight:700}
 .req{color:#b91c1c;font-size:.8rem}
 details{margin:.5rem 0}
@@ -71,6 +72,11 @@ function markdown(text: string): string {
     flush();
   }
   return blocks.join('\n');
+}
+
+/** One paragraph's Markdown, without the paragraph. */
+function inlineMarkdown(text: string): string {
+  return markdown(text).replace(/^<p>|<\/p>$/g, '');
 }
 
 const obj = (value: Json | undefined): JsonObject => (value && typeof value === 'object' && !Array.isArray(value) ? value : {});
@@ -196,7 +202,11 @@ function content(media: JsonObject, schemas: JsonObject, isError = false): strin
     const entry = obj(value);
     const schema = obj(entry.schema);
     parts.push(`<p class="meta"><code>${esc(type)}</code></p>`);
-    parts.push(isError && typeof schema.$ref !== 'string' ? errorBlock(schema) : schemaBlock(schema));
+    if (isError && typeof schema.$ref !== 'string') parts.push(errorBlock(schema));
+    else if (typeof schema.$ref === 'string') {
+      // A named schema in full where it is used, and a link to it.
+      parts.push(`<p>Schema: ${typeOf(schema)}</p>`, schemaBlock(obj(schemas[refName(schema.$ref)])));
+    } else parts.push(schemaBlock(schema));
     const examples = obj(entry.examples);
     for (const [name, ex] of Object.entries(examples)) parts.push(example(obj(ex).value ?? null, str(obj(ex).summary) || name));
     if (Object.keys(examples).length === 0 && typeof schema.$ref === 'string') {
@@ -257,10 +267,10 @@ function operationHtml(method: string, path: string, op: JsonObject, components:
     const response = resolve(value, components, 'responses');
     const headers = Object.entries(obj(response.headers)).map(([name, h]) => {
       const header = resolve(h, components, 'headers');
-      return `<li><code>${esc(name)}</code>: ${esc(str(header.description))}</li>`;
+      return `<li><code>${esc(name)}</code>: ${inlineMarkdown(str(header.description))}</li>`;
     });
     parts.push(
-      `<div class="response"><p><span class="status">${esc(status === 'default' ? 'Other (500)' : status)}</span> ${markdown(str(response.description)).replace(/^<p>|<\/p>$/g, '')}</p>`,
+      `<div class="response"><p><span class="status">${esc(status === 'default' ? 'Other (500)' : status)}</span> ${inlineMarkdown(str(response.description))}</p>`,
       headers.length ? `<p class="meta">Headers:</p><ul>${headers.join('')}</ul>` : '',
       content(obj(response.content), schemas, !/^[23]/.test(status)),
       '</div>',

@@ -490,7 +490,7 @@ function errorResponses(shape: WireShape, kinds: readonly Kind[]): Record<string
             [status],
             rendered.map((r) => r.response.body as Record<string, Json>),
           ),
-          examples: Object.fromEntries(rendered.map((r) => [r.name, { summary: r.kind, value: r.response.body as Json }])),
+          examples: Object.fromEntries(rendered.map((r) => [r.name, { summary: r.summary, value: r.response.body as Json }])),
         },
       },
     };
@@ -517,7 +517,7 @@ function sharedResponses(): Record<string, JsonObject> {
             rendered.map((r) => r.response.status),
             bodies,
           ),
-          examples: Object.fromEntries(rendered.map((r) => [r.name, { summary: r.kind, value: r.response.body as Json }])),
+          examples: Object.fromEntries(rendered.map((r) => [r.name, { summary: r.summary, value: r.response.body as Json }])),
         },
       },
     };

@@ -60,6 +60,13 @@ const SAMPLES: { [K in Kind]: Extract<KnownError, { kind: K }>[] } = {
   ServiceUnavailable: [new ServiceUnavailable('store')],
 };
 
+/** The examples' names where one kind renders more than one way (in SAMPLES order). */
+const VARIANTS: Partial<Record<Kind, string[]>> = {
+  InvalidRequest: ['InvalidRequest', 'InvalidRequest naming the field'],
+  InvalidClient: ['InvalidClient (HTTP Basic tried)', 'InvalidClient (no credentials)'],
+  InvalidToken: ['InvalidToken', 'InvalidToken (expired)'],
+};
+
 /** What each kind means to a caller, in the response's description. */
 export const KIND_DESCRIPTIONS: Record<Kind, string> = {
   InvalidRequest: 'a missing, repeated, over-long or malformed parameter, or a malformed body',
@@ -98,8 +105,10 @@ const TABLES = { oauth: OAUTH_ERRORS, emporix: EMPORIX_ERRORS } as const;
 
 export interface RenderedError {
   kind: Kind;
-  /** The example's name: the kind, and a suffix when one kind renders more than one way. */
+  /** The example's key: the kind, and a number when one kind renders more than one way. */
   name: string;
+  /** The example's summary. */
+  summary: string;
   response: ErrorResponse;
 }
 
@@ -108,7 +117,7 @@ export function renderErrors(shape: WireShape, kinds: readonly Kind[]): Rendered
   return kinds.flatMap((kind) =>
     SAMPLES[kind].map((sample, i) => {
       const render = TABLES[shape][kind] as (error: KnownError) => ErrorResponse;
-      return { kind, name: i === 0 ? kind : `${kind}${i + 1}`, response: render(sample) };
+      return { kind, name: i === 0 ? kind : `${kind}${i + 1}`, summary: VARIANTS[kind]?.[i] ?? kind, response: render(sample) };
     }),
   );
 }
