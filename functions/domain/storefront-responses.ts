@@ -83,7 +83,7 @@ export function exchangeAuthTokenBody(
 /** Emporix removed the camelCase copies on this date (contract section 2, "Legacy field window"). */
 export const CAMEL_CASE_REMOVED_AT = Date.UTC(2025, 10, 13) / 1000;
 
-const CAMEL_COPIES: Record<string, string> = {
+export const CAMEL_COPIES: Record<string, string> = {
   access_token: 'accessToken',
   saas_token: 'saasToken',
   expires_in: 'expiresIn',

@@ -8,7 +8,7 @@ import type { FamilyKind, FamilyLifetimes } from './refresh-family.js';
  */
 
 /** Contract: `^[a-z][a-z0-9]+$`, 3 to 16 characters. */
-const TENANT_PATTERN = /^[a-z][a-z0-9]{2,15}$/;
+export const TENANT_PATTERN = /^[a-z][a-z0-9]{2,15}$/;
 
 export function isValidTenant(tenant: unknown): tenant is string {
   return typeof tenant === 'string' && TENANT_PATTERN.test(tenant);

@@ -24,6 +24,10 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/oauth/authorize', fn: 'authorize' },
   { method: 'GET', path: '/.well-known/oauth-authorization-server', fn: 'discovery' },
   { method: 'GET', path: '/.well-known/jwks.json', fn: 'discovery' },
+  // The API description (contract section 12): the OpenAPI document and its reference page, both
+  // built at build time (functions/openapi/), static strings served by the discovery function.
+  { method: 'GET', path: '/openapi.json', fn: 'discovery' },
+  { method: 'GET', path: '/docs', fn: 'discovery' },
   { method: 'GET', path: '/customerlogin/auth/anonymous/login', fn: 'storefront' },
   { method: 'GET', path: '/customerlogin/auth/anonymous/refresh', fn: 'storefront' },
   { method: 'POST', path: '/customer/{tenant}/login', fn: 'storefront' },

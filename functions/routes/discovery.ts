@@ -1,5 +1,6 @@
 import { JWKS_MAX_AGE_SECONDS } from '../domain/signing-keys.js';
 import type { RouteHandlers } from '../http/types.js';
+import { apiDescriptionRoutes } from '../openapi/serve.js';
 
 export interface DiscoveryOptions {
   /** The configured issuer (functions/config.ts); never derived from the request. */
@@ -14,11 +15,13 @@ const CACHEABLE = { 'Cache-Control': 'public, max-age=300' };
 const JWKS_CACHEABLE = { 'Cache-Control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` };
 
 /**
- * `/.well-known/*`: RFC 8414 metadata that lists only what really works, and the JWK Set.
+ * `/.well-known/*`: RFC 8414 metadata that lists only what really works, and the JWK Set; and the
+ * API description (`/openapi.json`, `/docs`), static like the metadata.
  */
 export function discoveryRoutes(options: DiscoveryOptions): RouteHandlers {
   const { issuer } = options;
   return {
+    ...apiDescriptionRoutes({ issuer, cacheControl: CACHEABLE['Cache-Control'] }),
     'GET /.well-known/oauth-authorization-server': async () => {
       // Introspection is for service clients: a secret always. Revocation also takes a public app
       // client by its client_id alone, revoking its own grants' tokens (RFC 7009 section 2.1).

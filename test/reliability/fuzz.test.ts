@@ -504,6 +504,9 @@ const ROUTE_PARAMS: Record<string, { core: Param[]; optional: Param[] }> = {
   '/oauth/revoke': { core: ['token'], optional: ['token_type_hint'] },
   '/.well-known/oauth-authorization-server': { core: [], optional: [] },
   '/.well-known/jwks.json': { core: [], optional: [] },
+  // The API description (contract section 12): static, reads nothing from the request.
+  '/openapi.json': { core: [], optional: [] },
+  '/docs': { core: [], optional: [] },
   '/customerlogin/auth/anonymous/login': {
     core: ['tenant', 'client_id'],
     optional: ['currency', 'siteCode', 'language', 'targetLocation'],
@@ -669,6 +672,8 @@ function successProblem(method: string, served: string, status: number, body: Re
         return Array.isArray(body.keys);
       case 'GET /.well-known/oauth-authorization-server':
         return typeof body.issuer === 'string' && typeof body.token_endpoint === 'string';
+      case 'GET /openapi.json':
+        return body.openapi === '3.1.0' && isObject(body.paths);
       case 'GET /customer/{tenant}/validateauthtoken':
         return body.token_type === 'Bearer' && typeof body.sessionId === 'string';
       case 'health':
@@ -702,7 +707,9 @@ function violation(request: FuzzRequest, answer: RawAnswer): string | undefined 
   if (request.method === 'HEAD' || answer.status === 204) {
     return answer.text === '' ? undefined : 'a body on a 204 or HEAD answer';
   }
-  const page = servedPath(request.path + request.query) === '/oauth/authorize' && ['GET', 'POST'].includes(request.method);
+  const pagePath = servedPath(request.path + request.query);
+  const page =
+    (pagePath === '/oauth/authorize' && ['GET', 'POST'].includes(request.method)) || (pagePath === '/docs' && request.method === 'GET');
   if (page) return pageProblem(answer);
   if (answer.headers['content-type'] !== 'application/json') return `content-type ${answer.headers['content-type']}`;
   let parsed: unknown;
