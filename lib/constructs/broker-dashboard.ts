@@ -98,7 +98,7 @@ export class BrokerDashboard extends Construct {
         height: 2,
       }),
     );
-    this.dashboard.addWidgets(new AlarmStatusWidget({ title: alarmsTitle, alarms: [...props.alarms], width: 24, height: 4 }));
+    this.dashboard.addWidgets(new AlarmStatusWidget({ title: alarmsTitle, alarms: [...props.alarms], width: 24, height: 6 }));
     this.dashboard.addWidgets(
       graph(requestsTitle, [props.api.metricCount({ period: FIVE_MINUTES, statistic: Stats.SUM, label: 'requests' })], {
         right: [
