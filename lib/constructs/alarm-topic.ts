@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -21,6 +21,19 @@ export class AlarmTopic extends Construct {
 
   constructor(scope: Construct, id: string, props: AlarmTopicProps = {}) {
     super(scope, id);
+    const stack = Stack.of(this);
+    // CloudWatch publishes as its service principal: only for this account's alarms of this stack
+    // (the alarms are named `<stack>-<name>`, lib/constructs/broker-alarms.ts), so no other
+    // account's alarm can be pointed at the topic (confused deputy).
+    const fromTheStacksAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': Arn.format(
+          { service: 'cloudwatch', resource: 'alarm', resourceName: `${stack.stackName}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+          stack,
+        ),
+      },
+    };
     // A customer managed key, not SNS's AWS managed one: CloudWatch can publish to an encrypted
     // topic only if the key policy lets it use the key, and an AWS managed key's policy cannot be changed.
     this.key = new Key(this, 'Key', {
@@ -34,7 +47,7 @@ export class AlarmTopic extends Construct {
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        conditions: fromTheStacksAlarms,
       }),
     );
     this.topic = new Topic(this, 'Topic', {
@@ -42,6 +55,16 @@ export class AlarmTopic extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
+    // The topic policy replaces SNS's default one, so CloudWatch's right to publish is stated here.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: fromTheStacksAlarms,
+      }),
+    );
 
     if (props.alarmEmail !== undefined) {
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(props.alarmEmail))

@@ -204,24 +204,43 @@ describe('alarms', () => {
 });
 
 describe('alarm topic', () => {
-  it('is encrypted with a rotated customer managed key that CloudWatch may use, and accepts only TLS', () => {
-    const topic = resources[id(stack.alarmTopic.topic)]!;
-    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [id(stack.alarmTopic.key), 'Arn'] });
+  it("is encrypted with a rotated customer managed key, accepts only TLS, and lets the stack's alarms publish", () => {
+    const topic = { Ref: id(stack.alarmTopic.topic) };
+    expect(resources[topic.Ref]!.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [id(stack.alarmTopic.key), 'Arn'] });
     const key = resources[id(stack.alarmTopic.key)]!;
     expect(key.Properties.EnableKeyRotation).toBe(true);
+    // Only this account's alarms of this stack (confused deputy).
+    const fromTheStacksAlarms = {
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: {
+        'aws:SourceArn': {
+          'Fn::Join': [
+            '',
+            ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:Ops-*'],
+          ],
+        },
+      },
+    };
     expect(key.Properties.KeyPolicy.Statement).toContainEqual({
       Sid: 'CloudWatchAlarmsPublish',
       Effect: 'Allow',
       Principal: { Service: 'cloudwatch.amazonaws.com' },
       Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       Resource: '*',
-      Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      Condition: fromTheStacksAlarms,
     });
     const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
     expect(policies).toHaveLength(1);
-    expect(policies[0]!.Properties.PolicyDocument.Statement).toContainEqual(
-      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-    );
+    const statements = policies[0]!.Properties.PolicyDocument.Statement as Json[];
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(statements).toContainEqual({
+      Sid: 'CloudWatchAlarmsPublish',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: topic,
+      Condition: fromTheStacksAlarms,
+    });
   });
 
   it('has no subscription without alarmEmail', () => {
