@@ -148,6 +148,8 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, 'KeysSecretArn', { value: this.secrets.keys.secretArn });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: this.secrets.signingKeys.secretArn });
     new CfnOutput(this, 'IdentityProviderSecretsArn', { value: this.secrets.identityProviderSecrets.secretArn });
+    // Subscribe a pager or chat to it: `aws sns subscribe --topic-arn <AlarmTopicArn> ...`.
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Where the alarms go' });
     if (this.mailFromIdentity !== undefined) {
       new CfnOutput(this, 'MailFromIdentityArn', { value: mailIdentityArn(this, this.mailFromIdentity) });
     }

@@ -498,9 +498,10 @@ describe('warm-up schedule', () => {
 });
 
 describe('outputs', () => {
-  it('are exactly the six the seed CLI and operators read', () => {
+  it('are exactly the seven the seed CLI and operators read', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual([
+      'AlarmTopicArn',
       'ApiUrl',
       'ClientSecretsArn',
       'IdentityProviderSecretsArn',
@@ -513,6 +514,7 @@ describe('outputs', () => {
     expect(outputs.TableName!.Value).toEqual({ Ref: id(stack.table) });
     expect(outputs.ClientSecretsArn!.Value).toEqual({ Ref: id(stack.secrets.clientSecrets) });
     expect(outputs.KeysSecretArn!.Value).toEqual({ Ref: id(stack.secrets.keys) });
+    expect(outputs.AlarmTopicArn!.Value).toEqual({ Ref: id(stack.alarmTopic.topic) });
     // The API's own endpoint, without the stage URL's trailing slash.
     expect(outputs.ApiUrl!.Value).toEqual({ 'Fn::GetAtt': [id(stack.api.api), 'ApiEndpoint'] });
   });
