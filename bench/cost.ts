@@ -2,7 +2,7 @@
  * What the broker costs on AWS per million requests, from measured CPU time and DynamoDB round
  * trips. Pure: no I/O, no clock; every price and assumption it uses is returned with the result.
  */
-import type { CostRow } from './results-types.js';
+import type { CostRow, MemoryComparison } from './results-types.js';
 
 export interface CostInput {
   /**
@@ -18,6 +18,13 @@ export interface CostInput {
   roundTrips: Record<string, { reads: number; writes: number }>;
   /** What-if overrides of the model's assumptions; by default MODEL_DEFAULTS. */
   overrides?: Partial<CostAssumptions>;
+  /** Where `cpuMsPerRequest` comes from (which bench rows, which caveats), stated in the assumptions. */
+  cpuSource?: string;
+  /**
+   * The memory size of the function serving each route (the stack's, lib/constructs/broker-functions.ts),
+   * over `overrides.memoryMb`; its CPU scale follows unless `overrides.lambdaCpuScale` is given.
+   */
+  memoryMbByRoute?: Record<string, number>;
 }
 
 export type Route =
@@ -59,9 +66,10 @@ export interface CostAssumptions {
   /**
    * Wall time per measured CPU millisecond on Lambda. Lambda gives one vCPU at 1,769 MB and a
    * proportional share below, so CPU-bound work at 512 MB runs about 1769/512 = 3.46 times longer
-   * than on a full core. 1 reproduces "billed duration = CPU time + …".
+   * than on a full core. 1 reproduces "billed duration = CPU time + …". By default
+   * {@link cpuScaleAt} the memory size.
    */
-  lambdaCpuScale: number;
+  lambdaCpuScale?: number;
   /** In-region DynamoDB latency per call (round trip), in ms, during which Lambda bills. */
   dynamoDbLatencyMs: number;
   /** Added to every invocation's duration for Lambda's rounding up to the next 1 ms. */
@@ -70,13 +78,33 @@ export interface CostAssumptions {
   logBytesPerRequest: number;
 }
 
-export const MODEL_DEFAULTS: CostAssumptions = {
+/** Memory at which Lambda gives one full vCPU. */
+export const FULL_VCPU_MB = 1769;
+
+/**
+ * Wall time per CPU millisecond at `memoryMb`: 1769/memory below one vCPU; 1 above it (a single
+ * Node thread cannot use a second vCPU; scrypt's one hash at a time runs on one thread-pool thread).
+ */
+export function cpuScaleAt(memoryMb: number): number {
+  return Math.max(1, FULL_VCPU_MB / memoryMb);
+}
+
+export const MODEL_DEFAULTS: Required<CostAssumptions> = {
   memoryMb: 512,
-  lambdaCpuScale: 1769 / 512,
+  lambdaCpuScale: cpuScaleAt(512),
   dynamoDbLatencyMs: 4,
   roundingMs: 1,
   logBytesPerRequest: 1024,
 };
+
+/** The memory sizes the model compares (issue 13): which is cheapest per million of each item. */
+export const MEMORY_SIZES_MB = [256, 512, 1024] as const;
+
+/** The defaults with `overrides` on top; the CPU scale follows an overridden memory size unless given too. */
+function assumptionsOf(overrides: Partial<CostAssumptions> = {}): Required<CostAssumptions> {
+  const memoryMb = overrides.memoryMb ?? MODEL_DEFAULTS.memoryMb;
+  return { ...MODEL_DEFAULTS, ...overrides, memoryMb, lambdaCpuScale: overrides.lambdaCpuScale ?? cpuScaleAt(memoryMb) };
+}
 
 /** CPU ms assumed for a route the input does not measure. */
 export const DEFAULT_CPU_MS: Record<Route, number> = {
@@ -94,7 +122,9 @@ export const DEFAULT_CPU_MS: Record<Route, number> = {
 
 /** DynamoDB calls per route on a warm function (README, test/integration/round-trips.test.ts). */
 export const DEFAULT_ROUND_TRIPS: Record<Route, { reads: number; writes: number }> = {
-  'service-token-cached': { reads: 1, writes: 0 },
+  // A warm instance answers from its near cache (issue 13); the shared cache item is read once per
+  // instance and client every few seconds (SERVICE_TOKEN_NEAR_CACHE_SECONDS): nothing per million.
+  'service-token-cached': { reads: 0, writes: 0 },
   'service-token-minted': { reads: 1, writes: 2 },
   introspection: { reads: 1, writes: 0 },
   'anonymous-login': { reads: 0, writes: 1 },
@@ -152,11 +182,12 @@ const GIB = 2 ** 30;
 
 /** USD per million requests of one route, per component. */
 export function routeCost(route: Route, input: CostInput): Breakdown {
-  const a = { ...MODEL_DEFAULTS, ...input.overrides };
+  const memoryMb = input.memoryMbByRoute?.[route];
+  const a = assumptionsOf(memoryMb === undefined ? input.overrides : { ...input.overrides, memoryMb });
   const cpuMs = input.cpuMsPerRequest[route] ?? DEFAULT_CPU_MS[route];
   const { reads, writes } = input.roundTrips[route] ?? DEFAULT_ROUND_TRIPS[route];
   const units = UNITS_PER_CALL[route];
-  const billedMs = cpuMs * a.lambdaCpuScale + (reads + writes) * a.dynamoDbLatencyMs + a.roundingMs;
+  const billedMs = billedMsOf(cpuMs, reads + writes, a);
   return {
     httpApi: PRICES.httpApiPerMillionRequests,
     lambdaRequests: PRICES.lambdaPerMillionRequests,
@@ -170,6 +201,18 @@ export function routeCost(route: Route, input: CostInput): Breakdown {
   };
 }
 
+/** Lambda's billed duration of one request: CPU stretched by the CPU share, DynamoDB waits, rounding. */
+function billedMsOf(cpuMs: number, calls: number, a: Required<CostAssumptions>): number {
+  return cpuMs * a.lambdaCpuScale + calls * a.dynamoDbLatencyMs + a.roundingMs;
+}
+
+/** `{ name: MB }` as `[MB, names][]`, in order of first appearance. */
+export function groupBySize(sizes: Readonly<Record<string, number>>): [number, string[]][] {
+  const groups = new Map<number, string[]>();
+  for (const [name, mb] of Object.entries(sizes)) groups.set(mb, [...(groups.get(mb) ?? []), name]);
+  return [...groups];
+}
+
 function sum(parts: readonly [Breakdown, number][]): Breakdown {
   const total = Object.fromEntries(COMPONENTS.map((c) => [c, 0])) as Breakdown;
   for (const [breakdown, times] of parts) for (const c of COMPONENTS) total[c] += breakdown[c] * times;
@@ -181,7 +224,7 @@ function row(item: string, breakdown: Breakdown): CostRow {
 }
 
 export function costModel(input: CostInput): CostModel {
-  const a = { ...MODEL_DEFAULTS, ...input.overrides };
+  const a = assumptionsOf(input.overrides);
   const session = Object.entries(SESSION) as [Route, number][];
   const sessionRequests = session.reduce((n, [, times]) => n + times, 0);
   const rows: CostRow[] = [
@@ -191,6 +234,7 @@ export function costModel(input: CostInput): CostModel {
     row(`storefront session (${sessionRequests} requests)`, sum(session.map(([route, times]) => [routeCost(route, input), times]))),
   ];
 
+  const perRouteMemory = groupBySize(input.memoryMbByRoute ?? {});
   const unmeasured = (Object.keys(DEFAULT_CPU_MS) as Route[]).filter((r) => input.cpuMsPerRequest[r] === undefined);
   const uncounted = (Object.keys(DEFAULT_ROUND_TRIPS) as Route[]).filter((r) => input.roundTrips[r] === undefined);
   const assumptions = [
@@ -198,16 +242,25 @@ export function costModel(input: CostInput): CostModel {
     `One storefront session = ${session.map(([route, times]) => `${times} × ${route}`).join(', ')} ` +
       `(${sessionRequests} requests: an anonymous visit that logs in, refreshes its tokens 4 ` +
       'times, has its access token validated 20 times by downstream services, and logs out).',
-    `Lambda billed duration = CPU ms × ${a.lambdaCpuScale.toFixed(3)} + ${a.dynamoDbLatencyMs} ms per DynamoDB call ` +
-      `(assumed in-region latency) + ${a.roundingMs} ms for rounding up to the next ms, at ${a.memoryMb} MB on arm64.` +
+    `Lambda billed duration = CPU ms × the CPU factor + ${a.dynamoDbLatencyMs} ms per DynamoDB call ` +
+      `(assumed in-region latency) + ${a.roundingMs} ms for rounding up to the next ms, on arm64, at ` +
+      (perRouteMemory.length
+        ? `the stack's memory sizes: ${perRouteMemory
+            .map(
+              ([mb, routes]) =>
+                `${routes.join(', ')} at ${mb} MB (CPU factor ${(input.overrides?.lambdaCpuScale ?? cpuScaleAt(mb)).toFixed(3)})`,
+            )
+            .join('; ')}.`
+        : `${a.memoryMb} MB (CPU factor ${a.lambdaCpuScale.toFixed(3)}).`) +
       (a.lambdaCpuScale === 1
         ? ''
-        : ` The CPU factor is 1769/${a.memoryMb}: Lambda gives one vCPU at 1,769 MB and a proportional share ` +
+        : ` The CPU factor is 1769/memory: Lambda gives one vCPU at 1,769 MB and a proportional share ` +
           'below, so CPU-bound work (scrypt at login) takes that much longer in wall time than on the bench ' +
           "machine's full core; it overstates short requests, which fit in a scheduler period, by a few ms at most. " +
           'It also takes a Lambda vCPU to be as fast as a bench-machine core.'),
     "CPU ms per request are measured broker CPU (user + system, scrypt's thread pool included); scrypt " +
-      '(N=2^17, r=8, p=1, ~0.4 s) dominates customer login, and with it the session cost.',
+      '(N=2^17, r=8, p=1, ~0.4 s) dominates customer login, and with it the session cost.' +
+      (input.cpuSource ? ` ${input.cpuSource}` : ''),
     unmeasured.length
       ? `Not measured, assumed: CPU ms ${unmeasured.map((r) => `${r} ${DEFAULT_CPU_MS[r]}`).join(', ')}.`
       : 'CPU ms: all routes measured.',
@@ -223,6 +276,9 @@ export function costModel(input: CostInput): CostModel {
       'sealed successor is 1–2 KB, counted as 2 WRU for every session write (PutItem, conditional UpdateItem). ' +
       'Customer login writes the family (2 WRU), its session-index entry, the attempt reservation and its ' +
       'deletion (1 WRU each); a failed login from the 3rd failure adds a slow-down UpdateItem: not in the session.',
+    'Service tokens served from the cache: a warm instance answers from its near cache (0 DynamoDB calls); the shared ' +
+      'cache item is read once per instance and client at most every SERVICE_TOKEN_NEAR_CACHE_SECONDS (5 s), ' +
+      'at most 720 reads an hour per instance and client ($0.00009): 0 per million.',
     'Secrets Manager: secrets are cached per warm function (1 min client secrets, so an incident revocation of a ' +
       'previous secret lands within a minute; 5 min signing key; 1 h cache key), at most ~61 GetSecretValue calls ' +
       'per warm instance-hour ($0.0003), independent of request count: 0 per million. Fixed: 3 secrets × $0.40 = ' +
@@ -274,5 +330,109 @@ export function formatCost(model: CostModel): string[] {
     'Assumptions:',
     '',
     ...model.assumptions.map((line) => `- ${line}`),
+  ];
+}
+
+/** What the cost model needs of one throughput row (bench/results-types.ts ThroughputRow). */
+export interface MeasuredCpu {
+  scenario: string;
+  store: 'memory' | 'dynalite';
+  cpuMsPerRequest?: number;
+}
+
+/**
+ * Lambda bills the CPU of the real SDK path, so the model takes each route's broker CPU from the
+ * dynalite rows of the throughput bench (every call through @aws-sdk/client-dynamodb). A route
+ * measured on the memory store only (the customer routes: scrypt makes them slow to load) gets its
+ * memory-store CPU plus its DynamoDB calls times the SDK's CPU per call, estimated from the routes
+ * measured on both stores: the median of (dynalite − memory) / calls. Pure.
+ */
+export function cpuOnSdkPath(
+  measured: readonly MeasuredCpu[],
+  scenarios: Readonly<Record<string, string>>,
+  roundTrips: Readonly<Record<string, { reads: number; writes: number }>>,
+): { cpuMsPerRequest: Record<string, number>; perCallMs: number | undefined; source: string } {
+  const cpu = (store: MeasuredCpu['store'], scenario: string) =>
+    measured.find((m) => m.store === store && m.scenario === scenario)?.cpuMsPerRequest;
+  const callsOf = (route: string) => {
+    const trips = roundTrips[route] ?? DEFAULT_ROUND_TRIPS[route as Route];
+    return trips ? trips.reads + trips.writes : 0;
+  };
+  const perCall: number[] = [];
+  for (const [route, scenario] of Object.entries(scenarios)) {
+    const [onSdk, inMemory, calls] = [cpu('dynalite', scenario), cpu('memory', scenario), callsOf(route)];
+    if (onSdk !== undefined && inMemory !== undefined && calls > 0) perCall.push((onSdk - inMemory) / calls);
+  }
+  perCall.sort((a, b) => a - b);
+  const perCallMs = perCall.length ? perCall[Math.floor(perCall.length / 2)] : undefined;
+  const cpuMsPerRequest: Record<string, number> = {};
+  const direct: string[] = [];
+  const derived: string[] = [];
+  for (const [route, scenario] of Object.entries(scenarios)) {
+    const onSdk = cpu('dynalite', scenario);
+    const inMemory = cpu('memory', scenario);
+    if (onSdk !== undefined) {
+      cpuMsPerRequest[route] = onSdk;
+      direct.push(route);
+    } else if (inMemory !== undefined) {
+      cpuMsPerRequest[route] = inMemory + callsOf(route) * (perCallMs ?? 0);
+      derived.push(route);
+    }
+  }
+  const source =
+    `CPU source: the dynalite rows (the real SDK path) for ${direct.join(', ') || 'no route'}` +
+    (derived.length
+      ? `; memory-store CPU + DynamoDB calls × ${perCallMs === undefined ? 'nothing (no route measured on both stores)' : `${(perCallMs * 1000).toFixed(0)} µs`} ` +
+        `per call (the median SDK-path cost per call of the routes measured on both stores) for ${derived.join(', ')}`
+      : '') +
+    '. The dynalite rows count the broker process only; while dynalite runs inside that process (before issue 13 moved it ' +
+    'to a child process) they count the store too and overstate the SDK path.';
+  return { cpuMsPerRequest, perCallMs, source };
+}
+
+/** The four rows of the model, at each memory size: the totals, and the cheapest size per row. */
+export function costByMemory(input: CostInput, sizes: readonly number[] = MEMORY_SIZES_MB): MemoryComparison {
+  const rows = sizes.map((memoryMb) => {
+    const overrides = { ...input.overrides, memoryMb, lambdaCpuScale: cpuScaleAt(memoryMb) };
+    const model = costModel({ ...input, overrides, memoryMbByRoute: {} });
+    const a = assumptionsOf(overrides);
+    const billed = (route: Route) => {
+      const trips = input.roundTrips[route] ?? DEFAULT_ROUND_TRIPS[route];
+      return billedMsOf(input.cpuMsPerRequest[route] ?? DEFAULT_CPU_MS[route], trips.reads + trips.writes, a);
+    };
+    return {
+      memoryMb,
+      cpuScale: a.lambdaCpuScale,
+      usdPerMillion: Object.fromEntries(model.rows.map((r) => [r.item, r.usdPerMillion])),
+      billedMs: { 'service-token-cached': billed('service-token-cached'), 'customer-login': billed('customer-login') },
+    };
+  });
+  const items = Object.keys(rows[0]?.usdPerMillion ?? {});
+  const cheapest = Object.fromEntries(
+    items.map((item) => [item, rows.reduce((best, r) => (r.usdPerMillion[item]! < best.usdPerMillion[item]! ? r : best)).memoryMb]),
+  );
+  return { rows, cheapest };
+}
+
+/** Markdown: one row per memory size, the four totals, the cheapest of each column in bold with ✓. */
+export function formatMemoryComparison(comparison: MemoryComparison, stackDefaults?: string): string[] {
+  const items = Object.keys(comparison.cheapest);
+  return [
+    `| memory MB | CPU factor | ${items.map((i) => `${i} USD/M`).join(' | ')} | billed ms, cached token | billed ms, customer login |`,
+    `|---:|---:|${items.map(() => '---:').join('|')}|---:|---:|`,
+    ...comparison.rows.map((r) => {
+      const totals = items.map((i) => {
+        const value = usd(r.usdPerMillion[i]!);
+        return comparison.cheapest[i] === r.memoryMb ? `**${value}** ✓` : value;
+      });
+      return (
+        `| ${r.memoryMb} | ${r.cpuScale.toFixed(2)} | ${totals.join(' | ')} | ` +
+        `${r.billedMs['service-token-cached']!.toFixed(1)} | ${r.billedMs['customer-login']!.toFixed(0)} |`
+      );
+    }),
+    '',
+    'CPU-bound time stretches by 1769/memory and is billed by memory, so its cost is the same at every size below ' +
+      "one vCPU; what grows with memory is the time spent waiting (DynamoDB calls, the 1 ms rounding). The smallest size is cheapest for every row; the price of it is latency where CPU dominates (the login's scrypt), and scrypt's 128 MiB block must fit." +
+      (stackDefaults ? ` ${stackDefaults}` : ''),
   ];
 }

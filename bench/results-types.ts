@@ -56,6 +56,21 @@ export interface CostRow {
   breakdown: Record<string, number>;
 }
 
+/** The cost model's rows at several Lambda memory sizes (bench/cost.ts costByMemory). */
+export interface MemoryComparison {
+  rows: {
+    memoryMb: number;
+    /** Wall time per CPU ms at this size (1769/memory, at least 1). */
+    cpuScale: number;
+    /** Total USD per million of each cost-model row, by its item. */
+    usdPerMillion: Record<string, number>;
+    /** Billed duration of one request, ms, for a few routes. */
+    billedMs: Record<string, number>;
+  }[];
+  /** The cheapest memory size per item. */
+  cheapest: Record<string, number>;
+}
+
 export interface BenchResults {
   date: string;
   cores: number;
@@ -65,4 +80,31 @@ export interface BenchResults {
   roundTrips: RoundTripRow[];
   coldStart: ColdStartRow[];
   cost: { prices: Record<string, string>; rows: CostRow[]; assumptions: string[] };
+  /** Issue 13: the cost rows at 256, 512 and 1024 MB; absent in results before it. */
+  costByMemory?: MemoryComparison;
+  /** Issue 13: a JWT access token verified locally against introspection over HTTP; absent before it. */
+  jwtVerify?: JwtVerifyResult;
+}
+
+/** One way a downstream service checks an access token (bench/jwt-verify.ts). */
+export interface JwtVerifyRow {
+  method: string;
+  /** The broker's store for introspection; 'none' for local verification (no broker involved). */
+  store: 'none' | 'memory' | 'dynalite';
+  /** CPU µs per check in the caller (the downstream service). */
+  callerCpuMicros: number;
+  /** CPU µs per check in the broker process (near 0 for local verification). */
+  brokerCpuMicros: number;
+  /** 1e6 / (caller + broker CPU µs): checks per second one core can carry. */
+  perSecondPerCore: number;
+  /** Measured wall-clock rate on the (shared) bench machine. */
+  measuredPerSecond: number;
+  /** Whether a token revoked at the broker fails this check at once. */
+  seesRevocation: boolean;
+}
+
+export interface JwtVerifyResult {
+  /** Length of the JWT access token checked, in characters. */
+  tokenBytes: number;
+  rows: JwtVerifyRow[];
 }

@@ -1,11 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InitializeMiddleware } from '@smithy/types';
+import { DEFAULTS } from '../functions/config.js';
 import { pkceChallenge } from '../functions/domain/authorization.js';
-import { startLocalBroker } from '../functions/local/broker.js';
+import { lambdaHttpHandler } from '../functions/http/lambda-adapter.js';
+import { type LocalBroker, localSecretsSources, startLocalBroker } from '../functions/local/broker.js';
+import { createHttpBridge } from '../functions/local/http-bridge.js';
+import { LocalSecretsFile } from '../functions/local/secrets-file.js';
 import { silentLogger } from '../functions/log.js';
+import { systemClock } from '../functions/ports.js';
+import { oauthRoutes } from '../functions/routes/oauth.js';
+import { buildDeps } from '../functions/wiring.js';
 import { BENCH_APPS, BENCH_CUSTOMER, BENCH_JWT_SERVICE, benchSeed } from './bench-seed.js';
 import { PEER_CLIENT } from './peer.js';
 import type { RoundTripRow } from './results-types.js';
@@ -16,8 +24,9 @@ import type { RoundTripRow } from './results-types.js';
  * the run rather than showing up unreadable.
  */
 export const ROUTE_LABELS: Record<string, string> = {
-  'service-token-minted': 'client_credentials, cache miss (minted)',
-  'service-token-cached': 'client_credentials, cache hit',
+  'service-token-minted': 'client_credentials, cache miss (minted), warm instance',
+  'service-token-cached': 'client_credentials, cache hit, warm instance (near cache)',
+  'service-token-cached-cold': 'client_credentials, cache hit, cold instance',
   introspection: 'introspection of a service token',
   'anonymous-login': 'anonymous login',
   'anonymous-refresh': 'anonymous refresh',
@@ -26,8 +35,8 @@ export const ROUTE_LABELS: Record<string, string> = {
   'customer-refresh': 'customer refresh',
   validate: 'validate',
   logout: 'logout',
-  'service-token-jwt-minted': 'client_credentials, JWT client, cache miss (minted)',
-  'service-token-jwt-cached': 'client_credentials, JWT client, cache hit',
+  'service-token-jwt-minted': 'client_credentials, JWT client, cache miss (minted), warm instance',
+  'service-token-jwt-cached': 'client_credentials, JWT client, cache hit, warm instance (near cache)',
   'authorize-page': '`GET /oauth/authorize` (a valid request: the sign-in page)',
   'authorize-sign-in': '`POST /oauth/authorize`, sign-in (303 with a code)',
   'authorize-wrong-password': '`POST /oauth/authorize`, wrong password (the page again)',
@@ -45,7 +54,19 @@ export const ROUTE_LABELS: Record<string, string> = {
 export async function measureRoundTrips(): Promise<RoundTripRow[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'token-broker-rt-'));
   writeFileSync(join(dataDir, 'seed.json'), JSON.stringify(benchSeed()));
-  const broker = await startLocalBroker({ port: 0, host: '127.0.0.1', dataDir, seedFile: join(dataDir, 'seed.json'), log: silentLogger });
+  // The near cache at its default bound, on a clock that stands still: what it holds stays fresh
+  // however long the scrypt-bound rows take, so a warm row never depends on the machine's speed.
+  const nearCacheNowMs = Date.now();
+  const broker = await startLocalBroker({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    seedFile: join(dataDir, 'seed.json'),
+    log: silentLogger,
+    nearCacheSeconds: DEFAULTS.serviceTokenNearCacheSeconds,
+    clockMs: () => nearCacheNowMs,
+  });
+  const cold = await startOAuthInstance(broker, dataDir);
   let calls: string[] = [];
   const count: InitializeMiddleware<any, any> = (next, context) => (args) => {
     calls.push((context.commandName as string).replace(/Command$/, ''));
@@ -172,9 +193,21 @@ export async function measureRoundTrips(): Promise<RoundTripRow[]> {
       fetch(`${url}/oauth/token`, form({ grant_type: 'client_credentials', ...credentials, scope: PEER_CLIENT.scope })),
     );
     broker.deps.serviceTokenReuseShare = 0.5;
-    const token = await measure('service-token-cached', () =>
-      json(fetch(`${url}/oauth/token`, form({ grant_type: 'client_credentials', ...credentials, scope: PEER_CLIENT.scope }))),
+    const serviceToken = () =>
+      json(fetch(`${url}/oauth/token`, form({ grant_type: 'client_credentials', ...credentials, scope: PEER_CLIENT.scope })));
+    // The mint above left its entry in this instance's near cache: a warm instance reads nothing.
+    const token = await measure('service-token-cached', serviceToken);
+    // A second oauth instance on the same table, as a newly started Lambda instance beside the
+    // first: its directory and secrets warmed by a token request the scope check refuses before
+    // any cache is read, its near cache empty. Its first client_credentials reads the shared item.
+    await expectStatus(
+      400,
+      fetch(`${cold.url}/oauth/token`, form({ grant_type: 'client_credentials', ...credentials, scope: 'not.granted' })),
     );
+    const coldToken = await measure('service-token-cached-cold', () =>
+      json(fetch(`${cold.url}/oauth/token`, form({ grant_type: 'client_credentials', ...credentials, scope: PEER_CLIENT.scope }))),
+    );
+    if (coldToken.access_token !== token.access_token) throw new Error('the cold instance did not serve the cached token');
     await measure('introspection', () => fetch(`${url}/oauth/introspect`, form({ token: token.access_token!, ...credentials })));
     const anonymous = await measure('anonymous-login', anonymousLogin);
     await measure('anonymous-refresh', () =>
@@ -220,15 +253,53 @@ export async function measureRoundTrips(): Promise<RoundTripRow[]> {
     });
     return rows;
   } finally {
+    await cold.close();
     await broker.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Another instance of the oauth function over `broker`'s table and secrets file, with its own
+ * caches and near cache, behind its own HTTP server (as test/integration/near-cache.test.ts
+ * builds one). It uses the broker's DynamoDB client, so the counting middleware sees its calls.
+ */
+async function startOAuthInstance(broker: LocalBroker, dataDir: string): Promise<{ url: string; close(): Promise<void> }> {
+  if (!broker.dynamoClient) throw new Error('round trips are counted on dynalite');
+  const deps = buildDeps(
+    {
+      table: { client: broker.dynamoClient, tableName: 'token-broker' },
+      keys: localSecretsSources(new LocalSecretsFile(join(dataDir, 'secrets.json'))),
+    },
+    {
+      clock: systemClock,
+      log: silentLogger,
+      serviceTokenReuseShare: DEFAULTS.serviceTokenReuseShare,
+      nearCache: { staleSeconds: DEFAULTS.serviceTokenNearCacheSeconds },
+      hold: DEFAULTS.localHold,
+    },
+    broker.issuer,
+  );
+  const server = createHttpBridge(
+    { oauth: lambdaHttpHandler(oauthRoutes(deps), silentLogger) },
+    lambdaHttpHandler({}, silentLogger),
+    silentLogger,
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 export function formatRoundTrips(rows: readonly RoundTripRow[]): string[] {
   return [
     '| route | reads | writes | DynamoDB calls |',
     '|---|---:|---:|---|',
-    ...rows.map((r) => `| ${r.label ?? r.route} | ${r.reads} | ${r.writes} | ${r.calls.join(', ')} |`),
+    ...rows.map((r) => `| ${r.label ?? r.route} | ${r.reads} | ${r.writes} | ${r.calls.join(', ') || 'none'} |`),
   ];
 }

@@ -6,10 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_MEMORY_MB } from '../lib/constructs/broker-functions.js';
 import { formatColdStart, measureColdStart } from './cold-start.js';
-import { costModel, formatCost } from './cost.js';
+import { costByMemory, costModel, cpuOnSdkPath, formatCost, formatMemoryComparison, groupBySize } from './cost.js';
+import { formatJwtVerify, JWT_VERIFY_DEFAULTS, JWT_VERIFY_QUICK, measureJwtVerify } from './jwt-verify.js';
 import type { BenchResults, LayerRow, ThroughputRow } from './results-types.js';
 import { formatRoundTrips, measureRoundTrips } from './round-trips.js';
+import { formatSdkCalls, measureSdkCalls } from './sdk-call.js';
 import { measureLayers, measureThroughput } from './throughput.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -18,7 +21,11 @@ const quick = process.argv.includes('--quick');
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const log = (line: string) => console.error(line);
 
-/** Which measured scenario gives each cost-model route its CPU time (memory store: no dynalite in the process). */
+/**
+ * Which measured scenario gives each cost-model route its CPU time. Lambda bills the SDK path, so
+ * the dynalite row of the scenario where there is one, else the memory row plus the SDK's cost
+ * per DynamoDB call (bench/cost.ts cpuOnSdkPath).
+ */
 const CPU_SOURCES: Record<string, string> = {
   'service-token-cached': 'service token, cached',
   'service-token-minted': 'service token, cache bypassed',
@@ -31,6 +38,26 @@ const CPU_SOURCES: Record<string, string> = {
   logout: 'logout',
 };
 
+/** The function that serves each cost-model route, for its memory size in the stack. */
+const ROUTE_FUNCTIONS: Record<string, keyof typeof DEFAULT_MEMORY_MB> = {
+  'service-token-cached': 'oauth',
+  'service-token-minted': 'oauth',
+  introspection: 'oauth',
+  'anonymous-login': 'storefront',
+  'anonymous-refresh': 'storefront',
+  'customer-login': 'storefront',
+  'customer-refresh': 'storefront',
+  validate: 'storefront',
+  logout: 'storefront',
+};
+const STACK_MEMORY_BY_ROUTE = Object.fromEntries(Object.entries(ROUTE_FUNCTIONS).map(([route, fn]) => [route, DEFAULT_MEMORY_MB[fn]]));
+const STACK_MEMORY_NOTE =
+  'The stack (lib/constructs/broker-functions.ts DEFAULT_MEMORY_MB) follows: ' +
+  groupBySize(DEFAULT_MEMORY_MB)
+    .map(([mb, fns]) => `${fns.join(', ')} at ${mb} MB`)
+    .join('; ') +
+  ' (scrypt).';
+
 const loadOptions = { durationSeconds: quick ? 2 : 4, connections: 10, rounds: quick ? 1 : 3 };
 log(`throughput (${loadOptions.rounds} rounds of ${loadOptions.durationSeconds} s, ${loadOptions.connections} connections)…`);
 const throughput = await measureThroughput(loadOptions, log);
@@ -38,6 +65,10 @@ log('layers of the cached path…');
 const layers = await measureLayers(loadOptions, log);
 log('round trips…');
 const roundTrips = await measureRoundTrips();
+log('DynamoDB client CPU per call…');
+const sdkCalls = await measureSdkCalls({ rounds: quick ? 1 : 3, calls: quick ? 300 : 2000, warmup: quick ? 100 : 500 });
+log('JWT verification against introspection…');
+const jwtVerify = await measureJwtVerify(quick ? JWT_VERIFY_QUICK : JWT_VERIFY_DEFAULTS, log);
 log('cold start…');
 const coldStart = await measureColdStart({ runs: quick ? 3 : 10 });
 
@@ -49,16 +80,20 @@ const failedLayers = layers.filter((r) => r.stats.non2xx > 0);
 for (const r of failedLayers) log(`!! layer ${r.layer}: ${r.stats.non2xx} responses were not 2xx`);
 if (failed.length + failedLayers.length > 0) process.exitCode = 1;
 
-const memory = (scenario: string) => throughput.find((r) => r.store === 'memory' && r.scenario === scenario);
-const cpuMsPerRequest: Record<string, number> = {};
-for (const [route, scenario] of Object.entries(CPU_SOURCES)) {
-  const cpu = memory(scenario)?.broker.cpuMsPerRequest;
-  if (cpu !== undefined) cpuMsPerRequest[route] = cpu;
-}
-const cost = costModel({
-  cpuMsPerRequest,
-  roundTrips: Object.fromEntries(roundTrips.map((r) => [r.route, { reads: r.reads, writes: r.writes }])),
-});
+const measuredTrips = Object.fromEntries(roundTrips.map((r) => [r.route, { reads: r.reads, writes: r.writes }]));
+const sdkPath = cpuOnSdkPath(
+  throughput.map((r) => ({ scenario: r.scenario, store: r.store, cpuMsPerRequest: r.broker.cpuMsPerRequest })),
+  CPU_SOURCES,
+  measuredTrips,
+);
+const costInput = {
+  cpuMsPerRequest: sdkPath.cpuMsPerRequest,
+  roundTrips: measuredTrips,
+  cpuSource: sdkPath.source,
+  memoryMbByRoute: STACK_MEMORY_BY_ROUTE,
+};
+const cost = costModel(costInput);
+const costAtSizes = costByMemory(costInput);
 
 const results: BenchResults = {
   date: new Date().toISOString(),
@@ -69,6 +104,8 @@ const results: BenchResults = {
   roundTrips,
   coldStart,
   cost,
+  costByMemory: costAtSizes,
+  jwtVerify,
 };
 
 const markdown = [
@@ -86,17 +123,30 @@ const markdown = [
   '',
   ...formatRoundTrips(roundTrips),
   '',
+  '**DynamoDB client CPU per call** (`npx tsx bench/sdk-call.ts`; issue 13):',
+  '',
+  ...formatSdkCalls(sdkCalls),
+  '',
+  '**Checking an access token downstream** (a JWT verified in process with `jose` against introspection over HTTP; CPU per check from each process itself):',
+  '',
+  ...formatJwtVerify(jwtVerify),
+  '',
   '**Cold start** (each Lambda bundle as CDK builds it; median import time in a fresh Node process):',
   '',
   ...formatColdStart(coldStart),
   '',
-  '**Cost model** (from the CPU time measured above):',
+  '**Cost model by memory size** (the totals of the cost model below with every function at 256, 512 or 1024 MB; CPU on the SDK path; ✓ the cheapest):',
+  '',
+  ...formatMemoryComparison(costAtSizes, STACK_MEMORY_NOTE),
+  '',
+  "**Cost model** (from the CPU time measured above, at the stack's memory sizes):",
   '',
   ...formatCost(cost),
 ].join('\n');
 
 writeFileSync(here('./results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(here('./results/latest.md'), `${markdown}\n`);
+writeFileSync(here('./results/sdk-call.json'), `${JSON.stringify({ date: results.date, node: results.node, ...sdkCalls }, null, 2)}\n`);
 const readmePath = here('../README.md');
 const readme = readFileSync(readmePath, 'utf8');
 const start = '<!-- bench:start -->';

@@ -21,16 +21,29 @@ const demoSeed = fileURLToPath(new URL('./demo-seed.json', import.meta.url));
 const seedFile = process.env.SEED_FILE || demoSeed;
 
 try {
+  let stopping = false;
   const broker = await startLocalBroker({
     port: process.env.PORT === '0' ? 0 : positiveInteger(process.env, 'PORT', DEFAULTS.local.port),
     host: process.env.HOST || DEFAULTS.local.host,
     dataDir: process.env.DATA_DIR || DEFAULTS.local.dataDir,
     seedFile,
     ...(process.env.ISSUER ? { issuer: process.env.ISSUER } : {}),
+    // dynalite runs in a process of its own; if it dies, every token request would answer 503
+    // until someone noticed: stop instead, saying why (the data under DATA_DIR is kept).
+    onStoreLost: (error) => {
+      if (stopping) return;
+      stopping = true;
+      console.error(`token-broker stopped: ${error.message}; start it again (the data in DATA_DIR is kept)`);
+      process.exit(1);
+    },
   });
   printWelcome(broker.url, broker.issuer, broker.seed, seedFile === demoSeed, broker.outbox);
   if (broker.issuer !== broker.url) console.error(`\nIssuer (metadata and saas_token iss): ${broker.issuer}`);
-  const stop = () => void broker.close().then(() => process.exit(0));
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void broker.close().then(() => process.exit(0));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (error) {

@@ -22,13 +22,18 @@ import type { KeySources, MailSource, Settings, TableSource } from '../wiring.js
 /**
  * A bounded budget per AWS call: two attempts of at most 0.5 s to connect and 1.5 s to answer
  * (about 4.5 s with the retry's backoff). A request makes at most four calls in a row, so a
- * stalled dependency becomes the broker's 503 well inside the Lambda's 25 s timeout.
+ * stalled dependency becomes the broker's 503 well inside the Lambda's 25 s timeout. The SDK
+ * only warns when `requestTimeout` passes unless `throwOnRequestTimeout` is set.
  */
-const SDK_OPTIONS = { maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1500 } };
+const SDK_OPTIONS = { maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1500, throwOnRequestTimeout: true } };
 
 export function awsTable(tableName: string): TableSource {
   return {
-    client: brokerDynamoDbClient({ maxAttempts: SDK_OPTIONS.maxAttempts, ...SDK_OPTIONS.requestHandler }),
+    client: brokerDynamoDbClient({
+      maxAttempts: SDK_OPTIONS.maxAttempts,
+      connectionTimeout: SDK_OPTIONS.requestHandler.connectionTimeout,
+      requestTimeout: SDK_OPTIONS.requestHandler.requestTimeout,
+    }),
     tableName,
   };
 }

@@ -22,7 +22,7 @@ import { parseSeed, type Seed } from '../seed/schema.js';
 import type { Deps } from '../use-cases/deps.js';
 import { warmUp } from '../use-cases/service-tokens.js';
 import { buildDeps, seedTarget, type KeySources } from '../wiring.js';
-import { startEmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { type EmbeddedDynamoDb, type StoreError, startEmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { createHttpBridge, type Health } from './http-bridge.js';
 import { LocalSecretsFile } from './secrets-file.js';
 
@@ -41,6 +41,14 @@ export interface LocalBrokerOptions {
    * `memory`: the same ports in process memory, lost on exit; for benchmarks.
    */
   store?: 'dynalite' | 'memory';
+  /** Where dynalite runs, outside the broker's event loop: its own process (default) or a worker thread. */
+  storeRunsIn?: 'process' | 'thread';
+  /**
+   * Called once if dynalite's process stops while the broker runs (crashed, killed): every
+   * request that needs the store answers 503 from then on. It is logged (`store lost`); `npm start`
+   * also stops the broker with a message (bin/local.ts).
+   */
+  onStoreLost?: (error: StoreError) => void;
   /** scrypt cost of the seed's password hashes (and the decoy); production's by default. Tests lower it. */
   scrypt?: ScryptParams;
   log?: Logger;
@@ -68,6 +76,8 @@ export interface LocalBroker {
   outbox: string;
   /** The DynamoDB client on dynalite, for tests and benchmarks that count or fault its calls. */
   dynamoClient: DynamoDBClient | undefined;
+  /** dynalite (its process id and CPU time), for tests and benchmarks; undefined on the memory store. */
+  embeddedStore: EmbeddedDynamoDb | undefined;
   /** Applies another seed to this broker's store and secrets, as the seed CLI would. */
   reseed(seed: Seed, options?: { rotateSigningKey?: boolean }): Promise<SeedReport>;
   close(): Promise<void>;
@@ -88,7 +98,14 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
 
   // Only the owner may read the store and the secrets file (0700; mkdir honours the umask too).
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const dynamo = options.store === 'memory' ? undefined : await startEmbeddedDynamoDb(join(options.dataDir, 'dynamodb'));
+  const dynamo =
+    options.store === 'memory'
+      ? undefined
+      : await startEmbeddedDynamoDb(join(options.dataDir, 'dynamodb'), { runIn: options.storeRunsIn ?? 'process' });
+  dynamo?.onLost((error) => {
+    log.error('store lost', { error: error.message });
+    options.onStoreLost?.(error);
+  });
   const secretsFile = new LocalSecretsFile(join(options.dataDir, 'secrets.json'));
   secretsFile.ensure();
   const outbox = join(options.dataDir, 'outbox');
@@ -164,6 +181,7 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     storefront: deps,
     outbox,
     dynamoClient: dynamo?.client,
+    embeddedStore: dynamo,
     reseed: (next, reseedOptions = {}) => applySeed(next, target, { now: clock(), log, scrypt: options.scrypt, ...reseedOptions }),
     close: async () => {
       clearInterval(timer);

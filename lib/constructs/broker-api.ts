@@ -57,6 +57,8 @@ export const SIGNUP_ROUTE_KEYS = ['POST /customer/{tenant}/signup', 'POST /custo
 export const LOGIN_THROTTLED_ROUTE_KEYS = [LOGIN_ROUTE_KEY, SIGN_IN_ROUTE_KEY, ...FEDERATED_ROUTE_KEYS] as const;
 /** The signup routes' own, lower throttle. */
 export const DEFAULT_SIGNUP_THROTTLE = { rateLimit: 10, burstLimit: 20 } as const;
+/** The stage's default throttle, applied to each route; why these numbers: README, "Deploy". */
+export const DEFAULT_STAGE_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
 /** Login throttle defaults; why these numbers: README, "Deploy". */
 export const DEFAULT_LOGIN_THROTTLE = { rateLimit: 50, burstLimit: 50 } as const;
 
@@ -154,7 +156,10 @@ export class BrokerApi extends Construct {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: props.rateLimit ?? 1000, burstLimit: props.burstLimit ?? 2000 },
+      throttle: {
+        rateLimit: props.rateLimit ?? DEFAULT_STAGE_THROTTLE.rateLimit,
+        burstLimit: props.burstLimit ?? DEFAULT_STAGE_THROTTLE.burstLimit,
+      },
       ...(accessLogs && {
         accessLogSettings: {
           destination: new LogGroupLogDestination(accessLogs),

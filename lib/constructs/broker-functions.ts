@@ -151,6 +151,30 @@ export const DEFAULT_FUNCTION_LOGGING = {
   logRetention: RetentionDays.ONE_MONTH,
 } as const satisfies Required<FunctionLogging>;
 
+/**
+ * Memory per function, from the cost model of `npm run bench` (README, "Measured": "Cost model by
+ * memory size"; bench/cost.ts costByMemory). Lambda gives CPU in proportion to memory, so a
+ * CPU-bound millisecond costs the same at every size below one vCPU (1,769 MB), while the time a
+ * request waits (its DynamoDB calls, the rounding to 1 ms) is billed per MB: the smallest size
+ * measured, 256 MB, is cheapest for every row (service tokens cached and minted, introspection, a
+ * storefront session). So 256 MB where no password is hashed. The functions that run scrypt
+ * (N=2^17, r=8: a 128 MiB block per hash, functions/domain/passwords.ts) stay at 512 MB: at 256 MB
+ * the block would leave too little room beside Node and the bundle, and login would take ~3 s
+ * instead of ~1.5 s for under 1% less per session. The price of 256 MB is latency where CPU
+ * dominates: a cold start's imports (~45 ms on a full core) stretch by the same 1769/256.
+ */
+export const DEFAULT_MEMORY_MB: Readonly<Record<BrokerFunctionName, number>> = {
+  oauth: 256,
+  discovery: 256,
+  federation: 256,
+  fallback: 256,
+  warmup: 256,
+  // scrypt: customer login (storefront), the sign-in page (authorize), a new customer's hash (signup).
+  storefront: 512,
+  authorize: 512,
+  signup: 512,
+};
+
 export interface BrokerFunctionsProps extends FunctionLogging {
   readonly table: ITable;
   readonly secrets: Readonly<Record<SecretName, ISecret>>;
@@ -212,7 +236,7 @@ export class BrokerFunctions extends Construct {
       description: spec.description,
       runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
-      memorySize: 512,
+      memorySize: DEFAULT_MEMORY_MB[name],
       // Above the worst case of the SDK's per-call budget (functions/entry-points/aws-sources.ts) times
       // the calls one request makes, so a stalled store ends as the broker's 503 with
       // Retry-After, never as a Lambda timeout (which API Gateway would turn into a 500).

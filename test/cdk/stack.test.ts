@@ -7,7 +7,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/http/route-table.js';
 import { buildApp } from '../../lib/app.js';
-import type { BrokerFunctionName } from '../../lib/constructs/broker-functions.js';
+import { type BrokerFunctionName, DEFAULT_MEMORY_MB } from '../../lib/constructs/broker-functions.js';
 import { TokenBrokerStack, type TokenBrokerStackProps } from '../../lib/token-broker-stack.js';
 
 /** The same feature flags `cdk synth` uses, so the test checks what gets deployed. */
@@ -194,12 +194,25 @@ describe('functions', () => {
     expect(Object.keys(stack.functions).sort()).toEqual([...names].sort());
   });
 
-  it.each(names)('%s: Node.js 24 on arm64, 512 MB, 25 s, ESM bundle, own log group', (name) => {
+  // 512 MB where scrypt runs (its 128 MiB block), 256 MB elsewhere: the bench's cost model (DEFAULT_MEMORY_MB).
+  const memoryMb: Record<BrokerFunctionName, number> = {
+    oauth: 256,
+    discovery: 256,
+    federation: 256,
+    fallback: 256,
+    warmup: 256,
+    storefront: 512,
+    authorize: 512,
+    signup: 512,
+  };
+
+  it.each(names)('%s: Node.js 24 on arm64, 256 MB (512 MB where scrypt runs), 25 s, ESM bundle, own log group', (name) => {
+    expect(DEFAULT_MEMORY_MB[name]).toBe(memoryMb[name]);
     const fn = functionResource(name);
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
-      MemorySize: 512,
+      MemorySize: memoryMb[name],
       Timeout: 25,
       Handler: 'index.handler',
       LoggingConfig: { LogGroup: { Ref: expect.any(String) } },

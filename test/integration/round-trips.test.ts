@@ -1,10 +1,19 @@
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { InitializeMiddleware } from '@smithy/types';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_CLIENTS, codeThroughSignIn, grantSeed } from '../support/authorization.js';
 import { startOidcProvider, type OidcProviderFixture } from '../support/oidc-provider.js';
-import { postForm, basic, startTestBroker, type TestBroker } from '../support/local-broker.js';
+import { postForm, basic, startTestBroker, TEST_SCRYPT, type TestBroker } from '../support/local-broker.js';
 import { DEFAULTS } from '../../functions/config.js';
+import { lambdaHttpHandler } from '../../functions/http/lambda-adapter.js';
+import { localSecretsSources } from '../../functions/local/broker.js';
+import { createHttpBridge } from '../../functions/local/http-bridge.js';
+import { LocalSecretsFile } from '../../functions/local/secrets-file.js';
+import { jsonLogger } from '../../functions/log.js';
+import { oauthRoutes } from '../../functions/routes/oauth.js';
+import { buildDeps } from '../../functions/wiring.js';
 import { TEST_SECRETS } from '../support/seed.js';
 import { Storefront } from '../support/storefront.js';
 
@@ -82,6 +91,35 @@ afterAll(async () => {
   await idp.stop();
 });
 
+/**
+ * Another oauth function instance over the broker's table and secrets, with its own caches and
+ * near cache, on the broker's DynamoDB client (so the counting middleware sees its calls).
+ */
+async function startOAuthInstance(): Promise<{ url: string; close(): Promise<void> }> {
+  const log = jsonLogger(() => {});
+  const deps = buildDeps(
+    {
+      table: { client: broker.dynamoClient, tableName: 'token-broker' },
+      keys: localSecretsSources(new LocalSecretsFile(join(broker.dataDir, 'secrets.json'))),
+    },
+    {
+      clock: broker.clock.read,
+      log,
+      serviceTokenReuseShare: DEFAULTS.serviceTokenReuseShare,
+      nearCache: { staleSeconds: DEFAULTS.serviceTokenNearCacheSeconds, nowMs: () => broker.clock.now * 1000 },
+      hold: DEFAULTS.localHold,
+      passwordHashing: TEST_SCRYPT,
+    },
+    broker.issuer,
+  );
+  const server = createHttpBridge({ oauth: lambdaHttpHandler(oauthRoutes(deps), log) }, lambdaHttpHandler({}, log), log);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 async function roundTrips(request: () => Promise<unknown>): Promise<string[]> {
   calls = [];
   await request();
@@ -135,6 +173,27 @@ describe('DynamoDB round trips', () => {
     broker.clock.advance(DEFAULTS.serviceTokenNearCacheSeconds);
     expect(await roundTrips(() => token('order.order_manage'))).toEqual(['GetItem']);
     expect(await roundTrips(() => token('order.order_manage'))).toEqual([]);
+  });
+
+  it('service token on a cold instance: one read of the shared cache item, then none', async () => {
+    const token = (url: string, scope: string) =>
+      postForm(
+        `${url}/oauth/token`,
+        { grant_type: 'client_credentials', scope },
+        { authorization: basic('orders-svc', TEST_SECRETS.orders) },
+      );
+    // Cached on the first instance (a mint or a hit, whichever this test's order leaves).
+    expect((await token(broker.url, 'order.order_manage')).status).toBe(200);
+    // A second oauth instance on the same table, as a new Lambda instance: its directory and
+    // secrets warmed by a request the scope check refuses before any cache is read.
+    const cold = await startOAuthInstance();
+    try {
+      expect((await token(cold.url, 'not.granted')).status).toBe(400);
+      expect(await roundTrips(() => token(cold.url, 'order.order_manage'))).toEqual(['GetItem']);
+      expect(await roundTrips(() => token(cold.url, 'order.order_manage'))).toEqual([]);
+    } finally {
+      await cold.close();
+    }
   });
 
   it('introspection: one read, whatever the kind of token', async () => {

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { costModel, formatCost, type CostInput } from '../../bench/cost.js';
+import {
+  costByMemory,
+  costModel,
+  cpuOnSdkPath,
+  cpuScaleAt,
+  formatCost,
+  formatMemoryComparison,
+  routeCost,
+  type CostInput,
+} from '../../bench/cost.js';
 
 /** Every figure below is computed by hand from the prices the model states (USD per million). */
 const HTTP_API = 1.0;
@@ -82,5 +91,57 @@ describe('cost model', () => {
     const lines = formatCost(model);
     expect(lines[0]).toMatch(/^\| per million \| total USD \|/);
     expect(lines.filter((l) => l.startsWith('| ') && !l.startsWith('| per million'))).toHaveLength(model.rows.length);
+  });
+
+  it('memory sizes: CPU-bound time costs the same below one vCPU; the waits grow with memory, so 256 MB is cheapest', () => {
+    const input: CostInput = {
+      cpuMsPerRequest: { introspection: 1 },
+      roundTrips: { introspection: { reads: 1, writes: 0 } },
+      overrides: { logBytesPerRequest: 0 },
+    };
+    const comparison = costByMemory(input);
+    expect(comparison.rows.map((r) => r.memoryMb)).toEqual([256, 512, 1024]);
+    for (const r of comparison.rows) {
+      // 1 ms × 1769/memory, billed per GB: 1769/1024 GB-ms whatever the size; + (4 + 1) ms of waits at memory/1024 GB.
+      const duration = ((1769 / 1024 + (5 * r.memoryMb) / 1024) / 1000) * GB_SECOND * 1e6;
+      expect(r.usdPerMillion.introspection).toBeCloseTo(HTTP_API + LAMBDA_REQUESTS + RRU + duration, 12);
+      expect(r.billedMs['service-token-cached']).toBeGreaterThan(0);
+    }
+    expect(new Set(Object.values(comparison.cheapest))).toEqual(new Set([256]));
+    expect(cpuScaleAt(2048)).toBe(1);
+    const lines = formatMemoryComparison(comparison, 'The stack follows.');
+    expect(lines.filter((l) => /^\| 256 \|/.test(l))[0]).toContain('✓');
+    expect(lines.at(-1)).toContain('The stack follows.');
+  });
+
+  it("per-route memory: each route at its function's size, its CPU factor following", () => {
+    const base: CostInput = { cpuMsPerRequest: { validate: 2 }, roundTrips: { validate: { reads: 1, writes: 0 } } };
+    const at256 = routeCost('validate', { ...base, memoryMbByRoute: { validate: 256 } });
+    expect(at256.lambdaDuration).toBeCloseTo(((2 * (1769 / 256) + 4 + 1) / 1000) * 0.25 * GB_SECOND * 1e6, 12);
+    expect(costModel({ ...base, memoryMbByRoute: { validate: 256 } }).assumptions.join('\n')).toContain('validate at 256 MB');
+  });
+
+  it('CPU on the SDK path: dynalite rows where measured, else memory + calls × the median SDK cost per call', () => {
+    const measured = [
+      { scenario: 'cached', store: 'memory' as const, cpuMsPerRequest: 0.1 },
+      { scenario: 'cached', store: 'dynalite' as const, cpuMsPerRequest: 0.6 },
+      { scenario: 'minted', store: 'memory' as const, cpuMsPerRequest: 0.2 },
+      { scenario: 'minted', store: 'dynalite' as const, cpuMsPerRequest: 1.7 },
+      { scenario: 'login', store: 'memory' as const, cpuMsPerRequest: 300 },
+    ];
+    const scenarios = { 'service-token-cached': 'cached', 'service-token-minted': 'minted', 'customer-login': 'login' };
+    const trips = {
+      'service-token-cached': { reads: 1, writes: 0 },
+      'service-token-minted': { reads: 1, writes: 2 },
+      'customer-login': { reads: 2, writes: 4 },
+    };
+    const { cpuMsPerRequest, perCallMs, source } = cpuOnSdkPath(measured, scenarios, trips);
+    // Per call: cached (0.6 − 0.1) / 1 = 0.5, minted (1.7 − 0.2) / 3 = 0.5.
+    expect(perCallMs).toBeCloseTo(0.5, 12);
+    expect(cpuMsPerRequest['service-token-cached']).toBe(0.6);
+    expect(cpuMsPerRequest['service-token-minted']).toBe(1.7);
+    expect(cpuMsPerRequest['customer-login']).toBeCloseTo(300 + 6 * 0.5, 12);
+    expect(source).toContain('500 µs per call');
+    expect(source).toContain('customer-login');
   });
 });
