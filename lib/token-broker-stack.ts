@@ -2,9 +2,14 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
+import { AlarmTopic } from './constructs/alarm-topic.js';
+import { BrokerAlarms, type AlarmThresholds } from './constructs/broker-alarms.js';
 import { BrokerApi } from './constructs/broker-api.js';
-import { BrokerFunctions, type BrokerFunctionName } from './constructs/broker-functions.js';
+import { BrokerDashboard } from './constructs/broker-dashboard.js';
+import { BrokerFunctions, DEFAULT_FUNCTION_LOGGING, type BrokerFunctionName } from './constructs/broker-functions.js';
 import { BrokerSecrets } from './constructs/broker-secrets.js';
 import { grantSendMailFrom, mailIdentity, mailIdentityArn } from './constructs/mail-identity.js';
 import { TokenTable } from './constructs/token-table.js';
@@ -41,6 +46,23 @@ export interface TokenBrokerStackProps extends StackProps {
    * tenants' `mail.from` must be at it. @default none: no function may send mail (signup answers 503)
    */
   readonly mailFromIdentity?: string;
+  /**
+   * An e-mail address subscribed to the alarm topic (`AlarmTopic`): every alarm and its return to
+   * OK. SNS mails a confirmation link first. @default none: subscribe to the topic yourself
+   */
+  readonly alarmEmail?: string;
+  /** Alarm thresholds; the ones left out keep `DEFAULT_ALARM_THRESHOLDS` (lib/constructs/broker-alarms.ts). */
+  readonly alarmThresholds?: Partial<AlarmThresholds>;
+  /** Lambda's application log level for every function (JSON log format). @default INFO */
+  readonly applicationLogLevel?: ApplicationLogLevel;
+  /** Lambda's system log level: WARN drops the platform's START/END/REPORT lines. @default WARN */
+  readonly systemLogLevel?: SystemLogLevel;
+  /** Retention of every log group the stack creates. @default 30 days */
+  readonly logRetentionDays?: RetentionDays;
+  /** Lambda active tracing (X-Ray) on every function. @default false (README "Deploy" says why) */
+  readonly tracing?: boolean;
+  /** API Gateway's access log (a line per request, a log group of its own). @default false */
+  readonly apiAccessLogs?: boolean;
 }
 
 export class TokenBrokerStack extends Stack {
@@ -49,6 +71,9 @@ export class TokenBrokerStack extends Stack {
   readonly functions: Readonly<Record<BrokerFunctionName, NodejsFunction>>;
   readonly api: BrokerApi;
   readonly warmup: WarmupSchedule;
+  readonly alarmTopic: AlarmTopic;
+  readonly alarms: BrokerAlarms;
+  readonly dashboard: BrokerDashboard;
   /** The SES identity mail is sent from (props.mailFromIdentity), checked; undefined when none. */
   readonly mailFromIdentity?: string;
 
@@ -56,6 +81,7 @@ export class TokenBrokerStack extends Stack {
     super(scope, id, props);
 
     if (props.mailFromIdentity !== undefined) this.mailFromIdentity = mailIdentity(props.mailFromIdentity).identity;
+    const logRetention = props.logRetentionDays ?? DEFAULT_FUNCTION_LOGGING.logRetention;
     this.table = new TokenTable(this, 'Storage').table;
     this.secrets = new BrokerSecrets(this, 'Secrets');
     this.functions = new BrokerFunctions(this, 'Functions', {
@@ -67,6 +93,10 @@ export class TokenBrokerStack extends Stack {
         identityProviderSecrets: this.secrets.identityProviderSecrets,
       },
       reservedConcurrency: props.reservedConcurrency,
+      applicationLogLevel: props.applicationLogLevel,
+      systemLogLevel: props.systemLogLevel,
+      logRetention,
+      tracing: props.tracing,
     }).functions;
     this.api = new BrokerApi(this, 'Http', {
       routeHandlers: this.functions,
@@ -76,6 +106,8 @@ export class TokenBrokerStack extends Stack {
       corsOrigins: props.corsOrigins,
       loginRateLimit: props.loginRateLimit,
       loginBurstLimit: props.loginBurstLimit,
+      accessLogs: props.apiAccessLogs,
+      logRetention,
     });
     // Fixed at deploy time, never taken from a request's Host header (metadata poisoning). Added
     // after the API exists: the variable references the HttpApi resource only, while the API's
@@ -90,6 +122,23 @@ export class TokenBrokerStack extends Stack {
     // Signup (contract section 11) is the one function that sends mail, from the stack's identity only.
     this.grantSendMail(this.functions.signup);
 
+    // Operating it: alarms to one topic, and one dashboard (README, "Alarms and dashboard").
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail });
+    this.alarms = new BrokerAlarms(this, 'Alarms', {
+      api: this.api.api,
+      functions: this.functions,
+      table: this.table,
+      warmupDeadLetters: this.warmup.deadLetters,
+      topic: this.alarmTopic.topic,
+      ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
+    });
+    this.dashboard = new BrokerDashboard(this, 'Dashboard', {
+      api: this.api.api,
+      functions: this.functions,
+      table: this.table,
+      alarms: Object.values(this.alarms.alarms),
+    });
+
     // The seed CLI finds the deployed resources by these output keys: keep them stable.
     // The $default stage serves at the API's root; apiEndpoint has no trailing slash, so
     // `${ApiUrl}/oauth/token` is a valid URL and equals the issuer discovery reports.
@@ -99,6 +148,8 @@ export class TokenBrokerStack extends Stack {
     new CfnOutput(this, 'KeysSecretArn', { value: this.secrets.keys.secretArn });
     new CfnOutput(this, 'SigningKeysSecretArn', { value: this.secrets.signingKeys.secretArn });
     new CfnOutput(this, 'IdentityProviderSecretsArn', { value: this.secrets.identityProviderSecrets.secretArn });
+    // Subscribe a pager or chat to it: `aws sns subscribe --topic-arn <AlarmTopicArn> ...`.
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Where the alarms go' });
     if (this.mailFromIdentity !== undefined) {
       new CfnOutput(this, 'MailFromIdentityArn', { value: mailIdentityArn(this, this.mailFromIdentity) });
     }

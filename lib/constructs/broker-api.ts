@@ -31,6 +31,15 @@ export interface BrokerApiProps {
   readonly loginRateLimit?: number;
   /** Customer login's own burst bucket. @default 50 */
   readonly loginBurstLimit?: number;
+  /**
+   * API Gateway's own access log, a line per request in a log group of its own. Off by default:
+   * every request that reaches a function is logged once already, by the broker's request line
+   * (route, status, latency, request id); what only the access log shows are the requests API
+   * Gateway answers itself (throttled 429s, CORS preflights), which its metrics count. @default false
+   */
+  readonly accessLogs?: boolean;
+  /** Retention of the access log group, when there is one. @default ONE_MONTH (30 days) */
+  readonly logRetention?: RetentionDays;
 }
 
 /** The route that costs ~1.4 s of Lambda per request (scrypt), throttled below the stage. */
@@ -74,6 +83,13 @@ const NO_AUTHORIZER_REASON =
   'OAuth endpoints must be reachable without an API Gateway authorizer: clients authenticate in the ' +
   'function per RFC 6749 (client_secret_basic/post) or with tokens the broker issued, discovery and JWKS ' +
   'are public per RFC 8414, and $default only answers 404/405.';
+
+/** Why the stage has no access log unless the `apiAccessLogs` stack prop asks for one. */
+const NO_ACCESS_LOG_REASON =
+  'Access logging is a stack property (`apiAccessLogs`), off by default: each request that reaches a function is ' +
+  "logged once by the broker's own JSON request line (route, status, latency, request id) in the function's log " +
+  'group, so an access log would bill every request twice. Requests API Gateway answers itself (throttling, CORS ' +
+  'preflight) are counted by the HTTP API metrics and alarms; turn the access log on to see them one by one.';
 
 /** The HTTP API: one route per entry of the shared route table, plus `$default`. */
 export class BrokerApi extends Construct {
@@ -133,7 +149,9 @@ export class BrokerApi extends Construct {
     for (const key of [...LOGIN_THROTTLED_ROUTE_KEYS, ...SIGNUP_ROUTE_KEYS])
       if (!loginRoutes.has(key)) throw new Error(`the route table has no ${key}`);
 
-    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.ONE_MONTH });
+    const accessLogs = props.accessLogs
+      ? new LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH })
+      : undefined;
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
@@ -142,11 +160,18 @@ export class BrokerApi extends Construct {
         rateLimit: props.rateLimit ?? DEFAULT_STAGE_THROTTLE.rateLimit,
         burstLimit: props.burstLimit ?? DEFAULT_STAGE_THROTTLE.burstLimit,
       },
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
-      },
+      ...(accessLogs && {
+        accessLogSettings: {
+          destination: new LogGroupLogDestination(accessLogs),
+          format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+        },
+      }),
     });
+    if (!accessLogs) {
+      Validations.of(this.stage).acknowledge(
+        ...(['AwsSolutions-APIG1', 'Serverless-APIGWAccessLogging'] as const).map((id) => ({ id, reason: NO_ACCESS_LOG_REASON })),
+      );
+    }
     // Route settings override the stage's default throttle for one route key. CloudFormation
     // refuses settings for a route that does not exist yet, hence the explicit dependency.
     const loginThrottle = {

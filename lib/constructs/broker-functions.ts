@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -120,6 +120,38 @@ export const DEFAULT_RESERVED_CONCURRENCY: Readonly<Record<BrokerFunctionName, n
 };
 
 /**
+ * The Lambda runtime and the bundle's esbuild target, kept together: the newest Node.js runtime
+ * aws-cdk-lib offers (cdk-nag's Serverless-LambdaLatestVersion checks against that list). The
+ * handlers are async functions, as Node.js 24 requires (it dropped callback-style handlers).
+ * bench/cold-start.ts bundles with the same target.
+ */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+export const BUNDLE_TARGET = 'node24';
+
+/** How the functions log; the stack's props, with these defaults (README, "Deploy"). */
+export interface FunctionLogging {
+  /**
+   * Lambda's application log level (JSON log format): lines of a lower level are dropped by
+   * Lambda before they reach CloudWatch Logs. @default INFO
+   */
+  readonly applicationLogLevel?: ApplicationLogLevel;
+  /**
+   * Lambda's system log level: at WARN (the default) the platform's START, END and REPORT lines
+   * (INFO) are not written, only its warnings and errors (timeouts, crashes). INFO brings back
+   * REPORT (duration, memory, init duration). @default WARN
+   */
+  readonly systemLogLevel?: SystemLogLevel;
+  /** Retention of every function's log group. @default ONE_MONTH (30 days) */
+  readonly logRetention?: RetentionDays;
+}
+
+export const DEFAULT_FUNCTION_LOGGING = {
+  applicationLogLevel: ApplicationLogLevel.INFO,
+  systemLogLevel: SystemLogLevel.WARN,
+  logRetention: RetentionDays.ONE_MONTH,
+} as const satisfies Required<FunctionLogging>;
+
+/**
  * Memory per function, from the cost model of `npm run bench` (README, "Measured": "Cost model by
  * memory size"; bench/cost.ts costByMemory). Lambda gives CPU in proportion to memory, so a
  * CPU-bound millisecond costs the same at every size below one vCPU (1,769 MB), while the time a
@@ -143,12 +175,27 @@ export const DEFAULT_MEMORY_MB: Readonly<Record<BrokerFunctionName, number>> = {
   signup: 512,
 };
 
-export interface BrokerFunctionsProps {
+export interface BrokerFunctionsProps extends FunctionLogging {
   readonly table: ITable;
   readonly secrets: Readonly<Record<SecretName, ISecret>>;
   /** Overrides of {@link DEFAULT_RESERVED_CONCURRENCY}, per function. */
   readonly reservedConcurrency?: Partial<Record<BrokerFunctionName, number>>;
+  /** Lambda active tracing (X-Ray) on every function; README "Deploy" says why it is off by default. @default false */
+  readonly tracing?: boolean;
 }
+
+/** Synchronous invocations have no dead-letter queue to fill: the caller gets the error. */
+const SYNCHRONOUS_DLQ_REASON =
+  'Only API Gateway invokes this function, synchronously: a failure is answered to the client (a 500, counted by ' +
+  'the HTTP API 5xx alarm and the per-function Errors alarm), so there is no event to keep. A dead-letter queue ' +
+  'only receives asynchronous invocations.';
+
+/** Why tracing is off unless the `tracing` prop turns it on. */
+export const TRACING_OFF_REASON =
+  'Active tracing is a stack property (`tracing`), off by default: without the X-Ray SDK (kept out of the bundles ' +
+  'for cold start) a trace shows only the Lambda service segments (initialization, invocation, overhead), which ' +
+  'the Duration metrics and the request line already give, while X-Ray bills each recorded trace (default sampling ' +
+  'of 1 request a second plus 5 %); turn it on for an investigation.';
 
 export class BrokerFunctions extends Construct {
   readonly functions: Readonly<Record<BrokerFunctionName, NodejsFunction>>;
@@ -164,7 +211,7 @@ export class BrokerFunctions extends Construct {
 
   private create(name: BrokerFunctionName, spec: FunctionSpec, props: BrokerFunctionsProps): NodejsFunction {
     const scope = new Construct(this, name);
-    const logGroup = new LogGroup(scope, 'Logs', { retention: RetentionDays.ONE_MONTH });
+    const logGroup = new LogGroup(scope, 'Logs', { retention: props.logRetention ?? DEFAULT_FUNCTION_LOGGING.logRetention });
     // An own role instead of AWSLambdaBasicExecutionRole: that managed policy lets a function
     // write to any log group in the account; this one may write only to its own.
     const role = new Role(scope, 'Role', {
@@ -187,7 +234,7 @@ export class BrokerFunctions extends Construct {
       depsLockFilePath: projectFile('package-lock.json'),
       handler: 'handler',
       description: spec.description,
-      runtime: Runtime.NODEJS_22_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: DEFAULT_MEMORY_MB[name],
       // Above the worst case of the SDK's per-call budget (functions/entry-points/aws-sources.ts) times
@@ -197,6 +244,12 @@ export class BrokerFunctions extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrency?.[name] ?? DEFAULT_RESERVED_CONCURRENCY[name],
       role,
       logGroup,
+      // Lambda's JSON log format: the platform's lines are JSON and Lambda filters by level, the
+      // application's by the `level` field of its JSON lines (functions/log.ts).
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: props.applicationLogLevel ?? DEFAULT_FUNCTION_LOGGING.applicationLogLevel,
+      systemLogLevelV2: props.systemLogLevel ?? DEFAULT_FUNCTION_LOGGING.systemLogLevel,
+      ...(props.tracing ? { tracing: Tracing.ACTIVE } : {}),
       environment,
       bundling: {
         minify: true,
@@ -204,7 +257,7 @@ export class BrokerFunctions extends Construct {
         sourceMap: true,
         // Stack traces need only the mappings; the sources would double the asset.
         sourcesContent: false,
-        target: 'node22',
+        target: BUNDLE_TARGET,
         // Bundle the AWS SDK too: one pinned, tested version, and a faster cold start than
         // loading the runtime's copy.
         externalModules: [],
@@ -215,12 +268,16 @@ export class BrokerFunctions extends Construct {
       },
     });
 
-    Validations.of(fn).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Node.js 22 is pinned on purpose (bundles target node22, tests run on it); moving to a newer ' +
-        'runtime is a deliberate change, not something a new Lambda release should force.',
-    });
+    if (name !== 'warmup') Validations.of(fn).acknowledge({ id: 'Serverless-LambdaDLQ', reason: SYNCHRONOUS_DLQ_REASON });
+    if (!props.tracing) Validations.of(fn).acknowledge({ id: 'Serverless-LambdaTracing', reason: TRACING_OFF_REASON });
+    // Only with tracing on, so a wildcard resource in any other statement is still reported.
+    else
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords on "*": X-Ray has no resource-level ' +
+          'permissions for them. The statement is present only while the `tracing` stack property is on.',
+      });
 
     for (const [action, keys] of grants) role.addToPolicy(tableStatement(props.table, action, keys));
     for (const secret of spec.secrets ?? []) props.secrets[secret].grantRead(fn);

@@ -23,8 +23,10 @@ export class TokenTable extends Construct {
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.AWS_MANAGED,
-      // Holds tenants, clients and live tokens: deleting the stack must not log everyone out.
+      // Holds tenants, clients and live tokens: deleting the stack must not log everyone out,
+      // nor may a DeleteTable by hand (or by a replacement) without first turning this off.
       removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
     });
   }
 }

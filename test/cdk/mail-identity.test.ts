@@ -3,7 +3,7 @@ import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.js';
 import { grantSendMailFrom, mailIdentity } from '../../lib/constructs/mail-identity.js';
@@ -46,8 +46,10 @@ describe('mailFromIdentity', () => {
       Condition: { StringLike: { 'ses:FromAddress': '*@acme.example' } },
     });
     expect(template.toJSON().Outputs.MailFromIdentityArn.Value['Fn::Join'][1]).toContain(':identity/acme.example');
-    const report = new AwsSolutionsChecks().validateScope(app);
-    expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
+      const report = pack.validateScope(app);
+      expect(report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    }
   });
 
   it('pins ses:FromAddress to the address when the identity is one address', () => {
