@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { build } from 'esbuild';
 import { buildApp } from '../lib/app.js';
-import { type BrokerFunctionName, ESM_REQUIRE_BANNER } from '../lib/constructs/broker-functions.js';
+import { BUNDLE_TARGET, type BrokerFunctionName, ESM_REQUIRE_BANNER } from '../lib/constructs/broker-functions.js';
 import type { ColdStartRow } from './results-types.js';
 
 const run = promisify(execFile);
@@ -179,7 +179,7 @@ async function buildFloor(fn: string, dir: string): Promise<string> {
     bundle: true,
     format: 'esm',
     platform: 'node',
-    target: 'node22',
+    target: BUNDLE_TARGET,
     minify: true,
     sourcemap: true,
     sourcesContent: false,

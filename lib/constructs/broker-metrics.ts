@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { MathExpression, Metric, Stats } from 'aws-cdk-lib/aws-cloudwatch';
+import { type Counter, NAMESPACE } from '../../functions/metrics.js';
 import type { BrokerFunctionName } from './table-grants.js';
 
 /**
@@ -9,25 +10,10 @@ import type { BrokerFunctionName } from './table-grants.js';
  * (`Grant`, `Tier`). No tenant or client dimension: each distinct set of dimension values is a
  * metric of its own on the bill.
  */
-export const BROKER_NAMESPACE = 'TokenBroker';
+export const BROKER_NAMESPACE: typeof NAMESPACE = NAMESPACE;
 
-export type BrokerMetricName =
-  | 'TokensIssued'
-  | 'ServiceTokenCache'
-  | 'RefreshRotations'
-  | 'GraceRetries'
-  | 'RefreshReuseDetected'
-  | 'FamiliesRevoked'
-  | 'LoginsFailed'
-  | 'LoginsLocked'
-  | 'ClientAuthFailures'
-  | 'StoreUnavailable'
-  | 'IdentityProviderCalls'
-  | 'IdentityProviderFailures'
-  | 'MailsSent'
-  | 'MailsFailed'
-  | 'WarmupFailures'
-  | 'WarmupRefreshed';
+/** The names the functions emit (functions/metrics.ts): a metric renamed there fails to compile here. */
+export type BrokerMetricName = Counter | 'TokensIssued' | 'ServiceTokenCache';
 
 /**
  * The functions that can emit a metric, where an alarm sums them: a refresh (and so a reuse)
