@@ -76,6 +76,19 @@ describe('the seed CLI on a long seed (issue 14, item 9)', () => {
     return seed;
   }
 
+  it('prints its usage with --help (the runbook points there)', async () => {
+    const stdout: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void stdout.push(line));
+    try {
+      expect(await main(['--help'])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stdout.join('\n')).toMatch(
+      /usage: seed <seed\.json>.*--revoke-previous-secret.*--revoke-client-tokens.*--end-customer-sessions/s,
+    );
+  });
+
   it('prints plain progress lines on stderr when it is no terminal, and never a password', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'token-broker-seed-progress-'));
     const file = join(dataDir, 'seed.json');
