@@ -16,6 +16,10 @@
  *   npm run seed -- --end-customer-sessions <tenant> <email> (--local [--data-dir D] | --stack NAME [--region R])
  *
  * Each takes effect within the broker's 60 s directory and secrets caches and is audited.
+ *
+ * A seed's customers are hashed several at once (functions/seed/apply.ts hashConcurrency: the
+ * cores, at most UV_THREADPOOL_SIZE, 4 unless set) and their progress (count, rate, time left)
+ * goes to stderr: redrawn in place on a terminal, plain lines in CI or when stderr is no terminal.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,13 +31,22 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { audit, withRequestContext } from '../functions/audit.js';
 import { DEFAULTS } from '../functions/config.js';
 import { endRotationOverlap } from '../functions/domain/client-secrets.js';
+import type { ScryptParams } from '../functions/domain/passwords.js';
 import { isValidTenant } from '../functions/domain/tenant.js';
 import { jsonLogger, type Logger } from '../functions/log.js';
 import { systemClock, type Clock, type DirectoryStore } from '../functions/ports.js';
 import { endCustomerSessions } from '../functions/use-cases/customer-sessions.js';
 import { startEmbeddedDynamoDb } from '../functions/local/embedded-dynamodb.js';
 import { LocalSecretsFile } from '../functions/local/secrets-file.js';
-import { applySeed, type ClientSecretsWriter, type ProviderSecretsWriter, type SeedReport } from '../functions/seed/apply.js';
+import {
+  applySeed,
+  type ApplySeedOptions,
+  type ClientSecretsWriter,
+  type PasswordHashing,
+  type ProviderSecretsWriter,
+  type SeedReport,
+} from '../functions/seed/apply.js';
+import { isInteractive, progressReporter, type ProgressReporter } from '../functions/seed/progress.js';
 import { parseSeed, type Seed } from '../functions/seed/schema.js';
 import {
   SecretsManagerProviderSecretsWriter,
@@ -52,12 +65,23 @@ const USAGE = [
   `       seed --revoke-client-tokens <client id> ${TARGET}`,
   // --- end incident response: client secrets and tokens ---
   `       seed --end-customer-sessions <tenant> <email> ${TARGET}`,
+  '       seed --help',
 ].join('\n');
 
 /** What tests replace: the clock (the broker's TestClock) and where audit lines go. */
 export interface CliContext {
   clock?: Clock;
   log?: Logger;
+  /** Where progress (and, unless `log` is given, audit lines) go: stderr. Redrawn in place only if a TTY outside CI. */
+  stderr?: { write(text: string): unknown; isTTY?: boolean };
+  /** Milliseconds for the progress rate (performance.now). */
+  now?: () => number;
+  /** scrypt's cost for new hashes (tests: TEST_SCRYPT); production's by default. */
+  scrypt?: ScryptParams;
+  /** Replaces scrypt (tests count the hashes in flight). */
+  passwords?: PasswordHashing;
+  /** Customers applied at once; hashConcurrency() by default. */
+  concurrency?: number;
 }
 
 export async function main(argv: string[], context: CliContext = {}): Promise<number> {
@@ -75,11 +99,25 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
       'revoke-client-tokens': { type: 'string' },
       // --- end incident response: client secrets and tokens ---
       'end-customer-sessions': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const clock = context.clock ?? systemClock;
+  const stderr = context.stderr ?? process.stderr;
+  // Set while a seed's customers are applied: audit lines then go through it, so a progress line
+  // redrawn in place on a terminal is cleared first and never mixed into one.
+  let progress: ProgressReporter | undefined;
   // Audit lines go to stderr as JSON, so stdout stays the human summary.
-  const log = context.log ?? jsonLogger((line) => process.stderr.write(`${line}\n`));
+  const log =
+    context.log ??
+    jsonLogger((line) => {
+      if (progress) progress.print(line);
+      else stderr.write(`${line}\n`);
+    });
   if (values.local === (values.stack !== undefined)) {
     console.error(USAGE);
     return 2;
@@ -109,10 +147,27 @@ export async function main(argv: string[], context: CliContext = {}): Promise<nu
     return 2;
   }
   const seed = parseSeed(readFileSync(file, 'utf8'), file);
-  const options = { now: clock(), rotateSigningKey: values['rotate-signing-key']!, log };
-  const report = target.local
-    ? await seedLocal(seed, target.dataDir, options)
-    : await seedStack(seed, target.stack, target.region, options);
+  const output = { write: (text: string) => void stderr.write(text), interactive: isInteractive(stderr, process.env) };
+  const options: SeedOptions = {
+    now: clock(),
+    rotateSigningKey: values['rotate-signing-key']!,
+    log,
+    scrypt: context.scrypt,
+    passwords: context.passwords,
+    concurrency: context.concurrency,
+    // Customers are what takes long (scrypt, ~0.4 s each): count, rate and time left on stderr.
+    progress: (done, total) => {
+      progress ??= progressReporter(total, output, { now: context.now ?? (() => performance.now()), prefix: 'seed: ' });
+      progress.update(done);
+    },
+  };
+  let report: SeedReport;
+  try {
+    report = target.local ? await seedLocal(seed, target.dataDir, options) : await seedStack(seed, target.stack, target.region, options);
+  } finally {
+    progress?.finish();
+    progress = undefined;
+  }
   console.log(
     `seeded tenants: ${report.tenants.join(', ') || '(none)'}; service clients: ${report.serviceClients.join(', ') || '(none)'}; ` +
       (report.appClients.length > 0 ? `app clients: ${report.appClients.join(', ')}; ` : '') +
@@ -275,7 +330,7 @@ async function endSessionsCommand(positionals: string[], options: TargetOptions,
 
 // --- end incident response: end every session of a customer ---
 
-type SeedOptions = Parameters<typeof applySeed>[2];
+type SeedOptions = ApplySeedOptions;
 
 async function seedLocal(seed: Seed, dataDir: string, options: SeedOptions): Promise<SeedReport> {
   const dynamo = await startEmbeddedDynamoDb(join(dataDir, 'dynamodb'));

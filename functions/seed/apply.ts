@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { audit } from '../audit.js';
 import { planSecretRotation, type ClientSecretsDocument, type WantedClientSecret } from '../domain/client-secrets.js';
 import type { IdentityProvider } from '../domain/federation.js';
@@ -66,6 +67,38 @@ export interface SeedReport {
   signingKey: 'kept' | 'created' | 'rotated';
 }
 
+/** How a seed's customer passwords are hashed and checked: scrypt (domain/passwords.ts) unless a test injects its own. */
+export interface PasswordHashing {
+  hash(password: string): Promise<string>;
+  verify(password: string, stored: string): Promise<boolean>;
+}
+
+export interface ApplySeedOptions {
+  now: number;
+  rotateSigningKey?: boolean;
+  log?: Logger;
+  /** scrypt's cost for new hashes; production's (N = 2^17) unless given (tests, local mode's option). */
+  scrypt?: ScryptParams;
+  /** Replaces scrypt altogether (tests count the hashes in flight). */
+  passwords?: PasswordHashing;
+  /** How many customers are applied at once; hashConcurrency() by default. */
+  concurrency?: number;
+  /** Called with 0 when the customers start, then with the count applied as each finishes. */
+  progress?: (done: number, total: number) => void;
+}
+
+/**
+ * How many customers to hash at once: one per core (os.availableParallelism()), and no more than
+ * libuv's thread pool, where node:crypto's async scrypt runs (UV_THREADPOOL_SIZE, 4 unless set;
+ * read once, when the pool starts). More would only queue behind the pool, each holding scrypt's
+ * 128 MiB meanwhile, and the pool also serves the file reads and DNS lookups the writes need.
+ */
+export function hashConcurrency(cores = availableParallelism(), env: Record<string, string | undefined> = process.env): number {
+  const configured = Number(env.UV_THREADPOOL_SIZE);
+  const pool = Number.isInteger(configured) && configured >= 1 ? Math.min(configured, 1024) : 4;
+  return Math.max(1, Math.min(cores, pool));
+}
+
 /**
  * Applies a validated seed. Every write is an idempotent put, so applying the same seed twice
  * changes nothing and a run that failed half-way is repaired by the next. Client secrets are
@@ -82,12 +115,10 @@ export interface SeedReport {
  * the login's own re-read closes the race with a login in flight (use-cases/customer-login.ts).
  * The seed keeps the emails it manages per tenant (SEED#CUSTOMERS) to know whom it dropped; it
  * records the union of old and new first, so a run that fails half-way still knows them all.
+ * Customers are applied after every tenant's directory entries, several at once (scrypt is
+ * what a long seed spends its time on), each one's steps in the order above.
  */
-export async function applySeed(
-  seed: Seed,
-  target: SeedTarget,
-  options: { now: number; rotateSigningKey?: boolean; log?: Logger; scrypt?: ScryptParams },
-): Promise<SeedReport> {
+export async function applySeed(seed: Seed, target: SeedTarget, options: ApplySeedOptions): Promise<SeedReport> {
   const log = options.log ?? silentLogger;
   const wanted: Record<string, WantedClientSecret> = {};
   const tenantOf = new Map<string, string>();
@@ -179,38 +210,52 @@ export async function applySeed(
       });
       report.appClients.push(clientId);
     }
-    for (const customer of spec.customers) {
-      const email = normalEmail(customer.email);
-      const existing = await target.customers.getCustomer(tenant, email);
-      // A federated-only customer (no hash) taking a seeded password is a password change: its
-      // sessions end. An absent hash never counts as the same password.
-      const existingHash = existing?.passwordHash;
-      const samePassword = existingHash !== undefined && (await verifyPassword(customer.password, existingHash));
-      const legalEntitiesChanged = existing !== undefined && !sameSet(existing.legalEntities, customer.legalEntities);
-      // Also before the write: should the run die between the write and the step after it, the
-      // next run finds the customer already changed and does nothing, so the sessions that
-      // existed before the change must be ended (or updated) already.
-      if (existing && !samePassword) {
-        report.sessionsEnded += await endCustomerSessions(sessionDeps, tenant, email, 'password_changed');
-      } else if (legalEntitiesChanged) {
-        await updateCustomerSessionLegalEntities(sessionDeps, tenant, email, customer.legalEntities);
-      }
-      await target.customers.putCustomer({
-        tenant,
-        email,
-        passwordHash: samePassword ? existingHash : await hashPassword(customer.password, options.scrypt),
-        customerNumber: customer.customerNumber,
-        legalEntities: customer.legalEntities,
-        initialPassword: customer.initialPassword,
-      });
-      report.customers++;
-      if (existing && !samePassword) {
-        report.sessionsEnded += await endCustomerSessions(sessionDeps, tenant, email, 'password_changed');
-      } else if (legalEntitiesChanged) {
-        await updateCustomerSessionLegalEntities(sessionDeps, tenant, email, customer.legalEntities);
-      }
-    }
   }
+
+  // Customers last, all tenants' in one pool: each costs a scrypt (a hash, or the check that the
+  // stored hash still matches), and distinct customers share nothing (the schema refuses an email
+  // twice in a tenant), so they are applied concurrently, up to `concurrency` at a time.
+  const customers = Object.entries(seed.tenants).flatMap(([tenant, spec]) => spec.customers.map((customer) => ({ tenant, customer })));
+  const passwords = options.passwords ?? {
+    hash: (password: string) => hashPassword(password, options.scrypt),
+    verify: verifyPassword,
+  };
+  const applyCustomer = async ({ tenant, customer }: (typeof customers)[number]) => {
+    const email = normalEmail(customer.email);
+    const existing = await target.customers.getCustomer(tenant, email);
+    // A federated-only customer (no hash) taking a seeded password is a password change: its
+    // sessions end. An absent hash never counts as the same password.
+    const existingHash = existing?.passwordHash;
+    const samePassword = existingHash !== undefined && (await passwords.verify(customer.password, existingHash));
+    const legalEntitiesChanged = existing !== undefined && !sameSet(existing.legalEntities, customer.legalEntities);
+    // Sessions end (or take the new legal entities) after the write, and also before it: should
+    // the run die between the write and the step after it, the next run finds the customer
+    // already changed and does nothing, so the sessions that existed before the change must be
+    // ended (or updated) already. (`ended` is added after its await: `report.sessionsEnded +=
+    // await …` reads the sum before the await and would lose a concurrent customer's count.)
+    const endOrUpdateSessions = async () => {
+      if (existing && !samePassword) {
+        const ended = await endCustomerSessions(sessionDeps, tenant, email, 'password_changed');
+        report.sessionsEnded += ended;
+      } else if (legalEntitiesChanged) {
+        await updateCustomerSessionLegalEntities(sessionDeps, tenant, email, customer.legalEntities);
+      }
+    };
+    await endOrUpdateSessions();
+    await target.customers.putCustomer({
+      tenant,
+      email,
+      passwordHash: samePassword ? existingHash : await passwords.hash(customer.password),
+      customerNumber: customer.customerNumber,
+      legalEntities: customer.legalEntities,
+      initialPassword: customer.initialPassword,
+    });
+    await endOrUpdateSessions();
+    report.customers++;
+    options.progress?.(report.customers, customers.length);
+  };
+  options.progress?.(0, customers.length);
+  await forEachBounded(customers, options.concurrency ?? hashConcurrency(), applyCustomer);
 
   // Customers the seed managed and no longer names (in a tenant it dropped, too) go, and so do
   // their sessions; then the record is brought down to what the seed names.
@@ -234,6 +279,29 @@ export async function applySeed(
   report.removed = await removeUnnamed(seed, target.directory);
   report.signingKey = await ensureSigningKey(target, options, longestSignedToken);
   return report;
+}
+
+/**
+ * Runs `work` on every item, at most `limit` at a time. After a failure no new item starts; the
+ * ones in flight finish (a seed stops between writes, never in the middle of a customer's
+ * steps), then the first error is thrown. The next run repairs what was left, as after any
+ * failed run.
+ */
+async function forEachBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure) throw failure.error;
 }
 
 /**

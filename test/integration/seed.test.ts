@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main, seedStack } from '../../bin/seed.js';
 import { SCRYPT_PARAMS } from '../../functions/domain/passwords.js';
 import { jsonLogger } from '../../functions/log.js';
@@ -60,6 +60,75 @@ describe('the seed CLI', () => {
     const result = await seedCli([join(dir, 'seed.json')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('usage: seed');
+  });
+});
+
+describe('the seed CLI on a long seed (issue 14, item 9)', () => {
+  const PASSWORDS = Array.from({ length: 6 }, (_, i) => `sekret-pass-${i}-horse`);
+  function manyCustomers(suffix: string) {
+    const seed = testSeed() as { tenants: Record<string, any> };
+    seed.tenants.acme.customers = PASSWORDS.map((password, i) => ({
+      email: `customer${i}@example.com`,
+      password: `${password}${suffix}`,
+      customerNumber: `C-${2000 + i}`,
+      legalEntities: ['LE-1'],
+    }));
+    return seed;
+  }
+
+  it('prints its usage with --help (the runbook points there)', async () => {
+    const stdout: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void stdout.push(line));
+    try {
+      expect(await main(['--help'])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(stdout.join('\n')).toMatch(
+      /usage: seed <seed\.json>.*--revoke-previous-secret.*--revoke-client-tokens.*--end-customer-sessions/s,
+    );
+  });
+
+  it('prints plain progress lines on stderr when it is no terminal, and never a password', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'token-broker-seed-progress-'));
+    const file = join(dataDir, 'seed.json');
+    const stderr: string[] = [];
+    const stdout: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void stdout.push(line));
+    const context = {
+      clock: () => 1_900_000_000,
+      scrypt: TEST_SCRYPT,
+      stderr: { write: (text: string) => stderr.push(text), isTTY: false },
+    };
+    try {
+      writeFileSync(file, JSON.stringify(manyCustomers('')));
+      expect(await main([file, '--local', '--data-dir', dataDir], context)).toBe(0);
+      const lines = stderr.join('').split('\n').filter(Boolean);
+      // Six customers: a line for each (every 10 %, rounded up to one), the last one with the total time.
+      expect(lines.slice(0, 5)).toEqual(
+        [1, 2, 3, 4, 5].map((done) =>
+          expect.stringMatching(new RegExp(`^seed: customers ${done}/6 \\(\\d+%\\)(, [\\d.]+/s, about .+ left)?$`)),
+        ),
+      );
+      expect(lines[5]).toMatch(/^seed: customers 6\/6 in [\d.]+ s( \([\d.]+\/s\))?$/);
+      expect(lines).toHaveLength(6);
+      expect(stderr.join('')).not.toContain('\r');
+      expect(stdout.join('\n')).toContain('customers: 6;');
+
+      // Changed passwords end sessions: their audit lines go to stderr too, between the progress lines.
+      stderr.length = 0;
+      writeFileSync(file, JSON.stringify(manyCustomers('-new')));
+      expect(await main([file, '--local', '--data-dir', dataDir], { ...context, clock: () => 1_900_000_100 })).toBe(0);
+      const again = stderr.join('').split('\n').filter(Boolean);
+      expect(again.filter((line) => line.startsWith('seed: customers'))).toHaveLength(6);
+      expect(again.filter((line) => line.includes('"customer_sessions_ended"')).length).toBeGreaterThanOrEqual(6);
+
+      const output = [...stdout, ...stderr].join('\n');
+      for (const password of PASSWORDS) expect(output).not.toContain(password);
+    } finally {
+      spy.mockRestore();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
