@@ -169,8 +169,19 @@ function gatewayCookies(headers: Record<string, string>): { cookies: string[] } 
  * `JdaKbgSPoAMEMzw=`), so that local logs are as long as AWS's: the request line measures them.
  */
 function gatewayRequestId(): string {
-  return randomBytes(11).toString('base64');
+  // One call into the CSPRNG per 512 ids: a call per request was a seventh of a cached token's CPU.
+  if (idPoolOffset + ID_BYTES > idPool.length) {
+    idPool = randomBytes(ID_BYTES * 512);
+    idPoolOffset = 0;
+  }
+  const id = idPool.toString('base64', idPoolOffset, idPoolOffset + ID_BYTES);
+  idPoolOffset += ID_BYTES;
+  return id;
 }
+
+const ID_BYTES = 11;
+let idPool = Buffer.alloc(0);
+let idPoolOffset = 0;
 
 /** requestContext.time, formatted once per second rather than once per request. */
 let clockSecond = 0;
