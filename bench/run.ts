@@ -113,7 +113,7 @@ const markdown = [
   '',
   '**Log bytes per request** (the one request line at the default level; `npx tsx bench/log-bytes.ts`):',
   '',
-  ...formatLogBytes(logLines.bytesPerRequest),
+  ...formatLogBytes(logLines.bytesPerRequest, logLines.samples),
   '',
   '**DynamoDB client CPU per call** (`npx tsx bench/sdk-call.ts`; issue 13):',
   '',
