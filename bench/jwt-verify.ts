@@ -16,13 +16,12 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { ACCESS_TOKEN_TYP } from '../functions/domain/access-token-jwt.js';
 import { BENCH_JWT_SERVICE } from './bench-seed.js';
 import { PEER_CLIENT } from './peer.js';
 import type { JwtVerifyResult, JwtVerifyRow } from './results-types.js';
+import { serverBundle } from './throughput.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -42,28 +41,8 @@ export const JWT_VERIFY_QUICK: JwtVerifyOptions = { verifications: 1000, introsp
 
 /**
  * The broker runs as bench/serve.ts in its own process (as in the throughput bench), so its CPU
- * is its own. Built here rather than shared with bench/throughput.ts: a separate output file, so
- * the two benches can build side by side.
+ * is its own; from a bundle of its own name, so the two benches can build side by side.
  */
-let bundled: Promise<string> | undefined;
-function serverBundle(): Promise<string> {
-  bundled ??= (async () => {
-    const outfile = fileURLToPath(new URL('./.build/serve-jwt-verify.mjs', import.meta.url));
-    await build({
-      entryPoints: [fileURLToPath(new URL('./serve.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      logLevel: 'error',
-    });
-    return outfile;
-  })();
-  return bundled;
-}
-
 interface Broker {
   url: string;
   cpuMicros(): Promise<number>;
@@ -71,7 +50,7 @@ interface Broker {
 }
 
 async function startBroker(store: 'memory' | 'dynalite'): Promise<Broker> {
-  const child: ChildProcess = fork(await serverBundle(), ['broker', store], {
+  const child: ChildProcess = fork(await serverBundle('serve-jwt-verify.mjs'), ['broker', store], {
     execArgv: [],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

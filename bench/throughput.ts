@@ -57,25 +57,33 @@ export function storesFromEnvironment(value = process.env.BENCH_ONLY): Throughpu
  * (no tsx loader, no keep-names wrappers on every closure); packages stay external, so the peer's
  * code runs exactly as published.
  */
-let bundled: Promise<string> | undefined;
-function serverBundle(): Promise<string> {
-  bundled ??= (async () => {
-    // Inside the project, so the bundle resolves the external packages from node_modules.
-    const outfile = fileURLToPath(new URL('./.build/serve.mjs', import.meta.url));
-    await build({
-      entryPoints: [fileURLToPath(new URL('./serve.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      logLevel: 'error',
-    });
-    // The broker starts dynalite from this plain module beside itself (functions/local/embedded-dynamodb.ts).
-    copyFileSync(STORE_ENTRY, join(dirname(outfile), basename(STORE_ENTRY)));
-    return outfile;
-  })();
+const bundles = new Map<string, Promise<string>>();
+/**
+ * Builds bench/serve.ts once per output name (bench/jwt-verify.ts builds its own, so the two benches
+ * can build side by side) and puts the embedded store's entry beside it.
+ */
+export function serverBundle(name = 'serve.mjs'): Promise<string> {
+  let bundled = bundles.get(name);
+  if (!bundled) {
+    bundled = (async () => {
+      // Inside the project, so the bundle resolves the external packages from node_modules.
+      const outfile = fileURLToPath(new URL(`./.build/${name}`, import.meta.url));
+      await build({
+        entryPoints: [fileURLToPath(new URL('./serve.ts', import.meta.url))],
+        outfile,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        packages: 'external',
+        logLevel: 'error',
+      });
+      // The broker starts dynalite from this plain module beside itself (functions/local/embedded-dynamodb.ts).
+      copyFileSync(STORE_ENTRY, join(dirname(outfile), basename(STORE_ENTRY)));
+      return outfile;
+    })();
+    bundles.set(name, bundled);
+  }
   return bundled;
 }
 
