@@ -92,6 +92,14 @@ function withLegacyCopies(properties: Record<string, JsonObject>): Record<string
   return { ...properties, ...copies };
 }
 
+/**
+ * A storefront token body: every field of `properties` required, their camelCase copies optional
+ * (withLegacyCopies), nothing else allowed.
+ */
+function legacyTokenBody(properties: Record<string, JsonObject>, extra: JsonObject = {}): JsonObject {
+  return closed(withLegacyCopies(properties), Object.keys(properties), extra);
+}
+
 const SERVICE_TOKEN_EXAMPLE = { accessToken: SAMPLE_ACCESS, expiresIn: 14399, scope: 'order.order_read tenant=acme' };
 
 // --- errors (contract section 7) ----------------------------------------------------------------
@@ -338,8 +346,8 @@ export const SCHEMAS: Record<string, JsonObject> = {
     },
     ['email', 'password'],
   ),
-  CustomerLogin: closed(
-    withLegacyCopies({
+  CustomerLogin: legacyTokenBody(
+    {
       access_token: F.access_token,
       saas_token: F.saas_token,
       token_type: F.token_type,
@@ -348,29 +356,18 @@ export const SCHEMAS: Record<string, JsonObject> = {
       refresh_token_expires_in: F.refresh_token_expires_in,
       session_id: F.session_id,
       initialPassword: { type: 'boolean', description: 'True while the password was set by an employee.' },
-    }),
-    [
-      'access_token',
-      'saas_token',
-      'token_type',
-      'expires_in',
-      'refresh_token',
-      'refresh_token_expires_in',
-      'session_id',
-      'initialPassword',
-    ],
+    },
     { examples: [json(customerLoginBody(PAIR(14399, 86399), SAMPLE_SAAS, SAMPLE_SESSION, false))] },
   ),
-  CustomerRefresh: closed(
-    withLegacyCopies({
+  CustomerRefresh: legacyTokenBody(
+    {
       access_token: F.access_token,
       token_type: F.token_type,
       expires_in: F.expires_in,
       refresh_token: F.refresh_token,
       refresh_token_expires_in: F.refresh_token_expires_in,
       session_id: F.session_id,
-    }),
-    ['access_token', 'token_type', 'expires_in', 'refresh_token', 'refresh_token_expires_in', 'session_id'],
+    },
     { examples: [json(customerRefreshBody(PAIR(14399, 86000), SAMPLE_SESSION))] },
   ),
   TokenValidation: closed(
@@ -384,8 +381,8 @@ export const SCHEMAS: Record<string, JsonObject> = {
     },
     ['token_type', 'expires_in', 'scope', 'sessionId', 'email', 'legalEntityId'],
   ),
-  SocialLogin: closed(
-    withLegacyCopies({
+  SocialLogin: legacyTokenBody(
+    {
       access_token: F.access_token,
       saas_token: F.saas_token,
       token_type: F.token_type,
@@ -397,20 +394,7 @@ export const SCHEMAS: Record<string, JsonObject> = {
       session_id: F.session_id,
       social_access_token: string('The identity provider’s access token, echoed back.'),
       social_id_token: string('The identity provider’s ID token, echoed back.'),
-    }),
-    [
-      'access_token',
-      'saas_token',
-      'token_type',
-      'expires_in',
-      'refresh_token',
-      'refresh_token_expires_in',
-      'session_idle_time',
-      'scope',
-      'session_id',
-      'social_access_token',
-      'social_id_token',
-    ],
+    },
     {
       examples: [
         json(
@@ -422,8 +406,8 @@ export const SCHEMAS: Record<string, JsonObject> = {
       ],
     },
   ),
-  ExchangeAuthToken: closed(
-    withLegacyCopies({
+  ExchangeAuthToken: legacyTokenBody(
+    {
       subject_access_token: string('The presented provider token, echoed back.'),
       access_token: F.access_token,
       saas_token: F.saas_token,
@@ -434,19 +418,7 @@ export const SCHEMAS: Record<string, JsonObject> = {
       expires_in: F.expires_in,
       scope: F.tenantScope,
       session_id: F.session_id,
-    }),
-    [
-      'subject_access_token',
-      'access_token',
-      'saas_token',
-      'refresh_token',
-      'refresh_token_expires_in',
-      'session_idle_time',
-      'token_type',
-      'expires_in',
-      'scope',
-      'session_id',
-    ],
+    },
     { examples: [json(exchangeAuthTokenBody(PAIR(14399, 86399), SAMPLE_SAAS, SAMPLE_SESSION, 'acme', SAMPLE_SAAS))] },
   ),
 
