@@ -1,5 +1,4 @@
-import { hash } from 'node:crypto';
-import { escapeHtml } from '../pages/sign-in.js';
+import { escapeHtml, htmlDocument, styleHash } from '../pages/html.js';
 import type { Json, JsonObject } from './types.js';
 
 /**
@@ -45,7 +44,7 @@ summary{cursor:pointer}
 `.trim();
 
 /** CSP hash-source of the inline stylesheet. */
-export const DOCS_STYLE_HASH = `'sha256-${hash('sha256', CSS, 'base64')}'`;
+export const DOCS_STYLE_HASH = styleHash(CSS);
 
 const esc = escapeHtml;
 
@@ -321,17 +320,10 @@ export function renderDocsPage(document: JsonObject): string {
       )}</p>${markdown(str(obj(scheme).description))}</section>`,
   );
   const title = `${str(info.title)} API reference`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${esc(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<div class="layout">
+  return htmlDocument(
+    title,
+    CSS,
+    `<div class="layout">
 <nav aria-label="Operations">
 ${nav.join('\n')}
 </nav>
@@ -346,8 +338,6 @@ ${schemas.join('\n')}
 <h2 class="tag" id="security">Authentication</h2>
 ${schemes.join('\n')}
 </main>
-</div>
-</body>
-</html>
-`;
+</div>`,
+  );
 }

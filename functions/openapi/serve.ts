@@ -1,5 +1,6 @@
 import { brotliDecompressSync } from 'node:zlib';
 import type { RouteHandlers } from '../http/types.js';
+import { escapeHtml, HTML, strictPageHeaders } from '../pages/html.js';
 import { ISSUER_PLACEHOLDER } from './issuer.js';
 import { DOCS_HTML_BR, DOCS_STYLE_HASH, OPENAPI_JSON_BR } from './published.js';
 
@@ -14,13 +15,8 @@ export function apiDescriptionRoutes(options: { issuer: string; cacheControl: st
   let json: string | undefined;
   let html: string | undefined;
   const common = { 'Cache-Control': cacheControl, 'X-Content-Type-Options': 'nosniff' };
-  // The sign-in page's strict policy (pages/sign-in.ts): only the inline stylesheet, by its hash.
-  const pageHeaders = {
-    ...common,
-    'Content-Security-Policy': `default-src 'none'; style-src ${DOCS_STYLE_HASH}; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`,
-    'X-Frame-Options': 'DENY',
-    'Referrer-Policy': 'no-referrer',
-  };
+  // The sign-in page's strict policy (pages/html.ts): only the inline stylesheet, by its hash; no form.
+  const pageHeaders = { ...strictPageHeaders(DOCS_STYLE_HASH), ...common };
   return {
     'GET /openapi.json': async () => {
       json ??= unpack(OPENAPI_JSON_BR).replaceAll(ISSUER_PLACEHOLDER, JSON.stringify(issuer).slice(1, -1));
@@ -28,15 +24,11 @@ export function apiDescriptionRoutes(options: { issuer: string; cacheControl: st
     },
     'GET /docs': async () => {
       html ??= unpack(DOCS_HTML_BR).replaceAll(ISSUER_PLACEHOLDER, escapeHtml(issuer));
-      return { status: 200, headers: pageHeaders, text: { contentType: 'text/html; charset=utf-8', content: html } };
+      return { status: 200, headers: pageHeaders, text: { contentType: HTML, content: html } };
     },
   };
 }
 
 export function unpack(packed: string): string {
   return brotliDecompressSync(Buffer.from(packed, 'base64')).toString('utf8');
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto';
+import { escapeHtml, htmlDocument, strictPageHeaders, styleHash } from './html.js';
 
 /**
  * The broker's own sign-in page and its error page (contract section 8): plain HTML that works
@@ -27,15 +27,7 @@ button{margin-top:1.5rem;width:100%;padding:.7rem;font:inherit;font-weight:600;c
 `.trim();
 
 /** CSP hash-source of the inline stylesheet: exactly the bytes between <style> and </style>. */
-export const STYLE_HASH = `'sha256-${hash('sha256', CSS, 'base64')}'`;
-
-/** The five characters that can end a text node or an attribute value (OWASP XSS prevention rule 1 and 2). */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export const HTML = 'text/html; charset=utf-8';
+export const STYLE_HASH = styleHash(CSS);
 
 /**
  * The page's own headers (the Lambda adapter adds `Cache-Control: no-store` and `Pragma`):
@@ -45,20 +37,7 @@ export const HTML = 'text/html; charset=utf-8';
  * form-action to the redirect too); none on a page without a form.
  */
 export function pageHeaders(formAction: readonly string[] = []): Record<string, string> {
-  const policy = [
-    "default-src 'none'",
-    `style-src ${STYLE_HASH}`,
-    `form-action ${formAction.length > 0 ? formAction.join(' ') : "'none'"}`,
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-  ].join('; ');
-  return {
-    'Content-Security-Policy': policy,
-    'X-Frame-Options': 'DENY',
-    'Referrer-Policy': 'no-referrer',
-    'X-Content-Type-Options': 'nosniff',
-    'Cache-Control': 'no-store',
-  };
+  return { ...strictPageHeaders(STYLE_HASH, formAction), 'Cache-Control': 'no-store' };
 }
 
 /**
@@ -76,22 +55,7 @@ export function redirectSource(redirectUri: string): string {
 }
 
 function document(title: string, main: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>${escapeHtml(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-${main}
-</main>
-</body>
-</html>
-`;
+  return htmlDocument(title, CSS, `<main>\n${main}\n</main>`);
 }
 
 export interface SignInView {

@@ -2,7 +2,8 @@ import { BrokerError, RequestTooLarge, ServiceUnavailable } from '../domain/erro
 import { PENDING_AUTHORIZATION_SECONDS } from '../domain/authorization.js';
 import { bodyParams } from '../http/params.js';
 import type { HttpRequest, HttpResponse, RouteHandlers } from '../http/types.js';
-import { errorPage, HTML, pageHeaders, redirectSource, signInPage } from '../pages/sign-in.js';
+import { HTML } from '../pages/html.js';
+import { errorPage, pageHeaders, redirectSource, signInPage } from '../pages/sign-in.js';
 import {
   signIn,
   startAuthorization,
