@@ -70,10 +70,7 @@ beforeAll(async () => {
   // A real identity provider for the federation function's flows (contract section 10).
   idp = await startOidcProvider();
   const seed = grantSeed();
-  const provider = { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, redirectUri: idp.redirectUri };
-  Object.assign(seed.tenants.acme, {
-    identityProviders: { default: { ...provider, customerIdentifier: 'EMAIL', autoProvision: true, audience: 'https://api.acme.example' } },
-  });
+  Object.assign(seed.tenants.acme, { identityProviders: { default: idp.seedEntry({ audience: 'https://api.acme.example' }) } });
   broker = await startTestBroker(seed);
   const [name, ...others] = (await broker.dynamoClient.send(new ListTablesCommand({}))).TableNames ?? [];
   expect(others).toEqual([]);

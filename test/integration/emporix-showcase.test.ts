@@ -44,14 +44,7 @@ function showcaseSeed(idp: OidcProviderFixture) {
         // The showcase names no `config`: its provider is the tenant's `default`, and with no
         // `redirect_uri` in the request the broker uses this one (contract section 10).
         identityProviders: {
-          default: {
-            issuer: idp.issuer,
-            clientId: idp.clientId,
-            clientSecret: idp.clientSecret,
-            redirectUri: SOCIAL_REDIRECT_URI,
-            customerIdentifier: 'EMAIL',
-            autoProvision: true,
-          },
+          default: idp.seedEntry({ redirectUri: SOCIAL_REDIRECT_URI }),
         },
       },
     },

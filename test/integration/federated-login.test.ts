@@ -30,17 +30,7 @@ beforeAll(async () => {
     fay: { email: 'fay@example.com', email_verified: true },
   });
   seed = testSeed();
-  const provider = {
-    issuer: idp.issuer,
-    clientId: idp.clientId,
-    clientSecret: idp.clientSecret,
-    redirectUri: idp.redirectUri,
-    customerIdentifier: 'EMAIL',
-    autoProvision: true,
-    audience: AUDIENCE,
-    authorizedParty: idp.clientId,
-    validation: 'jwks',
-  };
+  const provider = idp.seedEntry({ audience: AUDIENCE, authorizedParty: idp.clientId, validation: 'jwks' });
   Object.assign(seed.tenants.acme, {
     identityProviders: {
       default: provider,

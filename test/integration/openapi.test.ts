@@ -48,16 +48,7 @@ beforeAll(async () => {
   Object.assign(seed.tenants.acme, {
     mail: { from: 'shop@acme.example', optInLink: `${LINK}{token}` },
     identityProviders: {
-      default: {
-        issuer: idp.issuer,
-        clientId: idp.clientId,
-        clientSecret: idp.clientSecret,
-        redirectUri: idp.redirectUri,
-        customerIdentifier: 'EMAIL',
-        autoProvision: true,
-        audience: AUDIENCE,
-        validation: 'jwks',
-      },
+      default: idp.seedEntry({ audience: AUDIENCE, validation: 'jwks' }),
     },
   });
   // A tenant inside its legacy window (the test clock is in 2030): the camelCase copies too.

@@ -35,15 +35,7 @@ beforeAll(async () => {
   const seed = grantSeed();
   Object.assign(seed.tenants.acme, {
     identityProviders: {
-      default: {
-        issuer: idp.issuer,
-        clientId: idp.clientId,
-        clientSecret: idp.clientSecret,
-        redirectUri: idp.redirectUri,
-        customerIdentifier: 'EMAIL',
-        autoProvision: true,
-        audience: AUDIENCE,
-      },
+      default: idp.seedEntry({ audience: AUDIENCE }),
     },
   });
   broker = await startTestBroker(seed);

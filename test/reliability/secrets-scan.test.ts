@@ -100,15 +100,7 @@ beforeAll(async () => {
   const seed = testSeed();
   Object.assign(seed.tenants.acme, {
     identityProviders: {
-      default: {
-        issuer: idp.issuer,
-        clientId: idp.clientId,
-        clientSecret: idp.clientSecret,
-        redirectUri: idp.redirectUri,
-        customerIdentifier: 'EMAIL',
-        autoProvision: true,
-        audience: 'https://api.acme.example',
-      },
+      default: idp.seedEntry({ audience: 'https://api.acme.example' }),
     },
   });
   // Signup with double opt-in (contract section 11): the tenant's mail settings.

@@ -68,6 +68,11 @@ export interface OidcProviderFixture {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly redirectUri: string;
+  /**
+   * This provider as a tenant's seed names it (`identityProviders.<name>`): its client, customers
+   * matched and created by email; `extra` adds or overrides members (audience, validation...).
+   */
+  seedEntry(extra?: Record<string, unknown>): Record<string, unknown>;
   /** The provider's current private signing key (its `kid` is in the JWK). */
   readonly privateJwk: JWK;
   /** Drives the provider's login and consent pages and returns the code from the redirect. */
@@ -205,6 +210,15 @@ export async function startOidcProvider(options: OidcProviderOptions = {}): Prom
       return privateJwk;
     },
     hits,
+    seedEntry: (extra = {}) => ({
+      issuer,
+      clientId,
+      clientSecret,
+      redirectUri,
+      customerIdentifier: 'EMAIL',
+      autoProvision: true,
+      ...extra,
+    }),
     getCode: (codeOptions) => driveLogin(issuer, clientId, redirectUri, codeOptions),
     async signAccessToken(claims, signOptions = {}) {
       const key = signOptions.privateJwk ?? privateJwk;
