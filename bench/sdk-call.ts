@@ -17,20 +17,14 @@ import { Agent, request } from 'node:http';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   brokerDynamoDbClient,
   CLIENT_TUNING,
   type ClientTuning,
   type DynamoDbClientOptions,
 } from '../functions/adapters/dynamodb/client.js';
+import { createBrokerTable } from '../functions/local/embedded-dynamodb.js';
 
 export interface SdkCallRow {
   call: string;
@@ -218,21 +212,7 @@ export async function measureSdkCalls(
   }));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
-    await broker.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-    await waitUntilTableExists({ client: broker, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 }, { TableName: TABLE });
+    await createBrokerTable(broker, TABLE);
     await broker.send(new PutItemCommand({ TableName: TABLE, Item: item }));
 
     const endpoint = new URL(store.endpoint);

@@ -222,6 +222,11 @@ async function ensureTable(client: DynamoDBClient, tableName: string, heldData =
     // A store that exists but has no broker table is not ours, or lost it: never start empty over it.
     throw new StoreError(`the store in DATA_DIR holds data but no ${tableName} table; move it away to start afresh`, 'unreadable');
   }
+  await createBrokerTable(client, tableName);
+}
+
+/** Creates the broker's table (TABLE_SCHEMA) on a DynamoDB-compatible store and waits until it is active. */
+export async function createBrokerTable(client: DynamoDBClient, tableName: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: tableName,

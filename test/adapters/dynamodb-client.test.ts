@@ -2,18 +2,17 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   ConditionalCheckFailedException,
-  CreateTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   ProvisionedThroughputExceededException,
   PutItemCommand,
   UpdateItemCommand,
-  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import type { InitializeMiddleware } from '@smithy/types';
 import dynalite from 'dynalite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { brokerDynamoDbClient, type DynamoDbClientOptions } from '../../functions/adapters/dynamodb/client.js';
+import { createBrokerTable } from '../../functions/local/embedded-dynamodb.js';
 
 /**
  * What a user of the broker would notice of the DynamoDB client as the factory configures it
@@ -35,21 +34,7 @@ describe('against dynalite', () => {
     await new Promise<void>((resolve) => store.listen(0, '127.0.0.1', () => resolve()));
     const endpoint = `http://127.0.0.1:${(store.address() as AddressInfo).port}`;
     client = brokerDynamoDbClient({ endpoint, region: 'local', credentials: CREDENTIALS, maxAttempts: 2, requestTimeout: 2000 });
-    await client.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-    await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 }, { TableName: TABLE });
+    await createBrokerTable(client, TABLE);
   });
 
   afterAll(async () => {
