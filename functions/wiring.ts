@@ -251,25 +251,9 @@ function liveKeysPart(publicKeys: PublicKeyStore, settings: Settings): Deps['liv
  * (`ServiceTokenCache`, metrics.ts): near, table or miss.
  */
 function nearCachedPart(tokens: TokenStore, settings: Settings): TokenStore {
-  const near = settings.nearCache;
-  if (!near || near.staleSeconds <= 0) return tableCountedTokens(tokens);
-  return new NearCachedTokens(tokens, { staleSeconds: near.staleSeconds, nowMs: near.nowMs, observe: countCacheLookup });
-}
-
-/** Without a near copy every read is the table's: a hit or a miss. */
-function tableCountedTokens(tokens: TokenStore): TokenStore {
-  return {
-    getCachedServiceToken: async (clientId, scopeKey) => {
-      const entry = await tokens.getCachedServiceToken(clientId, scopeKey);
-      countCacheLookup(entry ? 'table' : 'miss');
-      return entry;
-    },
-    putCachedServiceToken: (entry) => tokens.putCachedServiceToken(entry),
-    dropCachedServiceToken: (clientId, scopeKey, selector) => tokens.dropCachedServiceToken(clientId, scopeKey, selector),
-    revokeAccessToken: (selector, hash, tenant, now, clientId) => tokens.revokeAccessToken(selector, hash, tenant, now, clientId),
-    putAccessToken: (record) => tokens.putAccessToken(record),
-    findToken: (selector) => tokens.findToken(selector),
-  };
+  // Bound 0 (or none): no copy, every lookup reads the table; the lookups are counted either way.
+  const { staleSeconds = 0, nowMs } = settings.nearCache ?? {};
+  return new NearCachedTokens(tokens, { staleSeconds, nowMs, observe: countCacheLookup });
 }
 
 function serviceTokensPart(settings: Settings): Pick<Deps, 'unseal' | 'serviceTokenReuseShare'> {

@@ -67,6 +67,8 @@ export class NearCachedTokens implements TokenStore {
       this.observe('near');
       return held.entry;
     }
+    // With no bound every request reads the item itself, as if there were no copy at all.
+    if (this.staleMs <= 0) return this.readThrough(key, clientId, scopeKey);
     const pending = this.reading.get(key);
     if (pending) return pending;
     const read = this.readThrough(key, clientId, scopeKey);

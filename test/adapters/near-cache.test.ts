@@ -140,10 +140,13 @@ describe('the near cache', () => {
     expect(table.reads).toBe(1);
   });
 
-  it('holds nothing with a bound of 0', async () => {
-    const off = new NearCachedTokens(table, { staleSeconds: 0, nowMs: () => nowMs });
+  it("holds nothing with a bound of 0, and shares no read: every lookup is the table's, and counted", async () => {
+    const off = new NearCachedTokens(table, { staleSeconds: 0, nowMs: () => nowMs, observe: (tier) => tiers.push(tier) });
     await read(off);
     await read(off);
     expect(table.reads).toBe(2);
+    await Promise.all([read(off), read(off)]);
+    expect(table.reads).toBe(4);
+    expect(tiers).toEqual(['table', 'table', 'table', 'table']);
   });
 });
